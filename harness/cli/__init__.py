@@ -1,0 +1,1 @@
+"""The ``hil`` command line: a thin layer over the library."""

@@ -1,0 +1,39 @@
+"""Monotonic deadlines: every wait in the harness has one."""
+
+from __future__ import annotations
+
+import time
+
+
+class Deadline:
+    """A point in monotonic time. ``Deadline(2.0)`` expires two seconds from now."""
+
+    __slots__ = ("timeout_s", "_end")
+
+    def __init__(self, timeout_s: float):
+        if timeout_s < 0:
+            raise ValueError(f"timeout_s must be >= 0, got {timeout_s}")
+        self.timeout_s = timeout_s
+        self._end = time.monotonic() + timeout_s
+
+    def remaining_s(self) -> float:
+        """Seconds left, never negative."""
+        return max(0.0, self._end - time.monotonic())
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self._end
+
+
+def poll_until(condition, timeout_s: float, interval_s: float = 0.01, what: str = "condition"):
+    """Call ``condition()`` until it returns a truthy value or the deadline passes.
+
+    Returns the value; raises ``TimeoutError`` naming ``what`` when time runs out.
+    """
+    deadline = Deadline(timeout_s)
+    while True:
+        value = condition()
+        if value:
+            return value
+        if deadline.expired():
+            raise TimeoutError(f"timed out after {timeout_s:.1f} s waiting for {what}")
+        time.sleep(min(interval_s, deadline.remaining_s()))

@@ -1,0 +1,168 @@
+"""Link protocol v1: message types, error codes and payload layouts (docs/protocol.md).
+
+The numbers here and in firmware/include/hil/protocol.h are one table; a test checks that
+both sides agree.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from dataclasses import dataclass, field
+
+from harness.errors import ProtocolError
+
+RESPONSE_BIT = 0x80
+
+
+class MsgType(enum.IntEnum):
+    # host -> device requests; the reply is ``type | 0x80``
+    INFO = 0x01
+    ECHO = 0x02
+    RESET = 0x03
+    # device -> host
+    ERROR = 0x7F
+    BOOT = 0xC0   # unsolicited, once after every reset; payload as INFO's reply
+    FAULT = 0xC1  # unsolicited, from the HardFault handler, before the device halts
+
+    @property
+    def reply(self) -> int:
+        return self.value | RESPONSE_BIT
+
+
+class ErrorCode(enum.IntEnum):
+    # codec rejections (the same names FrameError.code uses)
+    BAD_COBS = 1
+    TRUNCATED = 2
+    BAD_CRC = 3
+    BAD_VERSION = 4
+    BAD_LENGTH = 5
+    OVERSIZE = 6
+    # dispatch
+    UNKNOWN_TYPE = 7
+    BAD_PAYLOAD = 8
+    INTERNAL = 9
+
+
+class InfoTag(enum.IntEnum):
+    PROTOCOL_VERSION = 1  # u8
+    FIRMWARE_VERSION = 2  # str
+    BOARD = 3             # str
+    BUILD_ID = 4          # str
+    ENGINE = 5            # str
+    MAX_PAYLOAD = 6       # u16
+    CPU = 7               # str
+    COST_UNIT = 8         # str: "cycles" (DWT) or "instructions" (QEMU -icount)
+    RX_BUFFER = 9         # u16, bytes in the receive ring
+    RESET_CAUSE = 10      # str
+
+
+_INFO_INTS = {InfoTag.PROTOCOL_VERSION: "<B", InfoTag.MAX_PAYLOAD: "<H", InfoTag.RX_BUFFER: "<H"}
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    protocol_version: int
+    firmware_version: str
+    board: str
+    build_id: str
+    engine: str
+    max_payload: int
+    cpu: str = ""
+    cost_unit: str = ""
+    rx_buffer: int = 0
+    reset_cause: str = ""
+    unknown: dict[int, bytes] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "unknown"}
+
+
+def parse_tlv(payload: bytes) -> dict[int, bytes]:
+    entries: dict[int, bytes] = {}
+    offset = 0
+    while offset < len(payload):
+        if offset + 2 > len(payload):
+            raise ProtocolError(f"TLV entry at offset {offset} truncated (payload {len(payload)} bytes)")
+        tag, length = payload[offset], payload[offset + 1]
+        value = payload[offset + 2: offset + 2 + length]
+        if len(value) != length:
+            raise ProtocolError(f"TLV tag {tag} at offset {offset} says {length} bytes, {len(value)} remain")
+        entries[tag] = bytes(value)
+        offset += 2 + length
+    return entries
+
+
+def encode_tlv(entries: dict[int, bytes]) -> bytes:
+    out = bytearray()
+    for tag, value in entries.items():
+        if len(value) > 255:
+            raise ValueError(f"TLV value for tag {tag} is {len(value)} bytes, max 255")
+        out += bytes((tag, len(value))) + value
+    return bytes(out)
+
+
+def parse_info(payload: bytes) -> DeviceInfo:
+    entries = parse_tlv(payload)
+    values: dict[str, object] = {}
+    unknown: dict[int, bytes] = {}
+    for tag, raw in entries.items():
+        try:
+            info_tag = InfoTag(tag)
+        except ValueError:
+            unknown[tag] = raw
+            continue
+        name = info_tag.name.lower()
+        if info_tag in _INFO_INTS:
+            fmt = _INFO_INTS[info_tag]
+            if len(raw) != struct.calcsize(fmt):
+                raise ProtocolError(f"INFO {info_tag.name} has {len(raw)} bytes, expected {struct.calcsize(fmt)}")
+            values[name] = struct.unpack(fmt, raw)[0]
+        else:
+            values[name] = raw.decode("utf-8", errors="replace")
+    missing = [t.name for t in (InfoTag.PROTOCOL_VERSION, InfoTag.FIRMWARE_VERSION, InfoTag.BOARD,
+                                InfoTag.BUILD_ID, InfoTag.ENGINE, InfoTag.MAX_PAYLOAD)
+               if t.name.lower() not in values]
+    if missing:
+        raise ProtocolError(f"INFO reply lacks {', '.join(missing)}")
+    return DeviceInfo(unknown=unknown, **values)  # type: ignore[arg-type]
+
+
+ERROR_HEADER = struct.Struct("<HBBI")  # code, request type, reserved, detail
+
+
+@dataclass(frozen=True)
+class ErrorReply:
+    code: int
+    request_type: int
+    detail: int
+    text: str
+
+    @property
+    def code_name(self) -> str:
+        try:
+            return ErrorCode(self.code).name
+        except ValueError:
+            return f"UNKNOWN_ERROR_{self.code}"
+
+
+def parse_error(payload: bytes) -> ErrorReply:
+    if len(payload) < ERROR_HEADER.size:
+        raise ProtocolError(f"ERROR reply of {len(payload)} bytes, expected at least {ERROR_HEADER.size}")
+    code, request_type, _reserved, detail = ERROR_HEADER.unpack_from(payload)
+    text = payload[ERROR_HEADER.size:].decode("utf-8", errors="replace")
+    return ErrorReply(code, request_type, detail, text)
+
+
+def encode_error(code: int, request_type: int, detail: int = 0, text: str = "") -> bytes:
+    return ERROR_HEADER.pack(code, request_type, 0, detail) + text.encode()
+
+
+FAULT_REGISTERS = ("cfsr", "hfsr", "mmfar", "bfar", "r0", "r1", "r2", "r3", "r12", "lr", "pc", "xpsr")
+
+
+def parse_fault(payload: bytes) -> dict[str, int]:
+    expected = 4 * len(FAULT_REGISTERS)
+    if len(payload) != expected:
+        raise ProtocolError(f"FAULT report of {len(payload)} bytes, expected {expected}")
+    return dict(zip(FAULT_REGISTERS, struct.unpack(f"<{len(FAULT_REGISTERS)}I", payload)))
