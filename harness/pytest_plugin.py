@@ -1,0 +1,70 @@
+"""pytest plugin (``pytest11`` entry point ``hil``): options, a device marker and fixtures.
+
+Thin by design: every fixture is one library call (harness.firmware.build, harness.targets).
+
+    pytest --hil-target qemu --hil-board netduinoplus2
+    [tool.pytest.ini_options] hil_target = "qemu"
+
+Fixtures
+  hil_firmware      session: the built (or reused, up-to-date) FirmwareImage
+  hil_device        session: a RunningDevice (.target, .client, .boot_info), stopped at teardown
+  hil_fresh_device  function: a RunningDevice of its own, for tests that break the device
+Tests using a device fixture are marked ``hil_device`` automatically (deselect with -m "not hil_device").
+"""
+
+from __future__ import annotations
+
+import pytest
+
+OPTIONS = {
+    # name: (default, help)
+    "target": ("qemu", "target backend that runs the firmware (see harness.targets.available_targets())"),
+    "board": ("netduinoplus2", "firmware board folder to build and run"),
+    "engine": ("none", "inference engine compiled into the firmware: none, portable or tflm"),
+}
+DEVICE_FIXTURES = ("hil_device", "hil_fresh_device")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hil", "hardware-in-the-loop harness")
+    for name, (default, help_text) in OPTIONS.items():
+        group.addoption(f"--hil-{name}", dest=f"hil_{name}", default=None,
+                        help=f"{help_text} (default: ini hil_{name} or '{default}')")
+        parser.addini(f"hil_{name}", help=help_text, default=default)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "hil_device: needs a device (a started target running the firmware)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(name in getattr(item, "fixturenames", ()) for name in DEVICE_FIXTURES):
+            item.add_marker(pytest.mark.hil_device)
+
+
+def hil_option(config: pytest.Config, name: str) -> str:
+    """Command line first, then ini, then the default."""
+    return config.getoption(f"hil_{name}") or config.getini(f"hil_{name}")
+
+
+@pytest.fixture(scope="session")
+def hil_firmware(pytestconfig: pytest.Config):
+    from harness.firmware.build import build_firmware
+    return build_firmware(board=hil_option(pytestconfig, "board"), engine=hil_option(pytestconfig, "engine"))
+
+
+@pytest.fixture(scope="session")
+def hil_device(pytestconfig: pytest.Config, hil_firmware):
+    from harness.targets import running_device
+    with running_device(hil_option(pytestconfig, "target"), hil_firmware,
+                        board=hil_option(pytestconfig, "board")) as device:
+        yield device
+
+
+@pytest.fixture
+def hil_fresh_device(pytestconfig: pytest.Config, hil_firmware):
+    from harness.targets import running_device
+    with running_device(hil_option(pytestconfig, "target"), hil_firmware,
+                        board=hil_option(pytestconfig, "board")) as device:
+        yield device
