@@ -1,0 +1,11 @@
+"""What this repository's own tests need (the harness's fixtures come from harness.pytest_plugin)."""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent
+
+# tests/link/fake_device.py is the protocol fake; CLI unit tests use it too.
+sys.path.insert(0, str(ROOT / "tests" / "link"))
