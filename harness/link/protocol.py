@@ -20,6 +20,7 @@ class MsgType(enum.IntEnum):
     INFO = 0x01
     ECHO = 0x02
     RESET = 0x03
+    CRASH = 0x0F  # test-only: the device executes udf; answered by FAULT, never by a reply
     # device -> host
     ERROR = 0x7F
     BOOT = 0xC0   # unsolicited, once after every reset; payload as INFO's reply
