@@ -1,0 +1,9 @@
+# netduinoplus2: QEMU's STM32F405 (Cortex-M4F). The link is USART1 (QEMU's first -serial).
+BOARD_CPU := cortex-m4f
+# QEMU has no DWT; TIM2 counts virtual nanoseconds = instructions under -icount shift=0
+BOARD_COST_UNIT := instructions
+BOARD_IRQ_COUNT := 82
+BOARD_LINK_IRQ := 37
+BOARD_SRCS := $(BOARD_DIR)/board.c $(FIRMWARE_DIR)/soc/stm32f4/stm32f4.c
+BOARD_INCLUDES := $(FIRMWARE_DIR)/soc/stm32f4
+BOARD_LDSCRIPT := $(BOARD_DIR)/linker.ld

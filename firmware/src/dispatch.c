@@ -1,0 +1,200 @@
+/* Request handling: INFO, ECHO, RESET, CRASH built in; an engine registers more. */
+#include "hil/dispatch.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "hil/board.h"
+#include "hil/config.h"
+#include "hil/cortex_m.h"
+#include "hil/info.h"
+#include "hil/protocol.h"
+
+#define EXTRA_HANDLERS 8u
+#define INFO_CAPACITY 192u
+#define ERROR_TEXT_MAX 48u
+
+typedef struct {
+    hil_handler_fn handler;
+    uint8_t type;
+} extra_handler_t;
+
+static struct {
+    hil_sink_fn sink;
+    void *context;
+    uint8_t info[INFO_CAPACITY];
+    size_t info_len;
+    extra_handler_t extra[EXTRA_HANDLERS];
+    size_t extra_count;
+} dispatcher;
+
+/* Default: no engine, no extra commands. An engine's strong definition replaces it. */
+__attribute__((weak)) int hil_engine_setup(void)
+{
+    return 0;
+}
+
+static void put_le16(uint8_t *out, uint32_t value)
+{
+    out[0] = (uint8_t)(value & 0xFFu);
+    out[1] = (uint8_t)((value >> 8) & 0xFFu);
+}
+
+static void put_le32(uint8_t *out, uint32_t value)
+{
+    put_le16(out, value & 0xFFFFu);
+    put_le16(out + 2, value >> 16);
+}
+
+void hil_reply(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len)
+{
+    if (dispatcher.sink == NULL) {
+        return; /* before init there is no link to answer on */
+    }
+    hil_frame_write(dispatcher.sink, dispatcher.context, type, seq, payload, len);
+}
+
+void hil_reply_error(uint16_t seq, uint8_t request_type, int code, uint32_t detail, const char *text)
+{
+    uint8_t payload[HIL_ERROR_HEADER_SIZE + ERROR_TEXT_MAX];
+    size_t text_len = (text != NULL) ? strlen(text) : 0u;
+    if (text_len > ERROR_TEXT_MAX) {
+        text_len = ERROR_TEXT_MAX;
+    }
+    put_le16(payload, (uint32_t)code);
+    payload[2] = request_type;
+    payload[3] = 0u; /* reserved */
+    put_le32(payload + 4, detail);
+    if (text_len > 0u) {
+        memcpy(payload + HIL_ERROR_HEADER_SIZE, text, text_len);
+    }
+    hil_reply(HIL_MSG_ERROR, seq, payload, HIL_ERROR_HEADER_SIZE + text_len);
+}
+
+static bool is_builtin(uint8_t type)
+{
+    return type == HIL_MSG_INFO || type == HIL_MSG_ECHO || type == HIL_MSG_RESET ||
+           type == HIL_MSG_CRASH || type == HIL_MSG_ERROR || (type & HIL_RESPONSE_BIT) != 0u;
+}
+
+int hil_dispatch_init(hil_sink_fn sink, void *context, const char *reset_cause)
+{
+    if (sink == NULL || reset_cause == NULL) {
+        return -1;
+    }
+    dispatcher.sink = sink;
+    dispatcher.context = context;
+    dispatcher.extra_count = 0;
+    dispatcher.info_len = hil_info_tlv(dispatcher.info, sizeof dispatcher.info, reset_cause);
+    return dispatcher.info_len == 0u ? -1 : 0;
+}
+
+int hil_dispatch_register(uint8_t type, hil_handler_fn handler)
+{
+    if (handler == NULL || is_builtin(type) || dispatcher.extra_count == EXTRA_HANDLERS) {
+        return -1;
+    }
+    for (size_t i = 0; i < dispatcher.extra_count; i++) {
+        if (dispatcher.extra[i].type == type) {
+            return -1;
+        }
+    }
+    dispatcher.extra[dispatcher.extra_count].type = type;
+    dispatcher.extra[dispatcher.extra_count].handler = handler;
+    dispatcher.extra_count++;
+    return 0;
+}
+
+void hil_dispatch_boot(void)
+{
+    hil_reply(HIL_MSG_BOOT, 0u, dispatcher.info, dispatcher.info_len);
+}
+
+static bool require_empty(const hil_frame_t *request)
+{
+    if (request->length != 0u) {
+        hil_reply_error(request->seq, request->type, HIL_ERR_BAD_PAYLOAD, request->length,
+                        "request takes no payload");
+        return false;
+    }
+    return true;
+}
+
+static void handle_reset(const hil_frame_t *request)
+{
+    hil_reply(HIL_MSG_RESET | HIL_RESPONSE_BIT, request->seq, NULL, 0u);
+    /* the reply must be on the wire before the UART is reset with the chip */
+    if (board_uart_flush() != 0) {
+        /* a stuck UART would not deliver BOOT either; reset anyway, it is the best remedy */
+    }
+    hil_reset_cause_mark_software();
+    hil_system_reset();
+}
+
+static void handle_crash(const hil_frame_t *request)
+{
+    (void)request;
+    /* test-only: an undefined instruction -> UsageFault (UNDEFINSTR), escalated to HardFault,
+     * whose handler sends FAULT and halts */
+    __asm volatile("udf #0" ::: "memory");
+    hil_reply_error(request->seq, request->type, HIL_ERR_INTERNAL, 0u, "udf did not fault");
+}
+
+void hil_dispatch_frame(const hil_frame_t *request)
+{
+    switch (request->type) {
+    case HIL_MSG_INFO:
+        if (require_empty(request)) {
+            hil_reply(HIL_MSG_INFO | HIL_RESPONSE_BIT, request->seq, dispatcher.info, dispatcher.info_len);
+        }
+        return;
+    case HIL_MSG_ECHO:
+        hil_reply(HIL_MSG_ECHO | HIL_RESPONSE_BIT, request->seq, request->payload, request->length);
+        return;
+    case HIL_MSG_RESET:
+        if (require_empty(request)) {
+            handle_reset(request);
+        }
+        return;
+    case HIL_MSG_CRASH:
+        if (require_empty(request)) {
+            handle_crash(request);
+        }
+        return;
+    default:
+        break;
+    }
+    for (size_t i = 0; i < dispatcher.extra_count; i++) {
+        if (dispatcher.extra[i].type == request->type) {
+            dispatcher.extra[i].handler(request);
+            return;
+        }
+    }
+    hil_reply_error(request->seq, request->type, HIL_ERR_UNKNOWN_TYPE, request->type, "unknown type");
+}
+
+static const char *rx_error_text(int code)
+{
+    switch (code) {
+    case HIL_ERR_BAD_COBS:
+        return "bad COBS";
+    case HIL_ERR_TRUNCATED:
+        return "truncated frame";
+    case HIL_ERR_BAD_CRC:
+        return "CRC mismatch";
+    case HIL_ERR_BAD_VERSION:
+        return "unknown protocol version";
+    case HIL_ERR_BAD_LENGTH:
+        return "length does not match the frame";
+    case HIL_ERR_OVERSIZE:
+        return "frame exceeds max payload";
+    default:
+        return "rejected frame";
+    }
+}
+
+void hil_dispatch_rx_error(int code)
+{
+    const uint32_t detail = (code == HIL_ERR_OVERSIZE) ? HIL_MAX_PAYLOAD : 0u;
+    hil_reply_error(HIL_SEQ_UNKNOWN, 0u, code, detail, rx_error_text(code));
+}
