@@ -113,7 +113,7 @@ void hil_dispatch_boot(void)
 static bool require_empty(const hil_frame_t *request)
 {
     if (request->length != 0u) {
-        hil_reply_error(request->seq, request->type, HIL_ERR_BAD_PAYLOAD, request->length,
+        hil_reply_error(request->seq, request->type, HIL_LINK_ERR_BAD_PAYLOAD, request->length,
                         "request takes no payload");
         return false;
     }
@@ -137,7 +137,7 @@ static void handle_crash(const hil_frame_t *request)
     /* test-only: an undefined instruction -> UsageFault (UNDEFINSTR), escalated to HardFault,
      * whose handler sends FAULT and halts */
     __asm volatile("udf #0" ::: "memory");
-    hil_reply_error(request->seq, request->type, HIL_ERR_INTERNAL, 0u, "udf did not fault");
+    hil_reply_error(request->seq, request->type, HIL_LINK_ERR_INTERNAL, 0u, "udf did not fault");
 }
 
 void hil_dispatch_frame(const hil_frame_t *request)
@@ -170,23 +170,23 @@ void hil_dispatch_frame(const hil_frame_t *request)
             return;
         }
     }
-    hil_reply_error(request->seq, request->type, HIL_ERR_UNKNOWN_TYPE, request->type, "unknown type");
+    hil_reply_error(request->seq, request->type, HIL_LINK_ERR_UNKNOWN_TYPE, request->type, "unknown type");
 }
 
 static const char *rx_error_text(int code)
 {
     switch (code) {
-    case HIL_ERR_BAD_COBS:
+    case HIL_LINK_ERR_BAD_COBS:
         return "bad COBS";
-    case HIL_ERR_TRUNCATED:
+    case HIL_LINK_ERR_TRUNCATED:
         return "truncated frame";
-    case HIL_ERR_BAD_CRC:
+    case HIL_LINK_ERR_BAD_CRC:
         return "CRC mismatch";
-    case HIL_ERR_BAD_VERSION:
+    case HIL_LINK_ERR_BAD_VERSION:
         return "unknown protocol version";
-    case HIL_ERR_BAD_LENGTH:
+    case HIL_LINK_ERR_BAD_LENGTH:
         return "length does not match the frame";
-    case HIL_ERR_OVERSIZE:
+    case HIL_LINK_ERR_OVERSIZE:
         return "frame exceeds max payload";
     default:
         return "rejected frame";
@@ -195,6 +195,6 @@ static const char *rx_error_text(int code)
 
 void hil_dispatch_rx_error(int code)
 {
-    const uint32_t detail = (code == HIL_ERR_OVERSIZE) ? HIL_MAX_PAYLOAD : 0u;
+    const uint32_t detail = (code == HIL_LINK_ERR_OVERSIZE) ? HIL_MAX_PAYLOAD : 0u;
     hil_reply_error(HIL_SEQ_UNKNOWN, 0u, code, detail, rx_error_text(code));
 }

@@ -3,7 +3,7 @@
  *
  * The names and values here are ONE table with harness/link/protocol.py (MsgType, ErrorCode,
  * InfoTag): tests/firmware/test_protocol_tables.py parses the three enums below and compares.
- * Keep the form `HIL_<GROUP>_<PYTHON NAME> = <value>,` so that test can read them.
+ * Keep the form `HIL_<GROUP>_<PYTHON NAME> = <value>,` (groups MSG, LINK_ERR, TAG) so that test can read them.
  */
 #ifndef HIL_PROTOCOL_H
 #define HIL_PROTOCOL_H
@@ -27,17 +27,17 @@ enum hil_msg_type {
     HIL_MSG_FAULT = 0xC1,
 };
 
-/* ErrorCode */
+/* ErrorCode (HIL_LINK_ERR_: the engine owns HIL_ERR_ for its hil_status) */
 enum hil_error_code {
-    HIL_ERR_BAD_COBS = 1,
-    HIL_ERR_TRUNCATED = 2,
-    HIL_ERR_BAD_CRC = 3,
-    HIL_ERR_BAD_VERSION = 4,
-    HIL_ERR_BAD_LENGTH = 5,
-    HIL_ERR_OVERSIZE = 6,
-    HIL_ERR_UNKNOWN_TYPE = 7,
-    HIL_ERR_BAD_PAYLOAD = 8,
-    HIL_ERR_INTERNAL = 9,
+    HIL_LINK_ERR_BAD_COBS = 1,
+    HIL_LINK_ERR_TRUNCATED = 2,
+    HIL_LINK_ERR_BAD_CRC = 3,
+    HIL_LINK_ERR_BAD_VERSION = 4,
+    HIL_LINK_ERR_BAD_LENGTH = 5,
+    HIL_LINK_ERR_OVERSIZE = 6,
+    HIL_LINK_ERR_UNKNOWN_TYPE = 7,
+    HIL_LINK_ERR_BAD_PAYLOAD = 8,
+    HIL_LINK_ERR_INTERNAL = 9,
 };
 
 /* InfoTag */

@@ -54,29 +54,29 @@ long hil_frame_encode(uint8_t type, uint16_t seq, const uint8_t *payload, size_t
 int hil_frame_decode(uint8_t *buf, size_t encoded_len, size_t max_payload, hil_frame_t *frame)
 {
     if (encoded_len > HIL_FRAME_MAX_WIRE(max_payload)) {
-        return HIL_ERR_OVERSIZE;
+        return HIL_LINK_ERR_OVERSIZE;
     }
     const long decoded = hil_cobs_decode(buf, encoded_len, buf, encoded_len);
     if (decoded < 0) {
-        return HIL_ERR_BAD_COBS;
+        return HIL_LINK_ERR_BAD_COBS;
     }
     const size_t raw_len = (size_t)decoded;
     if (raw_len < HIL_FRAME_OVERHEAD) {
-        return HIL_ERR_TRUNCATED;
+        return HIL_LINK_ERR_TRUNCATED;
     }
     if (raw_len > HIL_FRAME_OVERHEAD + max_payload) {
-        return HIL_ERR_OVERSIZE;
+        return HIL_LINK_ERR_OVERSIZE;
     }
     const size_t body_len = raw_len - HIL_FRAME_CRC_SIZE;
     if (read_le32(buf + body_len) != hil_crc32(buf, body_len)) {
-        return HIL_ERR_BAD_CRC;
+        return HIL_LINK_ERR_BAD_CRC;
     }
     if (buf[0] != HIL_PROTOCOL_VERSION) {
-        return HIL_ERR_BAD_VERSION;
+        return HIL_LINK_ERR_BAD_VERSION;
     }
     const uint16_t length = read_le16(buf + 4);
     if (length != body_len - HIL_FRAME_HEADER_SIZE) {
-        return HIL_ERR_BAD_LENGTH;
+        return HIL_LINK_ERR_BAD_LENGTH;
     }
     frame->type = buf[1];
     frame->seq = read_le16(buf + 2);
@@ -120,7 +120,7 @@ hil_rx_status_t hil_frame_reader_push(hil_frame_reader_t *reader, uint8_t byte,
     reader->fill = 0;
     reader->overflowed = false;
     if (overflowed) {
-        *error = HIL_ERR_OVERSIZE;
+        *error = HIL_LINK_ERR_OVERSIZE;
         return HIL_RX_ERROR;
     }
     if (fill == 0u) {
