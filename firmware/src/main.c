@@ -88,7 +88,7 @@ int main(void)
         hil_halt();
     }
     if (dispatch_setup(reset_cause) != 0) {
-        hil_reply_error(HIL_SEQ_UNKNOWN, 0u, HIL_ERR_INTERNAL, 0u, "dispatch setup failed");
+        hil_reply_error(HIL_SEQ_UNKNOWN, 0u, HIL_LINK_ERR_INTERNAL, 0u, "dispatch setup failed");
         hil_halt();
     }
     const int engine_rc = hil_engine_setup();
@@ -96,7 +96,7 @@ int main(void)
     hil_dispatch_boot();
     if (engine_rc != 0) {
         /* the link commands still work; say why the engine's do not */
-        hil_reply_error(HIL_SEQ_UNKNOWN, 0u, HIL_ERR_INTERNAL, (uint32_t)engine_rc, "engine setup failed");
+        hil_reply_error(HIL_SEQ_UNKNOWN, 0u, HIL_LINK_ERR_INTERNAL, (uint32_t)engine_rc, "engine setup failed");
     }
     serve_forever();
 }
