@@ -68,3 +68,14 @@ def hil_fresh_device(pytestconfig: pytest.Config, hil_firmware):
     with running_device(hil_option(pytestconfig, "target"), hil_firmware,
                         board=hil_option(pytestconfig, "board")) as device:
         yield device
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Every target a fixture started is stopped by now; a live child process is a harness bug."""
+    from harness.targets.base import live_pids, terminate_all
+    leftover = live_pids()
+    if leftover:
+        terminate_all()
+        session.config.get_terminal_writer().line(
+            f"hil: target processes {leftover} were still running at session end (now stopped)", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
