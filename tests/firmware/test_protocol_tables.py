@@ -1,0 +1,49 @@
+"""The C protocol tables (firmware/include/hil/protocol.h) equal the Python ones (harness.link)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from harness.firmware.build import FIRMWARE_DIR
+from harness.link import frame
+from harness.link.protocol import ERROR_HEADER, FAULT_REGISTERS, RESPONSE_BIT, ErrorCode, InfoTag, MsgType
+
+HEADER = (FIRMWARE_DIR / "include" / "hil" / "protocol.h").read_text()
+
+
+def c_enum(prefix: str) -> dict[str, int]:
+    """`HIL_<prefix>_<NAME> = <value>` entries of the C header, as {NAME: value}."""
+    entries = re.findall(rf"\bHIL_{prefix}_([A-Z0-9_]+)\s*=\s*(0[xX][0-9a-fA-F]+|\d+)\s*,", HEADER)
+    table = {name: int(value, 0) for name, value in entries}
+    assert len(table) == len(entries), f"duplicate HIL_{prefix}_ name in protocol.h"
+    return table
+
+
+def c_define(name: str) -> int:
+    match = re.search(rf"#define\s+{name}\s+\(?(0[xX][0-9a-fA-F]+|\d+)u?\)?\s*$", HEADER, re.MULTILINE)
+    assert match, f"#define {name} missing from protocol.h"
+    return int(match.group(1), 0)
+
+
+@pytest.mark.parametrize(("prefix", "py_enum"), [("MSG", MsgType), ("LINK_ERR", ErrorCode), ("TAG", InfoTag)])
+def test_c_table_equals_python_enum(prefix, py_enum):
+    assert c_enum(prefix) == {member.name: member.value for member in py_enum}
+
+
+def test_crash_is_in_both_tables():
+    assert c_enum("MSG")["CRASH"] == MsgType.CRASH == 0x0F
+
+
+@pytest.mark.parametrize(("c_name", "py_value"), [
+    ("HIL_PROTOCOL_VERSION", frame.PROTOCOL_VERSION),
+    ("HIL_FRAME_HEADER_SIZE", frame.HEADER_SIZE),
+    ("HIL_FRAME_CRC_SIZE", frame.CRC_SIZE),
+    ("HIL_RESPONSE_BIT", RESPONSE_BIT),
+    ("HIL_SEQ_UNKNOWN", frame.SEQ_UNKNOWN),
+    ("HIL_ERROR_HEADER_SIZE", ERROR_HEADER.size),
+    ("HIL_FAULT_WORDS", len(FAULT_REGISTERS)),
+])
+def test_c_constants_equal_python(c_name, py_value):
+    assert c_define(c_name) == py_value
