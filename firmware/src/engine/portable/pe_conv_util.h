@@ -1,0 +1,18 @@
+/* Shared prepare steps of CONV_2D and DEPTHWISE_CONV_2D (TFLite's
+ * PopulateConvolutionQuantizationParams). */
+#ifndef PE_CONV_UTIL_H
+#define PE_CONV_UTIL_H
+
+#include "pe_internal.h"
+
+/* Per-channel multipliers for `channels` output channels, filter scales broadcast when the
+ * filter is per-tensor. Fills p->multiplier / p->shift from the persistent region. */
+hil_status pe_conv_quant_params(pe_state *s, int op_index, const pe_tensor *input,
+                                const pe_tensor *filter, int filter_index, const pe_tensor *output,
+                                int32_t channels, int32_t quantized_dim, int32_t **multiplier,
+                                int32_t **shift);
+
+/* Input/filter/bias/output presence, types and quantization. */
+hil_status pe_conv_check_tensors(pe_state *s, int op_index, int32_t bias_elements);
+
+#endif /* PE_CONV_UTIL_H */

@@ -1,0 +1,220 @@
+/*
+ * Internal types of the portable engine: the tensor and operator tables that live in the
+ * caller's arena, the prepare/eval entry points of each kernel, and the prepare-time
+ * quantization helpers (TFLite's quantization_util / kernel_util arithmetic).
+ */
+#ifndef PE_INTERNAL_H
+#define PE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fb_reader.h"
+#include "hil/engine.h"
+
+/* TFLite BuiltinOperator codes of the supported set. */
+enum {
+    PE_OP_ADD = 0,
+    PE_OP_AVERAGE_POOL_2D = 1,
+    PE_OP_CONV_2D = 3,
+    PE_OP_DEPTHWISE_CONV_2D = 4,
+    PE_OP_DEQUANTIZE = 6,
+    PE_OP_FULLY_CONNECTED = 9,
+    PE_OP_MAX_POOL_2D = 17,
+    PE_OP_RESHAPE = 22,
+    PE_OP_SOFTMAX = 25,
+    PE_OP_MEAN = 40,
+    PE_OP_SQUEEZE = 43,
+    PE_OP_EXPAND_DIMS = 70,
+    PE_OP_QUANTIZE = 114
+};
+
+/* TFLite TensorType codes the engine knows. */
+enum { PE_TYPE_FLOAT32 = 0, PE_TYPE_INT32 = 2, PE_TYPE_INT8 = 9 };
+
+/* TFLite ActivationFunctionType / Padding. */
+enum { PE_ACT_NONE = 0, PE_ACT_RELU = 1, PE_ACT_RELU_N1_TO_1 = 2, PE_ACT_RELU6 = 3 };
+enum { PE_PAD_SAME = 0, PE_PAD_VALID = 1 };
+
+#define PE_MAX_DIMS HIL_ENGINE_MAX_DIMS
+#define PE_MAX_TENSORS 512
+#define PE_MAX_OPS 512
+#define PE_ALIGN 16u
+
+typedef struct {
+    uint8_t *data;             /* arena for activations, model bytes for constants */
+    const uint8_t *scales;     /* raw little-endian float32 scale vector (per-channel) */
+    int32_t dims[PE_MAX_DIMS];
+    float scale;               /* scale[0] */
+    int32_t zero_point;        /* zero_point[0] */
+    uint32_t bytes;
+    uint32_t elements;
+    uint32_t offset;           /* arena offset chosen by the planner */
+    uint32_t n_scales;
+    int32_t quantized_dim;
+    int16_t first_op;          /* producer, -1 for graph inputs */
+    int16_t last_op;           /* last consumer; op count for graph outputs */
+    uint8_t type;
+    uint8_t rank;
+    uint8_t is_const;
+    uint8_t quantized;         /* has scale and zero point */
+    uint8_t placed;
+    uint8_t is_input;
+} pe_tensor;
+
+/* Builtin options of every supported op, flattened. */
+typedef struct {
+    int32_t padding;
+    int32_t stride_w;
+    int32_t stride_h;
+    int32_t dilation_w;
+    int32_t dilation_h;
+    int32_t depth_multiplier;
+    int32_t filter_w;
+    int32_t filter_h;
+    int32_t activation;
+    int32_t weights_format;
+    float beta;
+    uint8_t keep_dims;
+} pe_options;
+
+typedef struct {
+    int32_t stride_w, stride_h, dilation_w, dilation_h, pad_w, pad_h;
+    int32_t depth_multiplier;
+    int32_t input_offset, output_offset, act_min, act_max;
+    int32_t *multiplier;       /* per output channel */
+    int32_t *shift;
+} pe_conv_params;
+
+typedef struct {
+    int32_t input_offset, filter_offset, output_offset, act_min, act_max;
+    int32_t batches, units, accum_depth;
+    int32_t per_channel;
+    int32_t *multiplier;       /* one per unit when per_channel, else one */
+    int32_t *shift;
+} pe_fc_params;
+
+typedef struct {
+    int32_t stride_w, stride_h, filter_w, filter_h, pad_w, pad_h, act_min, act_max;
+} pe_pool_params;
+
+typedef struct {
+    int32_t multiplier, shift, input_zp, output_zp;
+    int32_t n_axes;
+    int32_t axes[PE_MAX_DIMS];  /* resolved, unique */
+    int32_t n_elements;         /* elements reduced into each output */
+} pe_mean_params;
+
+typedef struct {
+    int32_t input_multiplier, input_left_shift, diff_min;
+    int32_t outer, depth;
+} pe_softmax_params;
+
+typedef struct {
+    int32_t input1_offset, input2_offset, output_offset, left_shift;
+    int32_t input1_multiplier, input1_shift, input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift, act_min, act_max;
+    int32_t broadcast;
+    int32_t out_dims[PE_MAX_DIMS];     /* output shape extended to PE_MAX_DIMS */
+    int32_t stride1[PE_MAX_DIMS];      /* 0 on broadcast dimensions */
+    int32_t stride2[PE_MAX_DIMS];
+} pe_add_params;
+
+typedef struct {
+    float scale;               /* QUANTIZE from float: output scale; DEQUANTIZE: input scale */
+    int32_t zero_point;
+    int32_t input_zp, output_zp, multiplier, shift;   /* int8 -> int8 requantize */
+    int32_t from_float;
+} pe_quant_params;
+
+typedef struct {
+    uint8_t code;
+    uint8_t n_inputs;
+    int16_t inputs[3];
+    int16_t output;
+    union {
+        pe_conv_params conv;
+        pe_fc_params fc;
+        pe_pool_params pool;
+        pe_mean_params mean;
+        pe_softmax_params softmax;
+        pe_add_params add;
+        pe_quant_params quant;
+    } p;
+} pe_op;
+
+typedef struct {
+    pe_tensor *tensors;
+    pe_op *ops;
+    uint8_t *activations;      /* start of the planned region */
+    hil_error_t *error;        /* where load-time problems are reported */
+    uint8_t *persist;          /* bump allocator for per-channel tables */
+    uint32_t persist_left;
+    uint32_t n_tensors;
+    uint32_t n_ops;
+    int16_t inputs[HIL_ENGINE_MAX_IO];
+    int16_t outputs[HIL_ENGINE_MAX_IO];
+    uint8_t n_inputs;
+    uint8_t n_outputs;
+    uint32_t magic;
+} pe_state;
+
+#define PE_MAGIC 0x48494C50u /* "HILP" */
+
+/* Record the first problem; always returns `status`. */
+hil_status pe_fail(pe_state *s, hil_status status, int op_index, int tensor_index, int32_t detail);
+int32_t *pe_persist_i32(pe_state *s, uint32_t count);
+
+/* Shape and type checks shared by kernels; each reports through pe_fail. */
+hil_status pe_expect_type(pe_state *s, int op_index, int tensor, uint8_t type);
+hil_status pe_expect_rank(pe_state *s, int op_index, int tensor, uint8_t rank);
+hil_status pe_expect_quantized(pe_state *s, int op_index, int tensor);
+
+/* Prepare-time arithmetic, identical to TFLite's. */
+int pe_quantize_multiplier(double real_multiplier, int32_t *multiplier, int *shift);
+hil_status pe_activation_range(pe_state *s, int op_index, int32_t activation, const pe_tensor *out,
+                               int32_t *act_min, int32_t *act_max);
+int32_t pe_compute_padding(int32_t stride, int32_t dilation, int32_t in_size, int32_t filter_size,
+                           int32_t out_size);
+int32_t pe_compute_out_size(int32_t padding, int32_t in_size, int32_t filter_size, int32_t stride,
+                            int32_t dilation);
+
+/* Kernels: prepare validates and precomputes, eval runs. */
+hil_status pe_conv_prepare(pe_state *s, int op_index, const pe_options *o);
+void pe_conv_eval(const pe_state *s, const pe_op *op);
+hil_status pe_depthwise_conv_prepare(pe_state *s, int op_index, const pe_options *o);
+void pe_depthwise_conv_eval(const pe_state *s, const pe_op *op);
+hil_status pe_fully_connected_prepare(pe_state *s, int op_index, const pe_options *o);
+void pe_fully_connected_eval(const pe_state *s, const pe_op *op);
+hil_status pe_pooling_prepare(pe_state *s, int op_index, const pe_options *o);
+void pe_average_pool_eval(const pe_state *s, const pe_op *op);
+void pe_max_pool_eval(const pe_state *s, const pe_op *op);
+hil_status pe_mean_prepare(pe_state *s, int op_index, const pe_options *o);
+void pe_mean_eval(const pe_state *s, const pe_op *op);
+hil_status pe_reshape_prepare(pe_state *s, int op_index, const pe_options *o);
+void pe_reshape_eval(const pe_state *s, const pe_op *op);
+hil_status pe_softmax_prepare(pe_state *s, int op_index, const pe_options *o);
+void pe_softmax_eval(const pe_state *s, const pe_op *op);
+hil_status pe_add_prepare(pe_state *s, int op_index, const pe_options *o);
+void pe_add_eval(const pe_state *s, const pe_op *op);
+hil_status pe_quantize_prepare(pe_state *s, int op_index, const pe_options *o);
+void pe_quantize_eval(const pe_state *s, const pe_op *op);
+hil_status pe_dequantize_prepare(pe_state *s, int op_index, const pe_options *o);
+void pe_dequantize_eval(const pe_state *s, const pe_op *op);
+
+static inline const pe_tensor *pe_in(const pe_state *s, const pe_op *op, int i)
+{
+    return op->inputs[i] < 0 ? NULL : &s->tensors[op->inputs[i]];
+}
+
+static inline const pe_tensor *pe_out(const pe_state *s, const pe_op *op)
+{
+    return &s->tensors[op->output];
+}
+
+static inline int32_t pe_ld_i32(const uint8_t *p)
+{
+    return (int32_t)fb_ld_u32(p);
+}
+
+#endif /* PE_INTERNAL_H */

@@ -1,0 +1,92 @@
+"""Host builds of the portable inference engine: a shared library for ctypes tests and an
+AddressSanitizer/UBSan runner executable, both under build/host/.
+
+Rebuilt only when a source is newer than the output; each build's compiler output is kept in a
+log file named in the BuildError.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from harness.errors import BuildError, ToolMissingError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ENGINE_DIR = REPO_ROOT / "firmware" / "src" / "engine"
+INCLUDE_DIR = REPO_ROOT / "firmware" / "include"
+RUNNER_SOURCE = Path(__file__).resolve().parent / "c" / "engine_run.c"
+DEFAULT_BUILD_DIR = REPO_ROOT / "build" / "host"
+
+# Warnings are the firmware's; -ffp-contract=off keeps float expressions exactly as written
+# (no fused multiply-add), which bit-exactness with TFLM relies on.
+COMMON_FLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wmissing-prototypes",
+                "-Wstrict-prototypes", "-ffp-contract=off", f"-I{INCLUDE_DIR}"]
+VARIANT_FLAGS = {
+    "release": ["-O2"],
+    "asan": ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+             "-fno-sanitize-recover=all"],
+}
+
+
+def engine_sources() -> list[Path]:
+    """C sources of the portable engine (what engine.mk compiles for ENGINE=portable)."""
+    return sorted((ENGINE_DIR / "portable").glob("*.c")) + [ENGINE_DIR / "hil_status.c"]
+
+
+def engine_headers() -> list[Path]:
+    return sorted((ENGINE_DIR / "portable").glob("*.h")) + [INCLUDE_DIR / "hil" / "engine.h"]
+
+
+def _compiler() -> str:
+    cc = os.environ.get("CC", "cc")
+    if shutil.which(cc) is None:
+        raise ToolMissingError(cc, "gcc")
+    return cc
+
+
+def _stale(output: Path, inputs: list[Path]) -> bool:
+    if not output.exists():
+        return True
+    built = output.stat().st_mtime
+    return any(p.stat().st_mtime > built for p in inputs)
+
+
+def _run(cmd: list[str], output: Path, log: Path) -> Path:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    log.write_text(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        raise BuildError(f"host build of {output.name} failed (exit {proc.returncode})", str(log))
+    return output
+
+
+def build_library(variant: str = "release", build_dir: Path = DEFAULT_BUILD_DIR) -> Path:
+    """Build libhil_engine[-asan].so; returns its path."""
+    if variant not in VARIANT_FLAGS:
+        raise ValueError(f"unknown variant {variant!r}; choose one of {sorted(VARIANT_FLAGS)}")
+    suffix = "" if variant == "release" else f"-{variant}"
+    output = Path(build_dir) / f"libhil_engine{suffix}.so"
+    sources = engine_sources()
+    if not _stale(output, sources + engine_headers() + [Path(__file__)]):
+        return output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [_compiler(), *COMMON_FLAGS, *VARIANT_FLAGS[variant], "-fPIC", "-shared",
+           "-o", str(output), *map(str, sources), "-lm"]
+    return _run(cmd, output, output.with_suffix(".log"))
+
+
+def build_runner(variant: str = "asan", build_dir: Path = DEFAULT_BUILD_DIR) -> Path:
+    """Build the command-line runner (model, input file -> output file), by default with
+    AddressSanitizer and UBSan so every load and invoke is memory-checked."""
+    suffix = "" if variant == "release" else f"-{variant}"
+    output = Path(build_dir) / f"hil_engine_run{suffix}"
+    sources = engine_sources() + [RUNNER_SOURCE]
+    if not _stale(output, sources + engine_headers() + [Path(__file__)]):
+        return output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [_compiler(), *COMMON_FLAGS, *VARIANT_FLAGS[variant], "-o", str(output),
+           *map(str, sources), "-lm"]
+    return _run(cmd, output, output.with_name(output.name + ".log"))
