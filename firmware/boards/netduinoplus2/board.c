@@ -46,8 +46,9 @@ static int link_init(hil_ring_t *rx)
 
 static int cost_counter_init(void)
 {
-    /* QEMU clocks its STM32 timers at 1 GHz of virtual time: with -icount shift=0 one tick is
-     * one instruction. Free-running 32-bit up-counter. */
+    /* QEMU clocks its STM32 timers at 1 GHz: CNT counts virtual nanoseconds (measured: ~1e9
+     * ticks per host second without -icount). Under -icount shift=0 a compute-only section then
+     * counts instructions; time spent idle in wfi is warped in, so do not time across I/O. */
     TIM_PSC(TIM2_BASE) = 0u;
     TIM_ARR(TIM2_BASE) = 0xFFFFFFFFu;
     TIM_EGR(TIM2_BASE) = TIM_EGR_UG; /* load PSC now, not at the first overflow */
