@@ -9,3 +9,6 @@ ROOT = pathlib.Path(__file__).resolve().parent
 
 # tests/link/fake_device.py is the protocol fake; CLI unit tests use it too.
 sys.path.insert(0, str(ROOT / "tests" / "link"))
+
+# pytester runs the harness's pytest plugin in a throwaway project (tests/cli/test_plugin.py).
+pytest_plugins = ["pytester"]

@@ -19,7 +19,8 @@ EMPTY_SAMPLES = 20
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("echo", help="round-trip random bytes through ECHO and print throughput")
+    parser = subparsers.add_parser("echo", help="round-trip random bytes through ECHO and print throughput",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_device_arguments(parser)
     parser.add_argument("--bytes", type=int, required=True, dest="total_bytes", help="payload bytes to round-trip")
     parser.add_argument("--chunk", type=int, default=None,
