@@ -79,10 +79,29 @@ def _start_holder(idle_elf, tmp_path) -> tuple[subprocess.Popen, int]:
     return holder, qemu_pid
 
 
+@pytest.fixture
+def reap_orphans():
+    """Make this process a child subreaper for one test, so a QEMU orphaned by its killed host is
+    re-parented here (not to PID 1, which in containers may never reap it) and can be reaped."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_child_subreaper = 36
+    libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+    orphans: list[int] = []
+    yield orphans
+    libc.prctl(pr_set_child_subreaper, 0, 0, 0, 0)
+    for pid in orphans:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass  # reaped by its own parent
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL],
                          ids=["SIGINT", "SIGTERM", "SIGKILL"])
-def test_no_qemu_outlives_its_host(idle_elf, tmp_path, signum):
+def test_no_qemu_outlives_its_host(idle_elf, tmp_path, signum, reap_orphans):
     holder, qemu_pid = _start_holder(idle_elf, tmp_path)
+    reap_orphans.append(qemu_pid)
     try:
         os.kill(holder.pid, signum)
         holder.wait(timeout=10)
