@@ -130,3 +130,43 @@ def test_host_library_reused_when_up_to_date(tmp_path):
     assert sanitized.name == "libhilcodec-undefined.so"
     with pytest.raises(ConfigError):
         fw_build.build_host_library(build_dir=tmp_path, sanitize=("thread",))
+
+
+@needs_cross
+def test_engine_hook_adds_c_and_cxx_sources(tmp_path):
+    """An engine.mk (here a stand-in, passed as ENGINE_MK) appends sources, defines and C++; its
+    strong hil_engine_setup() replaces the weak default, and its static constructor is kept."""
+    engine_dir = tmp_path / "engine"
+    engine_dir.mkdir()
+    (engine_dir / "engine.mk").write_text(
+        f"ENGINE_SRCS += {engine_dir}/stand_in.c\n"
+        f"ENGINE_CXXSRCS += {engine_dir}/stand_in.cc\n"
+        "ENGINE_DEFINES += -DSTAND_IN_TYPE=0x20\n")
+    (engine_dir / "stand_in.c").write_text(
+        '#include "hil/dispatch.h"\n'
+        "int stand_in_value(void);\n"
+        "static void handle(const hil_frame_t *request)\n"
+        "{\n"
+        "    const uint8_t value = (uint8_t)stand_in_value();\n"
+        "    hil_reply((uint8_t)(request->type | 0x80u), request->seq, &value, 1u);\n"
+        "}\n"
+        "int hil_engine_setup(void) { return hil_dispatch_register(STAND_IN_TYPE, handle); }\n")
+    (engine_dir / "stand_in.cc").write_text(
+        "struct Seven { int value; Seven() : value(7) {} };\n"
+        "static Seven seven;\n"
+        'extern "C" int stand_in_value(void) { return seven.value; }\n')
+    image = build_firmware(engine="portable", build_dir=tmp_path / "build",
+                           extra_make_vars={"ENGINE_MK": str(engine_dir / "engine.mk")})
+    assert image.engine == "portable"
+    assert image.sections.get(".init_array", 0) == 4  # one constructor, run by startup.c
+    nm = subprocess.run(["arm-none-eabi-nm", str(image.elf)], capture_output=True, text=True, check=True).stdout
+    setup = [line for line in nm.splitlines() if line.endswith(" hil_engine_setup")]
+    assert len(setup) == 1 and setup[0].split()[1] == "T"  # the engine's strong definition
+    assert "stand_in_value" in nm
+
+
+@needs_cross
+def test_engine_other_than_none_needs_engine_mk(tmp_path):
+    with pytest.raises(BuildError, match="engine.mk"):
+        build_firmware(engine="tflm", build_dir=tmp_path / "build",
+                       extra_make_vars={"ENGINE_MK": str(tmp_path / "missing" / "engine.mk")})
