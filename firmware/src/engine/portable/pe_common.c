@@ -86,7 +86,7 @@ int pe_quantize_multiplier(double real_multiplier, int32_t *multiplier, int *shi
         exponent = 0;
         q_fixed = 0;
     }
-    if (exponent > 30) {
+    if (exponent > 31) { /* beyond what a 32-bit left shift can express */
         return 0;
     }
     *multiplier = (int32_t)q_fixed;
