@@ -16,7 +16,7 @@ kind        output                                                          affi
 minmax      (x - min_c) / (max_c - min_c)                                   yes     none
 robust      (x - median_c) / IQR_c, then clip to [clip_lo, clip_hi]         yes     "iqr"/none
 zscore      (x - mean_c) / std_c (population std, as scikit-learn)          yes     optional
-log1p       sign(x) * log1p(|x| / knee_g)                                   no      none
+log1p       sign(x - c) * log1p(|x - c| / knee_g), c = median_c or 0        no      none
 two_stage   fine_c   = clip((x - median_c) / fine_halfwidth_c, -1, 1)       yes     fine only
             coarse_c = clip(x / full_scale_g, -1, 1)
 ==========  ==============================================================  ======  =========
@@ -427,13 +427,15 @@ class _ClippedAffine(Scaler):
 class RobustScaler(_ClippedAffine):
     """(x - median) / IQR per channel, as scikit-learn's RobustScaler, plus a clip policy.
 
-    Default: clip to [-2, 2] IQR around the median, which keeps a shock from setting the INT8
-    range. ``clip="none"`` is scikit-learn's behaviour (and collapses like min-max).
+    Default: clip to [-4, 4] IQR around the median, which keeps a shock from setting the INT8
+    range while leaving the normal band's peaks (up to ~3 IQR for a vibration whose level wanders
+    over the band) unclipped. ``clip="none"`` is scikit-learn's behaviour (and collapses like
+    min-max); a tight clip such as [-1, 1] saturates the band instead.
     """
 
     name = "robust"
     defaults = {"quantile_lo": 25.0, "quantile_hi": 75.0,
-                "clip": "clip", "clip_lo": -2.0, "clip_hi": 2.0}
+                "clip": "clip", "clip_lo": -4.0, "clip_hi": 4.0}
 
     def _check_params(self):
         super()._check_params()
@@ -465,31 +467,39 @@ class ZScoreScaler(_ClippedAffine):
 
 @register_scaler
 class Log1pScaler(Scaler):
-    """sign(x) * log1p(|x| / knee_g): linear below the knee, logarithmic above; odd, so signed
-    acceleration keeps its sign. Not affine; the firmware uses a threshold table (see fold)."""
+    """sign(x - c) * log1p(|x - c| / knee_g): linear below the knee, logarithmic above; odd
+    around c, so signed acceleration keeps its sign. c is the per-axis calibration median
+    (``center="median"``, default: removes gravity and bias, which a log would otherwise squash
+    the z axis around) or 0 (``center="none"``, the plain sign-preserving log1p). Not affine; the
+    firmware uses a threshold table (see fold)."""
 
     name = "log1p"
     affine = False
-    defaults = {"knee_g": 0.2}
-    fitted_keys = ("knee_g",)
+    defaults = {"knee_g": 0.2, "center": "median"}
+    fitted_keys = ("center_g", "knee_g")
 
     def _check_params(self):
         knee = self.params["knee_g"]
         if knee is None or not np.isfinite(knee) or knee <= 0:
             raise ScalerError(f"scaler 'log1p': knee_g must be finite and > 0, got {knee}")
+        if self.params["center"] not in ("median", "none"):
+            raise ScalerError(f"scaler 'log1p': center must be 'median' or 'none', "
+                              f"got {self.params['center']!r}")
 
     def _fit(self, matrix):
-        # Nothing depends on the data; fitting validates it and fixes the channel count.
-        return {"knee_g": np.full(matrix.shape[1], float(self.params["knee_g"]))}
+        center = (np.median(matrix, axis=0) if self.params["center"] == "median"
+                  else np.zeros(matrix.shape[1]))
+        return {"center_g": center, "knee_g": np.full(matrix.shape[1], float(self.params["knee_g"]))}
 
     def _transform(self, matrix):
-        return np.sign(matrix) * np.log1p(np.abs(matrix) / self.fitted["knee_g"])
+        centred = matrix - self.fitted["center_g"]
+        return np.sign(centred) * np.log1p(np.abs(centred) / self.fitted["knee_g"])
 
     def _g_per_unit(self, matrix):
-        return self.fitted["knee_g"] + np.abs(matrix)
+        return self.fitted["knee_g"] + np.abs(matrix - self.fitted["center_g"])
 
     def _inverse(self, matrix, saturated):
-        return np.sign(matrix) * self.fitted["knee_g"] * np.expm1(np.abs(matrix))
+        return self.fitted["center_g"] + np.sign(matrix) * self.fitted["knee_g"] * np.expm1(np.abs(matrix))
 
 
 @register_scaler

@@ -82,8 +82,16 @@ def test_windowed_calibration_is_the_same_as_flat(calibration_g):
     assert windowed.transform(windows).shape == (40, 100, 3)
 
 
+def test_log1p_centres_on_the_median():
+    calibration = np.array([[0.0, 1.0], [0.2, 1.1], [-0.2, 0.9]])
+    scaler = make_scaler("log1p").fit(calibration)
+    np.testing.assert_allclose(scaler.fitted["center_g"], [0.0, 1.0])
+    np.testing.assert_allclose(scaler.transform(np.array([[0.2, 1.2]])), [[np.log(2.0), np.log(2.0)]])
+    np.testing.assert_allclose(scaler.inverse(scaler.transform(calibration)), calibration, atol=1e-12)
+
+
 def test_log1p_is_odd_and_invertible():
-    scaler = make_scaler("log1p", knee_g=0.5).fit(np.array([[-1.0], [2.0]]))
+    scaler = make_scaler("log1p", knee_g=0.5, center="none").fit(np.array([[-1.0], [2.0]]))
     g = np.array([-8.13, -1.0, -0.2, 0.0, 0.2, 1.0, 8.13])
     y = scaler.transform(g)
     np.testing.assert_allclose(y, np.sign(g) * np.log1p(np.abs(g) / 0.5))
@@ -194,6 +202,8 @@ def test_transform_checks_input(calibration_g):
 def test_bad_parameters():
     with pytest.raises(ScalerError, match="knee_g"):
         make_scaler("log1p", knee_g=0.0)
+    with pytest.raises(ScalerError, match="center"):
+        make_scaler("log1p", center="mean")
     with pytest.raises(ScalerError, match="clip policy"):
         make_scaler("robust", clip="sometimes")
     with pytest.raises(ScalerError, match="clip_lo < clip_hi"):

@@ -1,0 +1,127 @@
+"""hil analyze: collapse metrics and verdict per scaler, side by side, for a trace and a band."""
+
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_SCALERS = ("minmax", "zscore", "robust", "log1p", "two_stage")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "analyze", help="how many INT8 codes does a band get under each scaler?",
+        description="Fit each scaler on the calibration set (default: the trace itself), calibrate "
+                    "the INT8 input on the scaled calibration set as TFLite does, then report for "
+                    "the band of interest (|value| in LO..HI g, per axis, worst axis shown): codes "
+                    "used, effective bits, g per code, SQNR, saturation, calibration range over "
+                    "band width, and a verdict OK / DEGRADED / COLLAPSED.")
+    parser.add_argument("--trace", required=True, help="trace file (.csv or .parquet)")
+    parser.add_argument("--scaler", action="append", default=None, metavar="NAME[:k=v,...]",
+                        help="scaler to compare, repeatable, e.g. robust:clip_lo=-3,clip_hi=3 "
+                             f"(default: {' '.join(DEFAULT_SCALERS)})")
+    parser.add_argument("--band", default="0.2:1.5", help="band of interest LO:HI in g (default: %(default)s)")
+    parser.add_argument("--calibration", default=None, help="calibration trace (default: --trace)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--plot", default=None, metavar="OUT.png",
+                        help="write code histograms of the band and the quantization error")
+    parser.set_defaults(func=run)
+
+
+def _fmt(value, spec: str) -> str:
+    if value is None:
+        return "n/a"
+    if value == float("inf"):
+        return "inf"
+    return format(value, spec)
+
+
+def table(results) -> str:
+    """The side-by-side table (one row per scaler) and the verdict reasons below it."""
+    header = ("scaler", "codes", "bits", "g/code", "SQNR dB", "sat %", "range g", "range/band",
+              "axis", "verdict")
+    rows = []
+    for metrics, verdict in results:
+        rows.append((metrics.scaler, f"{metrics.codes_used}/{metrics.levels}",
+                     f"{metrics.effective_bits:.2f}", _fmt(metrics.g_per_code, ".4f"),
+                     _fmt(metrics.sqnr_db, ".1f"), f"{100 * metrics.saturation_rate:.2f}",
+                     f"{metrics.range_g:.2f}", f"{metrics.range_ratio:.1f}x", metrics.worst_axis,
+                     verdict.status))
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) if i in (0, 8, 9) else str(c).rjust(w)
+                       for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+             for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append("")
+    for metrics, verdict in results:
+        lines.append(f"{metrics.scaler}: {verdict.status}: {verdict.reason}")
+    return "\n".join(lines)
+
+
+def plot(path, trace_g, time_s, analyses, band) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from harness.quant.tflite import dequantize, quantize
+
+    fig, axes = plt.subplots(len(analyses), 2, figsize=(13, 2.6 * len(analyses)), squeeze=False)
+    for row, (spec, scaler, params, metrics, verdict) in enumerate(analyses):
+        axis = int(["ax_g", "ay_g", "az_g"].index(metrics.worst_axis)) if trace_g.shape[1] == 3 else 0
+        channels = np.flatnonzero(scaler.source_axis == axis)
+        scaled = scaler.transform(trace_g)
+        codes = quantize(scaled, params)
+        in_band = band.contains(trace_g[:, axis])
+        histogram = axes[row, 0]
+        bins = np.arange(params.qmin, params.qmax + 2) - 0.5
+        histogram.hist(codes[~in_band, channels[0]], bins=bins, color="0.7", label="outside band", log=True)
+        histogram.hist(codes[in_band, channels[0]], bins=bins, color="tab:blue", label=f"band {band}",
+                       log=True)
+        histogram.set_title(f"{spec}: {verdict.status}, {metrics.codes_used} codes in band "
+                            f"({metrics.worst_axis})", fontsize=9)
+        histogram.set_xlabel("int8 code")
+        histogram.legend(fontsize=7)
+        reconstructed = scaler.inverse(dequantize(codes, params),
+                                       saturated=scaler.saturation_mask(trace_g))
+        reconstructed = reconstructed if reconstructed.ndim == 2 else reconstructed[:, None]
+        error = reconstructed[:, axis] - trace_g[:, axis]
+        series = axes[row, 1]
+        series.plot(time_s, error, lw=0.4, color="tab:red")
+        series.set_title(f"quantization error on {metrics.worst_axis} (g)", fontsize=9)
+        series.set_xlabel("time (s)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from harness.quant.metrics import Band, analyze_scalers
+    from harness.quant.verdict import judge
+    from harness.signals.io import read_trace
+    from harness.signals.schema import TIME_COLUMN, axes_g
+
+    band = Band.parse(args.band)
+    trace = read_trace(args.trace)
+    calibration = read_trace(args.calibration) if args.calibration else trace
+    trace_g = axes_g(trace)
+    specs = args.scaler or list(DEFAULT_SCALERS)
+    analyses = []
+    for spec, scaler, params, metrics in analyze_scalers(specs, trace_g, axes_g(calibration), band):
+        analyses.append((spec, scaler, params, metrics, judge(metrics)))
+    if args.json:
+        print(json.dumps({"trace": str(args.trace),
+                          "calibration": str(args.calibration or args.trace),
+                          "band": {"lo_g": band.lo_g, "hi_g": band.hi_g},
+                          "scalers": [{**m.to_dict(), "verdict": v.to_dict()}
+                                      for _, _, _, m, v in analyses]}, indent=2))
+    else:
+        print(f"trace: {args.trace}  calibration: {args.calibration or args.trace}  "
+              f"band: {band} (|value| per axis; worst axis shown)")
+        print(table([(m, v) for _, _, _, m, v in analyses]))
+    if args.plot:
+        plot(args.plot, trace_g, trace[TIME_COLUMN].to_numpy(), analyses, band)
+        if not args.json:
+            print(f"plot: {args.plot}")
+    return 0

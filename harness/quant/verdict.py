@@ -1,0 +1,96 @@
+"""OK / DEGRADED / COLLAPSED, with a reason a person can act on.
+
+Default thresholds, in the terms of an 8-bit input:
+
+* resolution: the band should keep at least 7 of the 8 bits (>= 128 codes). Below 7 bits more
+  than half the code space goes to range the band never uses: DEGRADED. Below 6 bits (< 64 codes,
+  three quarters lost; the field report's 43 codes are here) it is COLLAPSED.
+* saturation, the opposite failure: more than 0.5 % of band samples clipped is DEGRADED, more
+  than 5 % is COLLAPSED (the clip range is narrower than the band).
+* SQNR over the band (signal = band samples minus their mean): below 30 dB DEGRADED, below 20 dB
+  COLLAPSED. It catches what code counts miss, such as clipping error.
+
+The verdict is the worst of the three; every failing rule contributes a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.quant.metrics import ScalerMetrics
+
+OK, DEGRADED, COLLAPSED = "OK", "DEGRADED", "COLLAPSED"
+_RANK = {OK: 0, DEGRADED: 1, COLLAPSED: 2}
+
+
+@dataclass(frozen=True)
+class VerdictThresholds:
+    collapsed_bits: float = 6.0
+    degraded_bits: float = 7.0
+    collapsed_saturation: float = 0.05
+    degraded_saturation: float = 0.005
+    collapsed_sqnr_db: float = 20.0
+    degraded_sqnr_db: float = 30.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str
+    reasons: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+    def to_dict(self) -> dict:
+        return {"status": self.status, "reasons": list(self.reasons)}
+
+
+def judge(metrics: ScalerMetrics, thresholds: VerdictThresholds = VerdictThresholds()) -> Verdict:
+    m, t = metrics, thresholds
+    findings: list[tuple[str, str]] = []
+    band = f"{m.band} band"
+
+    def level(value, collapsed, degraded, below=True):
+        if below:
+            return COLLAPSED if value < collapsed else DEGRADED if value < degraded else OK
+        return COLLAPSED if value > collapsed else DEGRADED if value > degraded else OK
+
+    kind = m.scaler.split(":", 1)[0]
+    remedies = [r for k, r in (("robust", "robust (with clip)"), ("two_stage", "two_stage"),
+                               ("log1p", "log1p")) if k != kind]
+    too_narrow = m.range_ratio < 1.0
+    status = level(m.effective_bits, t.collapsed_bits, t.degraded_bits)
+    if status != OK and not too_narrow:
+        findings.append((status, (
+            f"{band} uses {m.codes_used} of {m.levels} codes ({m.effective_bits:.1f} bits) on "
+            f"{m.worst_axis}: calibration range {m.range_g:.3g} g vs band {m.band.width_g:.3g} g "
+            f"({m.range_ratio:.1f}x, {m.g_per_code:.3g} g per code); the outliers set the INT8 "
+            f"range - try {', '.join(remedies[:-1])} or {remedies[-1]} scaling")))
+
+    saturation = level(m.saturation_rate, t.collapsed_saturation, t.degraded_saturation, below=False)
+    if too_narrow and status != OK:
+        saturation = max(saturation, status, key=_RANK.get)
+    if saturation != OK:
+        findings.append((saturation, (
+            f"{m.saturation_rate:.1%} of {band} samples saturate on {m.saturation_axis}: the unclipped "
+            f"range {m.range_g:.3g} g "
+            + (f"is narrower than the band ({m.band.width_g:.3g} g)" if too_narrow
+               else "clips the band's largest values")
+            + f", leaving {m.codes_used} codes - widen the clip "
+            "(robust clip_lo/clip_hi) or the calibration set")))
+
+    if m.sqnr_db is not None:
+        status = level(m.sqnr_db, t.collapsed_sqnr_db, t.degraded_sqnr_db)
+        if status != OK:
+            limit = t.collapsed_sqnr_db if status == COLLAPSED else t.degraded_sqnr_db
+            findings.append((status, f"{band} SQNR is {m.sqnr_db:.1f} dB ({status} below {limit:g} dB)"))
+
+    if not findings:
+        sqnr = "n/a (constant band)" if m.sqnr_db is None else f"{m.sqnr_db:.1f} dB"
+        return Verdict(OK, (f"{band} uses {m.codes_used} of {m.levels} codes "
+                            f"({m.effective_bits:.1f} bits) on {m.worst_axis}, SQNR {sqnr}, "
+                            f"{m.saturation_rate:.2%} saturated",))
+    worst = max(findings, key=lambda f: _RANK[f[0]])[0]
+    ordered = sorted(findings, key=lambda f: -_RANK[f[0]])
+    return Verdict(worst, tuple(reason for _, reason in ordered))
