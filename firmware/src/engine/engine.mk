@@ -1,0 +1,59 @@
+# Inference engine selection, included by firmware/Makefile after the board.
+#
+# Inputs (from the Makefile / command line):
+#   ENGINE      none | portable | tflm
+#   ENGINE_DIR  this directory
+#   TFLM_DIR    (tflm only) a tflite-micro tree: either a git checkout where
+#               `make -f tensorflow/lite/micro/tools/make/Makefile TARGET=cortex_m_generic
+#               TARGET_ARCH=cortex-m4+fp OPTIMIZED_KERNEL_DIR=cmsis_nn microlite` was run, or a
+#               tree exported by create_tflm_tree.py plus its built library
+#   TFLM_LIB    (tflm, optional) path of libtensorflow-microlite.a; default: the first one under
+#               $(TFLM_DIR)/gen/*/lib/, else $(TFLM_DIR)/libtensorflow-microlite.a
+#   TFLM_RELEASE (tflm, optional, default 1) 1 when the library was built with BUILD_TYPE=release,
+#               which strips error strings and must match here
+#
+# Outputs (appended): ENGINE_SRCS, ENGINE_CXXSRCS, ENGINE_CFLAGS, ENGINE_CXXFLAGS,
+# ENGINE_INCLUDES, ENGINE_DEFINES, ENGINE_LDLIBS.
+#
+# TFLM itself is never part of this repository: the user brings the tree and the library.
+
+ENGINE_DIR ?= $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+
+HIL_ENGINE_PORTABLE_SRCS := $(sort $(wildcard $(ENGINE_DIR)/portable/*.c)) $(ENGINE_DIR)/hil_status.c
+
+ifeq ($(ENGINE),portable)
+ENGINE_SRCS += $(HIL_ENGINE_PORTABLE_SRCS)
+# No fused multiply-add: float expressions must round exactly as written, like TFLM's.
+ENGINE_CFLAGS += -ffp-contract=off
+ENGINE_LDLIBS += -lm
+endif
+
+ifeq ($(ENGINE),tflm)
+ifeq ($(strip $(TFLM_DIR)),)
+$(error ENGINE=tflm needs TFLM_DIR=<tflite-micro tree with a built libtensorflow-microlite.a>)
+endif
+TFLM_RELEASE ?= 1
+TFLM_LIB ?= $(firstword $(wildcard $(TFLM_DIR)/gen/*/lib/libtensorflow-microlite.a) \
+                        $(wildcard $(TFLM_DIR)/libtensorflow-microlite.a))
+ifeq ($(strip $(TFLM_LIB)),)
+$(error no libtensorflow-microlite.a under $(TFLM_DIR)/gen/*/lib or $(TFLM_DIR); build TFLM for cortex-m4+fp or pass TFLM_LIB=)
+endif
+# Header roots of a git checkout (downloads/) and of an exported tree (third_party/).
+HIL_TFLM_INCLUDES := $(TFLM_DIR) \
+    $(wildcard $(TFLM_DIR)/tensorflow/lite/micro/tools/make/downloads/flatbuffers/include) \
+    $(wildcard $(TFLM_DIR)/tensorflow/lite/micro/tools/make/downloads/gemmlowp) \
+    $(wildcard $(TFLM_DIR)/tensorflow/lite/micro/tools/make/downloads/ruy) \
+    $(wildcard $(TFLM_DIR)/third_party/flatbuffers/include) \
+    $(wildcard $(TFLM_DIR)/third_party/gemmlowp) \
+    $(wildcard $(TFLM_DIR)/third_party/ruy)
+ENGINE_CXXSRCS += $(ENGINE_DIR)/tflm/engine_tflm.cc
+ENGINE_SRCS += $(ENGINE_DIR)/hil_status.c
+# TFLM headers only matter to the adapter; -isystem keeps the firmware's -Werror warnings
+# about our code, not about TFLM's headers.
+ENGINE_CXXFLAGS += $(addprefix -isystem ,$(HIL_TFLM_INCLUDES)) -DTF_LITE_STATIC_MEMORY \
+    -fno-rtti -fno-exceptions -fno-threadsafe-statics
+ifeq ($(TFLM_RELEASE),1)
+ENGINE_CXXFLAGS += -DTF_LITE_STRIP_ERROR_STRINGS
+endif
+ENGINE_LDLIBS += $(TFLM_LIB) -lm
+endif
