@@ -114,9 +114,12 @@ class HostEngine:
                  library: Path | None = None, path: str | None = None):
         self._lib = load_library(library)
         self._model = ctypes.create_string_buffer(bytes(model_bytes), len(model_bytes))
-        self._arena = ctypes.create_string_buffer(arena_size)
+        # 16-byte aligned arena, so arena_used does not depend on where the allocator put it.
+        self._arena_block = ctypes.create_string_buffer(arena_size + 16)
+        arena = ctypes.addressof(self._arena_block)
+        arena += (-arena) % 16
         self._engine = _Engine()
-        status = self._lib.hil_engine_load(self._model, len(model_bytes), self._arena, arena_size,
+        status = self._lib.hil_engine_load(self._model, len(model_bytes), arena, arena_size,
                                            ctypes.byref(self._engine))
         if status != 0:
             err = self._engine.error

@@ -204,7 +204,9 @@ class ModelBuilder:
 
     # --- serialisation --------------------------------------------------------------------
 
-    def build(self, inputs: Sequence[int], outputs: Sequence[int]) -> bytes:
+    def build(self, inputs: Sequence[int], outputs: Sequence[int],
+              version: int = SCHEMA_VERSION) -> bytes:
+        """Serialise; `version` other than 3 only for tests of readers that must refuse it."""
         b = flatbuffers.Builder(1024)
 
         buffer_offsets = []
@@ -282,7 +284,7 @@ class ModelBuilder:
         buffers_vec = _offset_vector(b, buffer_offsets)
         description = b.CreateString(self.description)
         b.StartObject(10)
-        b.PrependUint32Slot(0, SCHEMA_VERSION, 0)
+        b.PrependUint32Slot(0, version, 0)
         b.PrependUOffsetTRelativeSlot(1, opcodes_vec, 0)
         b.PrependUOffsetTRelativeSlot(2, subgraphs_vec, 0)
         b.PrependUOffsetTRelativeSlot(3, description, 0)

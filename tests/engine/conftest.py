@@ -1,0 +1,57 @@
+"""Shared fixtures of the engine tests: the oracle, the host engine and the models.
+
+Random models are generated once per session from a fixed seed base; their count is
+HIL_ENGINE_RANDOM_MODELS (default 500).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.engine.random_models import GeneratedModel, random_model
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_MODELS = sorted((REPO_ROOT / "fixtures" / "models").glob("*.tflite"))
+RANDOM_SEED_BASE = 20_000
+RANDOM_MODEL_COUNT = int(os.environ.get("HIL_ENGINE_RANDOM_MODELS", "500"))
+RANDOM_SEEDS = range(RANDOM_SEED_BASE, RANDOM_SEED_BASE + RANDOM_MODEL_COUNT)
+
+_MODEL_CACHE: dict[int, GeneratedModel] = {}
+
+
+def generated(seed: int) -> GeneratedModel:
+    """The random model of `seed`, generated once per session."""
+    if seed not in _MODEL_CACHE:
+        _MODEL_CACHE[seed] = random_model(seed)
+    return _MODEL_CACHE[seed]
+
+
+def oracle_run(model: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """TFLM's reference kernels (tflite_micro.runtime) on `inputs`; copies of every output."""
+    from tflite_micro import runtime
+
+    interpreter = runtime.Interpreter.from_bytes(model, arena_size=max(4 << 20, 10 * len(model)))
+    for index, array in enumerate(inputs):
+        interpreter.set_input(array, index)
+    interpreter.invoke()
+    outputs = []
+    index = 0
+    while True:
+        try:
+            interpreter.get_output_details(index)
+        except IndexError:  # the runtime raises it once the index passes the last output
+            break
+        outputs.append(np.array(interpreter.get_output(index), copy=True))
+        index += 1
+    return outputs
+
+
+@pytest.fixture(scope="session")
+def engine_library():
+    from harness.engine.build import build_library
+
+    return build_library("release")
