@@ -34,21 +34,9 @@ static unsigned char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-int main(int argc, char **argv)
+static int run(const unsigned char *model, size_t model_len, const unsigned char *input,
+               size_t input_len, unsigned char *arena, size_t arena_len, const char *out_path)
 {
-    if (argc < 4) {
-        fprintf(stderr, "usage: %s MODEL INPUT OUTPUT [ARENA_BYTES]\n", argv[0]);
-        return 64;
-    }
-    size_t model_len = 0, input_len = 0;
-    unsigned char *model = read_file(argv[1], &model_len);
-    unsigned char *input = read_file(argv[2], &input_len);
-    const size_t arena_len = argc > 4 ? (size_t)strtoul(argv[4], NULL, 0) : 1u << 20;
-    unsigned char *arena = malloc(arena_len);
-    if (model == NULL || input == NULL || arena == NULL) {
-        fprintf(stderr, "cannot read inputs\n");
-        return 66;
-    }
     hil_engine_t engine;
     hil_status st = hil_engine_load(model, model_len, arena, arena_len, &engine);
     if (st != HIL_OK) {
@@ -71,7 +59,7 @@ int main(int argc, char **argv)
         printf("%s\n", hil_status_name(st));
         return 3;
     }
-    FILE *out = fopen(argv[3], "wb");
+    FILE *out = fopen(out_path, "wb");
     if (out == NULL) {
         return 73;
     }
@@ -85,8 +73,28 @@ int main(int argc, char **argv)
     }
     fclose(out);
     printf("OK arena_used=%u\n", (unsigned)hil_engine_arena_used(&engine));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s MODEL INPUT OUTPUT [ARENA_BYTES]\n", argv[0]);
+        return 64;
+    }
+    size_t model_len = 0, input_len = 0;
+    unsigned char *model = read_file(argv[1], &model_len);
+    unsigned char *input = read_file(argv[2], &input_len);
+    const size_t arena_len = argc > 4 ? (size_t)strtoul(argv[4], NULL, 0) : 1u << 20;
+    unsigned char *arena = malloc(arena_len);
+    int rc = 66;
+    if (model != NULL && input != NULL && arena != NULL) {
+        rc = run(model, model_len, input, input_len, arena, arena_len, argv[3]);
+    } else {
+        fprintf(stderr, "cannot read inputs\n");
+    }
     free(arena);
     free(input);
     free(model);
-    return 0;
+    return rc;
 }

@@ -515,6 +515,14 @@ hil_status hil_engine_load(const uint8_t *model, size_t model_len, uint8_t *aren
     if (version != 3) {
         return pe_error(out, HIL_ERR_BAD_VERSION, -1, -1, (int32_t)version);
     }
+    /* Every buffer table must be inside the model, used or not: a cut file is refused even
+     * when the cut only hits buffers no operator reads. */
+    for (uint32_t i = 0; i < v.buffers.count; ++i) {
+        fb_table buffer;
+        if (!fb_vec_table(&fb, &v.buffers, i, &buffer)) {
+            return pe_fb_error(out, &fb, -1, -1);
+        }
+    }
     if (subgraphs.count < 1) {
         return pe_error(out, HIL_ERR_BAD_MODEL, -1, -1, 0);
     }
