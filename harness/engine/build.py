@@ -90,3 +90,27 @@ def build_runner(variant: str = "asan", build_dir: Path = DEFAULT_BUILD_DIR) -> 
     cmd = [_compiler(), *COMMON_FLAGS, *VARIANT_FLAGS[variant], "-o", str(output),
            *map(str, sources), "-lm"]
     return _run(cmd, output, output.with_name(output.name + ".log"))
+
+
+# --- the engine cross-compiled for Cortex-M4F, run on QEMU's mps2-an386 -------------------
+
+SELFTEST_DIR = REPO_ROOT / "tests" / "engine" / "qemu"
+M4_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-Os", "-g",
+            "-Wconversion", "-ffunction-sections", "-fdata-sections"]
+
+
+def build_qemu_selftest(build_dir: Path = REPO_ROOT / "build" / "engine-qemu") -> Path:
+    """Bare-metal ELF: the portable engine with the firmware's Cortex-M4F flags plus a
+    semihosting driver (tests/engine/qemu/engine_selftest.c) for qemu-system-arm -M mps2-an386."""
+    cc = os.environ.get("HIL_ARM_CC", "arm-none-eabi-gcc")
+    if shutil.which(cc) is None:
+        raise ToolMissingError(cc, "gcc-arm-none-eabi")
+    output = Path(build_dir) / "engine_selftest.elf"
+    sources = engine_sources() + [SELFTEST_DIR / "engine_selftest.c"]
+    script = SELFTEST_DIR / "mps2_an386.ld"
+    if not _stale(output, sources + engine_headers() + [script, Path(__file__)]):
+        return output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [cc, *COMMON_FLAGS, *M4_FLAGS, "-o", str(output), *map(str, sources), "-nostartfiles",
+           "--specs=nano.specs", f"-T{script}", "-Wl,--gc-sections", "-lm"]
+    return _run(cmd, output, output.with_suffix(".log"))

@@ -1,0 +1,58 @@
+"""The portable engine cross-compiled for Cortex-M4F (firmware flags, -Os, hard float) runs on
+QEMU's mps2-an386 and gives the same bytes as the host build - and therefore as TFLM."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from conftest import FIXTURE_MODELS, RANDOM_SEEDS, generated, oracle_run
+
+from harness.engine.build import build_qemu_selftest
+from harness.engine.host import HostEngine
+from harness.engine.random_models import random_inputs
+
+QEMU = "qemu-system-arm"
+QEMU_MODELS = 30
+
+pytestmark = pytest.mark.skipif(
+    shutil.which(QEMU) is None or shutil.which("arm-none-eabi-gcc") is None,
+    reason="needs qemu-system-arm and arm-none-eabi-gcc (apt-get install qemu-system-arm gcc-arm-none-eabi)")
+
+
+@pytest.fixture(scope="module")
+def selftest_elf():
+    return build_qemu_selftest()
+
+
+def run_on_qemu(elf, workdir, model: bytes, inputs: list[np.ndarray]) -> bytes:
+    (workdir / "model.tflite").write_bytes(model)
+    (workdir / "input.bin").write_bytes(b"".join(np.ascontiguousarray(a).tobytes() for a in inputs))
+    proc = subprocess.run(
+        [QEMU, "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic", "-monitor", "none",
+         "-serial", "none", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
+        cwd=workdir, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, f"self-test exit {proc.returncode}: {proc.stdout}{proc.stderr}"
+    return (workdir / "output.bin").read_bytes()
+
+
+@pytest.mark.parametrize("seed", list(RANDOM_SEEDS)[:QEMU_MODELS])
+def test_cross_compiled_engine_matches_oracle(selftest_elf, tmp_path, seed):
+    model = generated(seed).model
+    engine = HostEngine(model)
+    rng = np.random.default_rng(seed + 1)
+    inputs = [random_inputs(rng, info.dtype, info.shape) for info in engine.inputs]
+    expected = b"".join(o.tobytes() for o in oracle_run(model, inputs))
+    assert run_on_qemu(selftest_elf, tmp_path, model, inputs) == expected
+
+
+@pytest.mark.parametrize("path", FIXTURE_MODELS, ids=[p.stem for p in FIXTURE_MODELS])
+def test_cross_compiled_engine_runs_committed_models(selftest_elf, tmp_path, path):
+    model = path.read_bytes()
+    engine = HostEngine(model, arena_size=2 << 20)
+    rng = np.random.default_rng(0)
+    inputs = [random_inputs(rng, info.dtype, info.shape) for info in engine.inputs]
+    expected = b"".join(o.tobytes() for o in oracle_run(model, inputs))
+    assert run_on_qemu(selftest_elf, tmp_path, model, inputs) == expected
