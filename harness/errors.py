@@ -130,3 +130,101 @@ class ModelError(HarnessError):
     def __init__(self, message: str, path: str | None = None):
         self.path = path
         super().__init__(f"{path}: {message}" if path else message)
+
+
+# --- on-device pipeline (harness.device) -----------------------------------------------------
+
+class ModelRejectedError(DeviceError):
+    """The device's engine refused a model (LOAD_END): ``status`` names the engine's hil_status and
+    ``op_index``, ``tensor_index``, ``engine_detail``, ``needed``, ``given`` its hil_error_t fields
+    (-1 / 0 where the device did not say)."""
+
+    def __init__(self, code: int, code_name: str, detail: int = 0, text: str = "",
+                 request: str | None = None, fields: dict | None = None):
+        super().__init__(code, code_name, detail, text, request)
+        fields = fields or {}
+        self.status = str(fields.get("status", ""))
+        self.op_index = int(fields.get("op", -1))
+        self.tensor_index = int(fields.get("tensor", -1))
+        self.engine_detail = int(fields.get("detail", 0))
+        self.needed = int(fields.get("needed", 0))
+        self.given = int(fields.get("given", 0))
+
+
+class StreamError(HarnessError):
+    """A stream of inferences stopped at window ``failed_index``; ``partial`` holds every result
+    received before it (nothing already received is lost) and ``__cause__``/``error`` the reason."""
+
+    def __init__(self, message: str, failed_index: int, partial, error: BaseException | None = None):
+        self.failed_index = failed_index
+        self.partial = partial
+        self.error = error
+        super().__init__(message)
+
+
+class PipelineMismatchError(HarnessError):
+    """The device fed the model other input codes than the host mirror computes for the same raw
+    window: a harness or firmware fault (preprocessing, its parameters, the transfer), not a
+    model fault. ``result`` holds every result received; ``mismatches`` lists
+    (window, element, device_code, host_code) for the first differences."""
+
+    def __init__(self, message: str, result=None, mismatches: list | None = None, count: int = 0):
+        self.result = result
+        self.mismatches = mismatches or []
+        self.count = count
+        super().__init__(message)
+
+
+# --- real boards: inventory, locks, probes, ports -------------------------------------------------
+
+class InventoryError(ConfigError):
+    """The board inventory (boards.toml) is invalid. Names the file, the board and the key."""
+
+    def __init__(self, message: str, path: str | None = None, board: str | None = None,
+                 key: str | None = None):
+        self.path = path
+        self.board = board
+        self.key = key
+        where = [str(path)] if path else []
+        if board is not None:
+            where.append(f"board '{board}'")
+        if key is not None:
+            where.append(f"key '{key}'")
+        super().__init__((", ".join(where) + ": " if where else "") + message)
+
+
+class BoardError(TargetError):
+    """A real board failed. Names the board, its probe UID and its serial port."""
+
+    def __init__(self, message: str, board: str | None = None, probe_uid: str | None = None,
+                 port: str | None = None):
+        self.board = board
+        self.probe_uid = probe_uid
+        self.port = port
+        facts = [f"board {board}" if board else "", f"probe {probe_uid}" if probe_uid else "",
+                 f"port {port}" if port else ""]
+        facts_text = ", ".join(f for f in facts if f)
+        super().__init__(f"{message}" + (f" ({facts_text})" if facts_text else ""),
+                         target=f"pyocd:{board}" if board else "pyocd")
+
+
+class BoardBusyError(BoardError):
+    """Another process holds the board's lock. ``holder`` says who (pid, host, command, since)."""
+
+    def __init__(self, message: str, board: str | None = None, holder: dict | None = None,
+                 lock_path: str | None = None):
+        self.holder = holder or {}
+        self.lock_path = lock_path
+        super().__init__(message, board=board)
+
+
+class ProbeNotFoundError(BoardError):
+    """The debug probe is not connected (or was lost during the session)."""
+
+
+class FlashError(BoardError):
+    """Programming or verifying the firmware through the probe failed."""
+
+
+class PortError(BoardError):
+    """The board's serial port is missing, busy or cannot be found from the probe."""
