@@ -166,6 +166,10 @@ class HostEngine:
             results.append(out)
         return results
 
+    def run(self) -> None:
+        """Invoke once on the inputs already set (no copies; for timing)."""
+        self._check(self._lib.hil_engine_invoke(ctypes.byref(self._engine)))
+
     def invoke(self, input_array: np.ndarray) -> np.ndarray:
         """Single-input, single-output convenience."""
         return self.invoke_all([input_array])[0]
