@@ -12,7 +12,9 @@
 
 #define EXTRA_HANDLERS 8u
 #define INFO_CAPACITY 192u
-#define ERROR_TEXT_MAX 48u
+#define INFO_EXTENSION_CAPACITY 64u
+/* room for an engine error's fields: "UNSUPPORTED_OP op=12 tensor=-1 detail=..." */
+#define ERROR_TEXT_MAX 96u
 
 typedef struct {
     hil_handler_fn handler;
@@ -24,12 +26,19 @@ static struct {
     void *context;
     uint8_t info[INFO_CAPACITY];
     size_t info_len;
+    hil_info_extension_fn info_extension;
     extra_handler_t extra[EXTRA_HANDLERS];
     size_t extra_count;
 } dispatcher;
 
 /* Default: no engine, no extra commands. An engine's strong definition replaces it. */
 __attribute__((weak)) int hil_engine_setup(void)
+{
+    return 0;
+}
+
+/* Default: no application. */
+__attribute__((weak)) int hil_app_setup(void)
 {
     return 0;
 }
@@ -85,6 +94,7 @@ int hil_dispatch_init(hil_sink_fn sink, void *context, const char *reset_cause)
     dispatcher.sink = sink;
     dispatcher.context = context;
     dispatcher.extra_count = 0;
+    dispatcher.info_extension = NULL;
     dispatcher.info_len = hil_info_tlv(dispatcher.info, sizeof dispatcher.info, reset_cause);
     return dispatcher.info_len == 0u ? -1 : 0;
 }
@@ -105,9 +115,27 @@ int hil_dispatch_register(uint8_t type, hil_handler_fn handler)
     return 0;
 }
 
+void hil_dispatch_set_info_extension(hil_info_extension_fn extension)
+{
+    dispatcher.info_extension = extension;
+}
+
+/* The fixed TLV list, then whatever the extension appends now. */
+static void reply_info(uint8_t type, uint16_t seq)
+{
+    uint8_t payload[INFO_CAPACITY + INFO_EXTENSION_CAPACITY];
+    memcpy(payload, dispatcher.info, dispatcher.info_len);
+    size_t len = dispatcher.info_len;
+    if (dispatcher.info_extension != NULL) {
+        const size_t added = dispatcher.info_extension(payload + len, INFO_EXTENSION_CAPACITY);
+        len += (added <= INFO_EXTENSION_CAPACITY) ? added : 0u;
+    }
+    hil_reply(type, seq, payload, len);
+}
+
 void hil_dispatch_boot(void)
 {
-    hil_reply(HIL_MSG_BOOT, 0u, dispatcher.info, dispatcher.info_len);
+    reply_info(HIL_MSG_BOOT, 0u);
 }
 
 static bool require_empty(const hil_frame_t *request)
@@ -145,7 +173,7 @@ void hil_dispatch_frame(const hil_frame_t *request)
     switch (request->type) {
     case HIL_MSG_INFO:
         if (require_empty(request)) {
-            hil_reply(HIL_MSG_INFO | HIL_RESPONSE_BIT, request->seq, dispatcher.info, dispatcher.info_len);
+            reply_info(HIL_MSG_INFO | HIL_RESPONSE_BIT, request->seq);
         }
         return;
     case HIL_MSG_ECHO:

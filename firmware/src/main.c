@@ -92,11 +92,15 @@ int main(void)
         hil_halt();
     }
     const int engine_rc = hil_engine_setup();
+    const int app_rc = hil_app_setup();
     /* BOOT only once the receiver is on: the host sends nothing before it sees BOOT */
     hil_dispatch_boot();
     if (engine_rc != 0) {
         /* the link commands still work; say why the engine's do not */
         hil_reply_error(HIL_SEQ_UNKNOWN, 0u, HIL_LINK_ERR_INTERNAL, (uint32_t)engine_rc, "engine setup failed");
+    }
+    if (app_rc != 0) {
+        hil_reply_error(HIL_SEQ_UNKNOWN, 0u, HIL_LINK_ERR_INTERNAL, (uint32_t)app_rc, "app setup failed");
     }
     serve_forever();
 }

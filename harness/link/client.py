@@ -5,8 +5,8 @@
         info = client.info()
         assert client.echo(b"ping") == b"ping"
 
-One request is in flight at a time. Replies are matched by ``seq``; stale replies (another
-``seq``) are discarded. ERROR replies raise DeviceError, a FAULT report raises DeviceFaultError,
+``request`` keeps one request in flight; ``send`` + ``wait_reply`` pipeline several (the device
+answers in order). Replies are matched by ``seq``; stale replies (another ``seq``) are discarded. ERROR replies raise DeviceError, a FAULT report raises DeviceFaultError,
 and a missed deadline raises DeviceTimeoutError naming the target and the last bytes seen.
 """
 
@@ -88,6 +88,8 @@ class DeviceClient:
         self._seq = 0
         self._first_rx_s: float | None = None
         self._last_frame_error: FrameError | None = None
+        # seq -> (written at, payload bytes) of requests sent and not yet answered
+        self._sent: dict[int, tuple[float, int]] = {}
 
     @classmethod
     def open(cls, url: str, *, target: str | None = None, baudrate: int = 115200,
@@ -128,12 +130,27 @@ class DeviceClient:
     def request(self, msg_type: int, payload: bytes = b"", timeout_s: float | None = None) -> Frame:
         """Send one request and return its reply frame (type ``msg_type | 0x80``, same seq)."""
         deadline = Deadline(self._timeout(timeout_s))
+        seq = self.send(msg_type, payload)
+        return self.wait_reply(seq, msg_type, deadline.remaining_s())
+
+    def send(self, msg_type: int, payload: bytes = b"") -> int:
+        """Write one request without waiting; returns its seq for ``wait_reply``.
+
+        Pipelining: several requests may be sent before their replies are read; the device
+        answers in order, so wait for the seqs in the order they were sent.
+        """
         seq = self._next_seq()
-        name = _type_name(msg_type)
         wire = encode_frame(Frame(msg_type, seq, payload))
         self._first_rx_s = None
         self._write(wire)
-        written_s = time.monotonic()
+        self._sent[seq] = (time.monotonic(), len(payload))
+        return seq
+
+    def wait_reply(self, seq: int, msg_type: int, timeout_s: float | None = None) -> Frame:
+        """The reply to request ``seq`` (sent with ``send``). ERROR replies raise DeviceError."""
+        deadline = Deadline(self._timeout(timeout_s))
+        written_s, request_bytes = self._sent.pop(seq, (time.monotonic(), 0))
+        name = _type_name(msg_type)
         while True:
             frame = self._next_frame(deadline, f"reply to {name} (seq {seq})")
             if frame.type == MsgType.FAULT:
@@ -148,7 +165,7 @@ class DeviceClient:
             if frame.seq == seq and frame.type == (msg_type | RESPONSE_BIT):
                 done_s = time.monotonic()
                 first_s = self._first_rx_s if self._first_rx_s is not None else done_s
-                self.last_exchange = Exchange(len(payload), len(frame.payload), written_s, first_s, done_s)
+                self.last_exchange = Exchange(request_bytes, len(frame.payload), written_s, first_s, done_s)
                 return frame
             if frame.seq == seq:
                 raise ProtocolError(f"{self._where()}{name} (seq {seq}) answered with type "

@@ -21,6 +21,14 @@ class MsgType(enum.IntEnum):
     ECHO = 0x02
     RESET = 0x03
     CRASH = 0x0F  # test-only: the device executes udf; answered by FAULT, never by a reply
+    # pipeline (firmware built with an engine, APP=pipeline; harness.device speaks them)
+    SET_PREPROCESS = 0x10  # fold export (harness.quant.fold), channel records over one or more frames
+    LOAD_BEGIN = 0x11      # size:u32 crc32:u32 of the whole .tflite
+    LOAD_CHUNK = 0x12      # offset:u32 crc32:u32 data
+    LOAD_END = 0x13        # engine load into the arena; reply: model description
+    MODEL_INFO = 0x14      # the loaded model's description
+    INFER_WINDOW = 0x15    # raw int16 counts -> preprocess -> invoke
+    INFER_CODES = 0x16     # input tensor bytes as they are -> invoke
     # device -> host
     ERROR = 0x7F
     BOOT = 0xC0   # unsolicited, once after every reset; payload as INFO's reply
@@ -43,6 +51,16 @@ class ErrorCode(enum.IntEnum):
     UNKNOWN_TYPE = 7
     BAD_PAYLOAD = 8
     INTERNAL = 9
+    # pipeline
+    BAD_STATE = 10         # not now: no model, no preprocessing, no load in progress
+    TOO_LARGE = 11         # model larger than the model buffer, or I/O larger than a frame
+    OUT_OF_ORDER = 12      # LOAD_CHUNK offset is not the next byte (detail = expected offset)
+    BAD_CHUNK_CRC = 13     # LOAD_CHUNK CRC mismatch (detail = offset)
+    BAD_MODEL_CRC = 14     # LOAD_END: whole-model CRC mismatch (detail = CRC computed)
+    MODEL_REJECTED = 15    # the engine refused the model (detail = hil_status; text = hil_error_t)
+    BAD_PREPROCESS = 16    # invalid SET_PREPROCESS (detail = channel index; text = the problem)
+    SHAPE_MISMATCH = 17    # window or codes do not fit the model input (detail = expected)
+    INVOKE_FAILED = 18     # the engine failed at run time (detail = hil_status)
 
 
 class InfoTag(enum.IntEnum):
@@ -56,9 +74,18 @@ class InfoTag(enum.IntEnum):
     COST_UNIT = 8         # str: "cycles" (DWT) or "instructions" (QEMU -icount)
     RX_BUFFER = 9         # u16, bytes in the receive ring
     RESET_CAUSE = 10      # str
+    MODEL_CRC32 = 11      # u32, CRC-32 of the loaded model (0: none)
+    MODEL_BYTES = 12      # u32, size of the loaded model
+    MODEL_BUFFER = 13     # u32, bytes of RAM for an uploaded model
+    ARENA_USED = 14       # u32
+    ARENA_SIZE = 15       # u32
+    MODEL_SOURCE = 16     # str: none, linked (in the image) or uploaded
+    PREPROCESS_CHANNELS = 17  # u8, configured preprocessing channels (0: none)
 
 
-_INFO_INTS = {InfoTag.PROTOCOL_VERSION: "<B", InfoTag.MAX_PAYLOAD: "<H", InfoTag.RX_BUFFER: "<H"}
+_INFO_INTS = {InfoTag.PROTOCOL_VERSION: "<B", InfoTag.MAX_PAYLOAD: "<H", InfoTag.RX_BUFFER: "<H",
+              InfoTag.MODEL_CRC32: "<I", InfoTag.MODEL_BYTES: "<I", InfoTag.MODEL_BUFFER: "<I",
+              InfoTag.ARENA_USED: "<I", InfoTag.ARENA_SIZE: "<I", InfoTag.PREPROCESS_CHANNELS: "<B"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +100,14 @@ class DeviceInfo:
     cost_unit: str = ""
     rx_buffer: int = 0
     reset_cause: str = ""
+    # pipeline firmware only (0 / "" otherwise); they change as models are loaded
+    model_crc32: int = 0
+    model_bytes: int = 0
+    model_buffer: int = 0
+    arena_used: int = 0
+    arena_size: int = 0
+    model_source: str = ""
+    preprocess_channels: int = 0
     unknown: dict[int, bytes] = field(default_factory=dict)
 
     def as_dict(self) -> dict:

@@ -21,6 +21,14 @@ int hil_dispatch_init(hil_sink_fn sink, void *context, const char *reset_cause);
 int hil_dispatch_register(uint8_t type, hil_handler_fn handler);
 /* Called once after hil_dispatch_init(); returns 0 or a negative error. */
 int hil_engine_setup(void);
+/* Application hook (e.g. the pipeline, src/app/): called after hil_engine_setup() and before
+ * BOOT, with a weak default that does nothing. Returns 0 or a negative error. */
+int hil_app_setup(void);
+
+/* Appends TLV entries to INFO and BOOT (state that changes at run time, e.g. the loaded model).
+ * Writes at most cap bytes to out and returns the bytes written. */
+typedef size_t (*hil_info_extension_fn)(uint8_t *out, size_t cap);
+void hil_dispatch_set_info_extension(hil_info_extension_fn extension);
 
 void hil_dispatch_boot(void);
 void hil_dispatch_frame(const hil_frame_t *request);

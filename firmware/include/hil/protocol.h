@@ -22,6 +22,13 @@ enum hil_msg_type {
     HIL_MSG_ECHO = 0x02,
     HIL_MSG_RESET = 0x03,
     HIL_MSG_CRASH = 0x0F,
+    HIL_MSG_SET_PREPROCESS = 0x10,
+    HIL_MSG_LOAD_BEGIN = 0x11,
+    HIL_MSG_LOAD_CHUNK = 0x12,
+    HIL_MSG_LOAD_END = 0x13,
+    HIL_MSG_MODEL_INFO = 0x14,
+    HIL_MSG_INFER_WINDOW = 0x15,
+    HIL_MSG_INFER_CODES = 0x16,
     HIL_MSG_ERROR = 0x7F,
     HIL_MSG_BOOT = 0xC0,
     HIL_MSG_FAULT = 0xC1,
@@ -38,6 +45,15 @@ enum hil_error_code {
     HIL_LINK_ERR_UNKNOWN_TYPE = 7,
     HIL_LINK_ERR_BAD_PAYLOAD = 8,
     HIL_LINK_ERR_INTERNAL = 9,
+    HIL_LINK_ERR_BAD_STATE = 10,
+    HIL_LINK_ERR_TOO_LARGE = 11,
+    HIL_LINK_ERR_OUT_OF_ORDER = 12,
+    HIL_LINK_ERR_BAD_CHUNK_CRC = 13,
+    HIL_LINK_ERR_BAD_MODEL_CRC = 14,
+    HIL_LINK_ERR_MODEL_REJECTED = 15,
+    HIL_LINK_ERR_BAD_PREPROCESS = 16,
+    HIL_LINK_ERR_SHAPE_MISMATCH = 17,
+    HIL_LINK_ERR_INVOKE_FAILED = 18,
 };
 
 /* InfoTag */
@@ -52,10 +68,28 @@ enum hil_info_tag {
     HIL_TAG_COST_UNIT = 8,
     HIL_TAG_RX_BUFFER = 9,
     HIL_TAG_RESET_CAUSE = 10,
+    HIL_TAG_MODEL_CRC32 = 11,
+    HIL_TAG_MODEL_BYTES = 12,
+    HIL_TAG_MODEL_BUFFER = 13,
+    HIL_TAG_ARENA_USED = 14,
+    HIL_TAG_ARENA_SIZE = 15,
+    HIL_TAG_MODEL_SOURCE = 16,
+    HIL_TAG_PREPROCESS_CHANNELS = 17,
 };
 
 /* ERROR payload: code:u16 request_type:u8 reserved:u8 detail:u32, then optional UTF-8 text */
 #define HIL_ERROR_HEADER_SIZE 8u
+/* Pipeline payloads (docs/protocol.md, "Pipeline") */
+#define HIL_LOAD_CHUNK_HEADER_SIZE 8u     /* offset:u32 crc32:u32 */
+#define HIL_INFER_HEADER_SIZE 4u          /* flags:u8 n_axes:u8 n_samples:u16 (codes: flags + 3 reserved) */
+#define HIL_INFER_REPLY_HEADER_SIZE 8u    /* cost:u32 input_len:u16 output_len:u16 */
+#define HIL_INFER_FLAG_EXCLUSIVE 0x01u    /* interrupts masked around invoke */
+#define HIL_PREPROCESS_HEADER_SIZE 8u     /* kind n_channels n_axes first count reserved:3 */
+#define HIL_AFFINE_RECORD_SIZE 20u
+#define HIL_THRESHOLD_RECORD_HEADER_SIZE 8u
+#define HIL_TENSOR_DESC_SIZE 40u
+#define HIL_MODEL_DESC_SIZE (20u + 2u * HIL_TENSOR_DESC_SIZE)
+
 /* FAULT payload: 12 x u32 CFSR HFSR MMFAR BFAR R0 R1 R2 R3 R12 LR PC xPSR */
 #define HIL_FAULT_WORDS 12u
 
