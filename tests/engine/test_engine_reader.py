@@ -213,3 +213,18 @@ def test_wrong_input_length_is_refused():
     engine = HostEngine(fc_model())
     with pytest.raises(ValueError):
         engine.invoke(np.zeros((1, 9), np.int8))
+
+
+@pytest.mark.parametrize("dilation,stride", [(1 << 30, 1), (1, 1 << 30)])
+def test_window_beyond_int32_indexing_is_refused(dilation, stride):
+    """Found by fuzzing (tests/fuzz/regressions/fuzz_model_reader/crash-*): a dilation of 2^30
+    overflowed the conv kernel's int32 input index."""
+    b = ModelBuilder()
+    x = b.add_tensor("x", (1, 4, 4, 1), "int8", scale=0.1, zero_point=0)
+    w = b.add_const("w", np.ones((1, 2, 2, 1), np.int8), scale=[0.01], zero_point=[0])
+    out = (4 + stride - 1) // stride
+    y = b.add_tensor("y", (1, out, out, 1), "int8", scale=0.2, zero_point=0)
+    b.add_op(BuiltinOp.CONV_2D, [x, w, -1], [y],
+             tb.Conv2DOptions(Padding.SAME, stride, stride, dilation_w=dilation, dilation_h=dilation))
+    err = load_error(b.build([x], [y]))
+    assert err.status_name == "BAD_MODEL" and err.op_index == 0

@@ -20,8 +20,9 @@ hil_status pe_conv_prepare(pe_state *s, int op_index, const pe_options *o)
         (st = pe_conv_check_tensors(s, op_index, filter->dims[0])) != HIL_OK) {
         return st;
     }
-    if (o->stride_w < 1 || o->stride_h < 1 || o->dilation_w < 1 || o->dilation_h < 1) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, -1, 0);
+    if ((st = pe_check_window(s, op_index, filter->dims[1], o->stride_h, o->dilation_h)) != HIL_OK ||
+        (st = pe_check_window(s, op_index, filter->dims[2], o->stride_w, o->dilation_w)) != HIL_OK) {
+        return st;
     }
     const int32_t in_c = in->dims[3];
     const int32_t out_c = filter->dims[0];

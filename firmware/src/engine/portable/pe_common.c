@@ -141,6 +141,16 @@ hil_status pe_activation_range(pe_state *s, int op_index, int32_t activation, co
     return HIL_OK;
 }
 
+hil_status pe_check_window(pe_state *s, int op_index, int32_t filter, int32_t stride, int32_t dilation)
+{
+    const int32_t limit = 1 << 20;
+    if (filter < 1 || stride < 1 || dilation < 1 || stride > limit || dilation > limit ||
+        (int64_t)(filter - 1) * dilation + 1 > limit) {
+        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, -1, stride < 1 || stride > limit ? stride : dilation);
+    }
+    return HIL_OK;
+}
+
 int32_t pe_compute_padding(int32_t stride, int32_t dilation, int32_t in_size, int32_t filter_size,
                            int32_t out_size)
 {

@@ -174,6 +174,9 @@ hil_status pe_expect_quantized(pe_state *s, int op_index, int tensor);
 int pe_quantize_multiplier(double real_multiplier, int32_t *multiplier, int *shift);
 hil_status pe_activation_range(pe_state *s, int op_index, int32_t activation, const pe_tensor *out,
                                int32_t *act_min, int32_t *act_max);
+/* Strides, dilations and effective window sizes small enough that every index computation of
+ * the window kernels stays inside int32 (tensors hold at most 2^28 elements). */
+hil_status pe_check_window(pe_state *s, int op_index, int32_t filter, int32_t stride, int32_t dilation);
 int32_t pe_compute_padding(int32_t stride, int32_t dilation, int32_t in_size, int32_t filter_size,
                            int32_t out_size);
 int32_t pe_compute_out_size(int32_t padding, int32_t in_size, int32_t filter_size, int32_t stride,

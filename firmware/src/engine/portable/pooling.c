@@ -20,8 +20,9 @@ hil_status pe_pooling_prepare(pe_state *s, int op_index, const pe_options *o)
         (st = pe_expect_rank(s, op_index, op->output, 4)) != HIL_OK) {
         return st;
     }
-    if (o->stride_w < 1 || o->stride_h < 1 || o->filter_w < 1 || o->filter_h < 1) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, -1, 0);
+    if ((st = pe_check_window(s, op_index, o->filter_h, o->stride_h, 1)) != HIL_OK ||
+        (st = pe_check_window(s, op_index, o->filter_w, o->stride_w, 1)) != HIL_OK) {
+        return st;
     }
     const int32_t out_h = pe_compute_out_size(o->padding, in->dims[1], o->filter_h, o->stride_h, 1);
     const int32_t out_w = pe_compute_out_size(o->padding, in->dims[2], o->filter_w, o->stride_w, 1);
