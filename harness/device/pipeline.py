@@ -338,8 +338,10 @@ class _IndexedError(Exception):
         self.error = error
 
 
-def _run(client: DeviceClient, msg_type: int, payloads: list[bytes], model: ModelInfo, depth: int,
-         timeout_s: float) -> InferenceResult:
+def run_stream(client: DeviceClient, msg_type: int, payloads: list[bytes], model: ModelInfo,
+               depth: int = DEFAULT_DEPTH, timeout_s: float = DEFAULT_TIMEOUT_S) -> InferenceResult:
+    """Pipelined INFER_WINDOW / INFER_CODES requests with payloads as given (encoded by the callers
+    below; tests send malformed ones). StreamError keeps the results before a refused request."""
     n = len(payloads)
     codes = np.zeros((n,) + model.input.shape, dtype=model.input.dtype)
     outputs = np.zeros((n,) + model.output.shape, dtype=model.output.dtype)
@@ -394,7 +396,7 @@ def infer_windows(client: DeviceClient, raw_counts, *, model: ModelInfo | None =
     n, length, axes = counts.shape
     header = INFER_WINDOW_HEADER.pack(flags, axes, length)
     payloads = [header + window.tobytes() for window in counts]
-    result = _run(client, MsgType.INFER_WINDOW, payloads, model, depth, timeout_s)
+    result = run_stream(client, MsgType.INFER_WINDOW, payloads, model, depth, timeout_s)
     fold = _state(client).fold if mirror is True else (as_fold(mirror) if mirror else None)
     if fold is not None:
         check_mirror(result, counts, fold)
@@ -414,7 +416,7 @@ def infer_codes(client: DeviceClient, input_codes, *, model: ModelInfo | None = 
     array = np.ascontiguousarray(array.reshape((-1,) + model.input.shape), dtype=model.input.dtype.newbyteorder("<"))
     header = INFER_CODES_HEADER.pack(_exclusive_flag(client, exclusive))
     payloads = [header + tensor.tobytes() for tensor in array]
-    return _run(client, MsgType.INFER_CODES, payloads, model, depth, timeout_s)
+    return run_stream(client, MsgType.INFER_CODES, payloads, model, depth, timeout_s)
 
 
 def check_mirror(result: InferenceResult, raw_counts, fold, max_listed: int = 10) -> None:
