@@ -39,7 +39,11 @@ def test_fuzz_target_finds_no_crash(name):
     if seconds < 1:
         pytest.skip("HIL_FUZZ_SECONDS=0: fuzzing runs disabled")
     corpus = WORK_DIR / f"corpus_{name}"
-    result = fuzz.run(name, seconds, [corpus, seed_corpus(name)], WORK_DIR / f"run_{name}")
+    seeds = [seed_corpus(name)]
+    committed = fuzz.REPO_ROOT / "fixtures" / "models"
+    if name == "fuzz_model_reader" and any(committed.glob("*.tflite")):
+        seeds.append(committed)  # read only: libFuzzer adds new inputs to the first directory
+    result = fuzz.run(name, seconds, [corpus, *seeds], WORK_DIR / f"run_{name}")
     assert not result.crashed, (
         f"{name} crashed (exit {result.exit_code}); log {result.log_path}; copy "
         f"{[str(a) for a in result.artifacts]} into {fuzz.REGRESSION_DIR / name}/")
