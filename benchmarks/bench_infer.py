@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""On-device inference throughput over QEMU next to the ECHO-bound rate for the same bytes, same run.
+
+    .venv/bin/python benchmarks/bench_infer.py [--windows 300] [--depths 1,2,4] [--models all] [--elf ELF]
+
+For each model: upload it, configure the preprocessing, stream raw windows (mixed scenario,
+warm-up first, so QEMU has translated the code) and report
+  windows/s        INFER_WINDOW round trips per second at each pipeline depth
+  echo-bound/s     ECHO round trips per second with the same request payload size, same depth:
+                   what the link alone allows for these bytes (no preprocessing, no inference)
+  ratio            windows/s / echo-bound/s
+  instr/inference  median cost (board_cost_counter delta around invoke; instructions under
+                   -icount shift=0, interrupts masked around invoke)
+Request bytes = 4 + 2 * window_len * axes; reply bytes = 8 + input tensor + output tensor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from harness.device import infer_windows, load_model, set_preprocess
+from harness.device.models import window_classifier
+from harness.link.protocol import MsgType
+from harness.quant.fold import fold_scaler
+from harness.quant.scalers import make_scaler
+from harness.quant.tflite import QuantParams
+from harness.signals.field import cut_windows
+from harness.signals.synth import SensorModel, make_scenario
+from harness.targets import running_device
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def models(selection: str) -> list[tuple[str, bytes, str]]:
+    from harness.engine.random_models import random_model
+    built = [("window3 (128x3, robust)", window_classifier(3, seed=3), "robust"),
+             ("window6 (128x6, two_stage)", window_classifier(6, seed=6), "two_stage"),
+             ("random6 (40x6, two_stage)", random_model(6).model, "two_stage")]
+    fixtures = [(f"fixture {p.stem}", p.read_bytes(), "robust")
+                for p in sorted((REPO / "fixtures" / "models").glob("*.tflite"))
+                if not p.name.endswith(".float.tflite")]
+    return built + fixtures if selection == "all" else built[:1]
+
+
+def echo_rate(client, payload_bytes: int, count: int, depth: int) -> float:
+    payload = bytes(range(256)) * (payload_bytes // 256 + 1)
+    payload = payload[:payload_bytes]
+    in_flight = []
+    started = time.monotonic()
+    sent = 0
+    done = 0
+    while done < count:
+        while sent < count and len(in_flight) < depth:
+            in_flight.append(client.send(MsgType.ECHO, payload))
+            sent += 1
+        frame = client.wait_reply(in_flight.pop(0), MsgType.ECHO, 10.0)
+        assert frame.payload == payload
+        done += 1
+    return count / (time.monotonic() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--windows", type=int, default=300, help="windows per model and depth")
+    parser.add_argument("--depths", default="1,2,4", help="pipeline depths to measure")
+    parser.add_argument("--models", choices=("all", "one"), default="all")
+    parser.add_argument("--elf", help="firmware ELF (default: build ENGINE=portable)")
+    args = parser.parse_args()
+    depths = [int(d) for d in args.depths.split(",")]
+    if args.elf:
+        image = args.elf
+    else:
+        from harness.firmware.build import build_firmware
+        image = build_firmware(engine="portable")
+    calibration = cut_windows(make_scenario("normal", seconds=4.0, seed=99), window_len=64).samples
+    with running_device("qemu", image) as device:
+        client = device.client
+        print(f"qemu netduinoplus2, -icount shift=0, max payload {device.boot_info.max_payload}, "
+              f"{args.windows} windows per figure")
+        print(f"{'model':<28} {'req B':>6} {'reply B':>7} {'depth':>5} {'windows/s':>10} "
+              f"{'echo-bound/s':>12} {'ratio':>6} {'instr/inference':>15}")
+        for name, model_bytes, scaler_kind in models(args.models):
+            model = load_model(client, model_bytes)
+            scaler = make_scaler(scaler_kind).fit(calibration)
+            fold = fold_scaler(scaler, QuantParams(model.input.scale, model.input.zero_point),
+                               SensorModel().counts_per_g)
+            set_preprocess(client, fold)
+            trace = make_scenario("mixed", seconds=(args.windows + 20) * model.window_len / 1600 + 1, seed=5)
+            counts = SensorModel().to_counts(cut_windows(trace, window_len=model.window_len).samples)
+            infer_windows(client, counts[:20])  # warm-up: QEMU translates the code paths once
+            echo_rate(client, 4 + counts[0].nbytes, 20, 1)
+            request_bytes = 4 + counts[0].nbytes
+            reply_bytes = 8 + model.input.nbytes + model.output.nbytes
+            for depth in depths:
+                batch = counts[20:20 + args.windows]
+                started = time.monotonic()
+                result = infer_windows(client, batch, depth=depth)
+                rate = len(batch) / (time.monotonic() - started)
+                bound = echo_rate(client, request_bytes, len(batch), depth)
+                print(f"{name:<28} {request_bytes:>6} {reply_bytes:>7} {depth:>5} {rate:>10.1f} "
+                      f"{bound:>12.1f} {rate / bound:>6.2f} {int(statistics.median(result.cost.tolist())):>15}")
+            sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Files in, device-ready arrays out: raw windows, input tensors and the preprocessing fold.
+
+- ``.npy`` raw windows: integer sensor counts, shape (n_windows, window_len, axes)
+- ``.csv`` / ``.parquet``: a trace in the project's schema (time_s, ax_g, ay_g, az_g, ...), in g;
+  cut into windows of the model's length and converted to counts with the sensor's counts_per_g
+  (rounded, saturated at int16, as harness.signals.synth.SensorModel.to_counts)
+- ``.npy`` input tensors (``--input-codes``): the model's input dtype, (n, *input_shape) or (n, elements)
+
+The fold comes from a JSON file: a model's metadata (``<name>.json``: ``scaler`` + ``input``), a
+scaler export (with or without its ``fixed_point`` form) or a fold export.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from harness.errors import ConfigError
+
+DEFAULT_COUNTS_PER_G = 2048.0  # +-16 g over 16 bits
+
+
+def load_raw_windows(path, window_len: int, counts_per_g: float = DEFAULT_COUNTS_PER_G,
+                     hop: int | None = None) -> np.ndarray:
+    """Raw int16 windows (n, window_len, axes) from .npy counts or a .csv/.parquet trace in g."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        counts = np.load(path, allow_pickle=False)
+        if not np.issubdtype(counts.dtype, np.integer):
+            raise ConfigError(f"{path}: raw windows must be integer sensor counts, got {counts.dtype} "
+                              "(a trace in g goes in a .csv or .parquet file)")
+        if counts.ndim != 3 or counts.shape[1] != window_len:
+            raise ConfigError(f"{path}: raw windows have shape {counts.shape}; the model wants "
+                              f"(n, {window_len}, axes)")
+        if counts.size and (counts.min() < -32768 or counts.max() > 32767):
+            raise ConfigError(f"{path}: counts outside int16")
+        return counts.astype(np.int16)
+    if suffix in (".csv", ".parquet"):
+        from harness.signals.field import cut_windows
+        from harness.signals.io import read_trace
+        windows = cut_windows(read_trace(path), window_len=window_len, hop=hop)
+        return to_counts(windows.samples, counts_per_g)
+    raise ConfigError(f"{path}: unknown input format '{path.suffix}'; use .npy (counts), .csv or .parquet (trace in g)")
+
+
+def to_counts(g, counts_per_g: float) -> np.ndarray:
+    if not (np.isfinite(counts_per_g) and counts_per_g > 0):
+        raise ConfigError(f"counts_per_g must be finite and > 0, got {counts_per_g}")
+    return np.clip(np.round(np.asarray(g, dtype=np.float64) * counts_per_g), -32768, 32767).astype(np.int16)
+
+
+def load_input_tensors(path, model) -> np.ndarray:
+    """Input tensors for INFER_CODES from a .npy file, checked against the model input."""
+    path = Path(path)
+    if path.suffix.lower() != ".npy":
+        raise ConfigError(f"{path}: input tensors (--input-codes) must be a .npy file")
+    tensors = np.load(path, allow_pickle=False)
+    if tensors.dtype != model.input.dtype:
+        raise ConfigError(f"{path}: input tensors are {tensors.dtype}, the model input is {model.input.dtype}")
+    if tensors.ndim < 1 or tensors.size % model.input.elements:
+        raise ConfigError(f"{path}: shape {tensors.shape} is not a whole number of {model.input.shape} tensors")
+    return tensors.reshape((-1,) + model.input.shape)
+
+
+def fold_from_file(path, model, counts_per_g: float = DEFAULT_COUNTS_PER_G):
+    """The fold the device should run for ``model`` (a ModelInfo): from metadata, a scaler export
+    or a fold export. Scalers are folded with the device's input quantization and ``counts_per_g``."""
+    from harness.device.pipeline import as_fold
+    from harness.errors import ScalerError
+    from harness.quant.fold import fold_scaler
+    from harness.quant.scalers import from_export
+    from harness.quant.tflite import QuantParams
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ConfigError(f"cannot read scaler/fold JSON {path}: {e}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object")
+    if data.get("kind") in ("affine", "threshold"):
+        return as_fold(data)
+    export = data.get("scaler", data)  # model metadata holds the export under "scaler"
+    if not isinstance(export, dict) or "fitted" not in export:
+        raise ConfigError(f"{path}: holds no scaler export, model metadata or fold export")
+    if "fixed_point" in export:
+        return as_fold(export["fixed_point"])
+    try:
+        scaler = from_export(export)
+        return fold_scaler(scaler, QuantParams(model.input.scale, model.input.zero_point), counts_per_g)
+    except ScalerError as e:
+        raise ConfigError(f"{path}: scaler cannot be rebuilt: {e}") from e
