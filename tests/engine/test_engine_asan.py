@@ -8,7 +8,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import RANDOM_SEEDS, generated
+from engine_cases import RANDOM_SEEDS, generated
 
 from harness.engine.build import build_runner
 from harness.engine.host import HostEngine

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import FIXTURE_MODELS, RANDOM_SEEDS, generated, oracle_run
+from engine_cases import FIXTURE_MODELS, RANDOM_SEEDS, generated, oracle_run
 
 from harness.engine.host import HostEngine
 from harness.engine.random_models import random_inputs

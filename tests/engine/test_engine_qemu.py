@@ -4,17 +4,15 @@ QEMU's mps2-an386 and gives the same bytes as the host build - and therefore as 
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
-from conftest import FIXTURE_MODELS, RANDOM_SEEDS, generated, oracle_run
+from engine_cases import FIXTURE_MODELS, QEMU, RANDOM_SEEDS, generated, oracle_run, run_on_qemu
 
 from harness.engine.build import build_qemu_selftest
 from harness.engine.host import HostEngine
 from harness.engine.random_models import random_inputs
 
-QEMU = "qemu-system-arm"
 QEMU_MODELS = 30
 
 pytestmark = pytest.mark.skipif(
@@ -25,17 +23,6 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def selftest_elf():
     return build_qemu_selftest()
-
-
-def run_on_qemu(elf, workdir, model: bytes, inputs: list[np.ndarray]) -> bytes:
-    (workdir / "model.tflite").write_bytes(model)
-    (workdir / "input.bin").write_bytes(b"".join(np.ascontiguousarray(a).tobytes() for a in inputs))
-    proc = subprocess.run(
-        [QEMU, "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic", "-monitor", "none",
-         "-serial", "none", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
-        cwd=workdir, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, f"self-test exit {proc.returncode}: {proc.stdout}{proc.stderr}"
-    return (workdir / "output.bin").read_bytes()
 
 
 @pytest.mark.parametrize("seed", list(RANDOM_SEEDS)[:QEMU_MODELS])

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import RANDOM_SEEDS, generated, oracle_run
-from test_engine_qemu import QEMU, run_on_qemu
+from engine_cases import QEMU, RANDOM_SEEDS, generated, oracle_run, run_on_qemu
 
 from harness.engine.build import build_qemu_selftest_tflm
 from harness.engine.host import HostEngine

@@ -1,4 +1,7 @@
-"""Shared fixtures of the engine tests: the oracle, the host engine and the models.
+"""Shared cases of the engine tests: the oracle, the models and the QEMU runner.
+
+(A plain module, not conftest.py: several test folders have a conftest, and `from conftest
+import` would pick whichever was imported first.)
 
 Random models are generated once per session from a fixed seed base; their count is
 HIL_ENGINE_RANDOM_MODELS (default 500).
@@ -10,8 +13,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
-
 from harness.engine.random_models import GeneratedModel, random_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -50,8 +51,19 @@ def oracle_run(model: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return outputs
 
 
-@pytest.fixture(scope="session")
-def engine_library():
-    from harness.engine.build import build_library
+QEMU = "qemu-system-arm"
 
-    return build_library("release")
+
+def run_on_qemu(elf, workdir, model: bytes, inputs: list[np.ndarray]) -> bytes:
+    """Run a semihosting self-test ELF (tests/engine/qemu/engine_selftest.c) on mps2-an386 in
+    `workdir`; returns the bytes it wrote to output.bin."""
+    import subprocess
+
+    (workdir / "model.tflite").write_bytes(model)
+    (workdir / "input.bin").write_bytes(b"".join(np.ascontiguousarray(a).tobytes() for a in inputs))
+    proc = subprocess.run(
+        [QEMU, "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic", "-monitor", "none",
+         "-serial", "none", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
+        cwd=workdir, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, f"self-test exit {proc.returncode}: {proc.stdout}{proc.stderr}"
+    return (workdir / "output.bin").read_bytes()
