@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+
 from harness.engine.random_models import GeneratedModel, random_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
