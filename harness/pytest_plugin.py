@@ -3,7 +3,12 @@
 Thin by design: every fixture is one library call (harness.firmware.build, harness.targets).
 
     pytest --hil-target qemu --hil-board netduinoplus2
+    pytest --hil-target pyocd --hil-board nucleo-1 [--hil-inventory boards.toml]
+    pytest --hil-target pyocd --hil-board "nucleo-1,nucleo-2" -n 2   # one board per xdist worker
     [tool.pytest.ini_options] hil_target = "qemu"
+
+With ``--hil-target pyocd``, ``--hil-board`` names inventory entries (harness.boards), and the
+firmware board folder comes from the entry (docs/real-boards.md).
 
 Fixtures
   hil_firmware      session: the built (or reused, up-to-date) FirmwareImage
@@ -21,14 +26,18 @@ OPTIONS = {
     "target": ("qemu", "target backend that runs the firmware (see harness.targets.available_targets())"),
     "board": ("netduinoplus2", "firmware board folder to build and run"),
     "engine": ("none", "inference engine compiled into the firmware: none, portable or tflm"),
+    "inventory": ("", "board inventory for --hil-target pyocd (default: $HIL_INVENTORY or ./boards.toml)"),
+    "lock_timeout": ("60", "seconds to wait for a free inventory board before failing (pyocd target)"),
 }
+# targets whose --hil-board names boards.toml entries rather than firmware board folders
+INVENTORY_TARGETS = ("pyocd",)
 DEVICE_FIXTURES = ("hil_device", "hil_fresh_device")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hil", "hardware-in-the-loop harness")
     for name, (default, help_text) in OPTIONS.items():
-        group.addoption(f"--hil-{name}", dest=f"hil_{name}", default=None,
+        group.addoption(f"--hil-{name.replace('_', '-')}", dest=f"hil_{name}", default=None,
                         help=f"{help_text} (default: ini hil_{name} or '{default}')")
         parser.addini(f"hil_{name}", help=help_text, default=default)
 
@@ -48,25 +57,48 @@ def hil_option(config: pytest.Config, name: str) -> str:
     return config.getoption(f"hil_{name}") or config.getini(f"hil_{name}")
 
 
+def hil_target_setup(config: pytest.Config) -> tuple[str, str, dict]:
+    """(target backend, firmware board folder, target options) from the options.
+
+    For inventory targets, --hil-board selects inventory entries and their firmware_board is built.
+    """
+    target, board = hil_option(config, "target"), hil_option(config, "board")
+    if target not in INVENTORY_TARGETS:
+        return target, board, {"board": board}
+    from harness.boards import default_inventory_path, load_inventory
+    path = hil_option(config, "inventory") or default_inventory_path(config.rootpath)
+    if not path:
+        raise pytest.UsageError(f"--hil-target {target} needs a board inventory: --hil-inventory PATH, "
+                                f"$HIL_INVENTORY or boards.toml (see boards.example.toml)")
+    entries = load_inventory(path).select(board)
+    firmware_boards = sorted({entry.firmware_board for entry in entries})
+    if len(firmware_boards) != 1:
+        raise pytest.UsageError(f"--hil-board {board}: the boards need different firmware "
+                                f"({', '.join(firmware_boards)}); run one kind per session")
+    return target, firmware_boards[0], {"inventory_board": board, "inventory": str(path),
+                                        "lock_timeout_s": float(hil_option(config, "lock_timeout"))}
+
+
 @pytest.fixture(scope="session")
 def hil_firmware(pytestconfig: pytest.Config):
     from harness.firmware.build import build_firmware
-    return build_firmware(board=hil_option(pytestconfig, "board"), engine=hil_option(pytestconfig, "engine"))
+    _, firmware_board, _ = hil_target_setup(pytestconfig)
+    return build_firmware(board=firmware_board, engine=hil_option(pytestconfig, "engine"))
 
 
 @pytest.fixture(scope="session")
 def hil_device(pytestconfig: pytest.Config, hil_firmware):
     from harness.targets import running_device
-    with running_device(hil_option(pytestconfig, "target"), hil_firmware,
-                        board=hil_option(pytestconfig, "board")) as device:
+    target, _, options = hil_target_setup(pytestconfig)
+    with running_device(target, hil_firmware, **options) as device:
         yield device
 
 
 @pytest.fixture
 def hil_fresh_device(pytestconfig: pytest.Config, hil_firmware):
     from harness.targets import running_device
-    with running_device(hil_option(pytestconfig, "target"), hil_firmware,
-                        board=hil_option(pytestconfig, "board")) as device:
+    target, _, options = hil_target_setup(pytestconfig)
+    with running_device(target, hil_firmware, **options) as device:
         yield device
 
 

@@ -1,0 +1,145 @@
+"""An emulated board for the pyOCD path: QEMU's netduinoplus2, halted at power-on, with its gdbstub
+(the "debug probe") and USART1 (the "virtual COM port") on loopback TCP ports.
+
+    qemu-system-arm -M netduinoplus2 -display none -monitor none -S \\
+        -gdb tcp:127.0.0.1:GDB_PORT -serial tcp:127.0.0.1:SERIAL_PORT,server=on,wait=off,nodelay=on \\
+        -icount shift=0
+
+No ``-kernel``: the flash is empty (zeros) until pyOCD programs it. ``wait=off`` because the
+host opens the serial port only after flashing, while the core is still halted, so nothing is
+lost. The process is supervised like the QEMU target's (harness.targets.base.spawn): stopped in
+``stop()``, at exit, and with the host.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+from harness.deadline import Deadline
+from harness.errors import TargetError, ToolMissingError
+from harness.targets.base import spawn, terminate
+
+QEMU = "qemu-system-arm"
+MACHINE = "netduinoplus2"
+TARGET_TYPE = "qemu_netduinoplus2"
+_counter = itertools.count(1)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now (the kernel's choice; QEMU binds it moments later)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class QemuGdbBoard:
+    """One emulated board. ``start()`` returns once QEMU listens on both ports."""
+
+    def __init__(self, *, run_dir: str | os.PathLike | None = None, icount: bool = True,
+                 qemu: str = QEMU, start_timeout_s: float = 10.0, stop_timeout_s: float = 5.0):
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.icount = icount
+        self.qemu = qemu
+        self.start_timeout_s = start_timeout_s
+        self.stop_timeout_s = stop_timeout_s
+        self.gdb_port: int | None = None
+        self.serial_port: int | None = None
+        self.log_path: Path | None = None
+        self.command: list[str] = []
+        self._proc = None
+        self._log_file = None
+
+    @property
+    def probe_id(self) -> str:
+        return f"qemu:127.0.0.1:{self.gdb_port}"
+
+    @property
+    def serial_url(self) -> str:
+        return f"socket://127.0.0.1:{self.serial_port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def is_running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def build_command(self, gdb_port: int, serial_port: int) -> list[str]:
+        cmd = [self.qemu, "-M", MACHINE, "-display", "none", "-monitor", "none", "-S",
+               "-gdb", f"tcp:127.0.0.1:{gdb_port}",
+               "-serial", f"tcp:127.0.0.1:{serial_port},server=on,wait=off,nodelay=on"]
+        return cmd + (["-icount", "shift=0"] if self.icount else [])
+
+    def start(self) -> "QemuGdbBoard":
+        if self._proc is not None:
+            raise TargetError("emulated board already started", target="pyocd:qemu")
+        executable = shutil.which(self.qemu)
+        if executable is None:
+            raise ToolMissingError(self.qemu, "qemu-system-arm")
+        run_dir = self.run_dir or (Path.cwd() / "build" / "runs" /
+                                   f"pyocd-qemu-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_counter)}")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = run_dir / "qemu-gdb.log"
+        self._log_file = open(self.log_path, "wb")
+        try:
+            # a port picked here can be taken before QEMU binds it: try again with fresh ports
+            for _attempt in range(3):
+                self.gdb_port, self.serial_port = free_port(), free_port()
+                self.command = self.build_command(self.gdb_port, self.serial_port)
+                self.command[0] = executable
+                self._log_file.write(("$ " + " ".join(self.command) + "\n").encode())
+                self._log_file.flush()
+                self._proc = spawn(self.command, log_file=self._log_file)
+                if self._wait_listening():
+                    return self
+                terminate(self._proc, self.stop_timeout_s)
+                self._proc = None
+            raise TargetError(f"{self.qemu} did not start listening; log {self.log_path}", target="pyocd:qemu")
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_listening(self) -> bool:
+        """True once the serial port accepts connections (QEMU creates the gdbstub before it)."""
+        deadline = Deadline(self.start_timeout_s)
+        while not deadline.expired():
+            if self._proc.poll() is not None:
+                return False
+            # a connect() probe would take the serial chardev's only client slot, so look for
+            # the listening sockets in /proc instead
+            if _listening(self.serial_port) and _listening(self.gdb_port):
+                return True
+            time.sleep(0.01)
+        return False
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        try:
+            if proc is not None:
+                terminate(proc, self.stop_timeout_s)
+        finally:
+            log_file, self._log_file = self._log_file, None
+            if log_file is not None:
+                log_file.close()
+
+    def __enter__(self) -> "QemuGdbBoard":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+def _listening(port: int) -> bool:
+    """Whether a TCP socket listens on 127.0.0.1:port (Linux /proc/net/tcp, state 0A)."""
+    wanted = f"0100007F:{port:04X}"
+    try:
+        with open("/proc/net/tcp") as table:
+            return any(line.split()[1] == wanted and line.split()[3] == "0A" for line in list(table)[1:])
+    except OSError:
+        return True  # no /proc: the probe's connect retries cover the rest
