@@ -29,8 +29,6 @@ OPTIONS = {
     "inventory": ("", "board inventory for --hil-target pyocd (default: $HIL_INVENTORY or ./boards.toml)"),
     "lock_timeout": ("60", "seconds to wait for a free inventory board before failing (pyocd target)"),
 }
-# targets whose --hil-board names boards.toml entries rather than firmware board folders
-INVENTORY_TARGETS = ("pyocd",)
 DEVICE_FIXTURES = ("hil_device", "hil_fresh_device")
 
 
@@ -58,25 +56,17 @@ def hil_option(config: pytest.Config, name: str) -> str:
 
 
 def hil_target_setup(config: pytest.Config) -> tuple[str, str, dict]:
-    """(target backend, firmware board folder, target options) from the options.
-
-    For inventory targets, --hil-board selects inventory entries and their firmware_board is built.
-    """
-    target, board = hil_option(config, "target"), hil_option(config, "board")
-    if target not in INVENTORY_TARGETS:
-        return target, board, {"board": board}
-    from harness.boards import default_inventory_path, load_inventory
-    path = hil_option(config, "inventory") or default_inventory_path(config.rootpath)
-    if not path:
-        raise pytest.UsageError(f"--hil-target {target} needs a board inventory: --hil-inventory PATH, "
-                                f"$HIL_INVENTORY or boards.toml (see boards.example.toml)")
-    entries = load_inventory(path).select(board)
-    firmware_boards = sorted({entry.firmware_board for entry in entries})
-    if len(firmware_boards) != 1:
-        raise pytest.UsageError(f"--hil-board {board}: the boards need different firmware "
-                                f"({', '.join(firmware_boards)}); run one kind per session")
-    return target, firmware_boards[0], {"inventory_board": board, "inventory": str(path),
-                                        "lock_timeout_s": float(hil_option(config, "lock_timeout"))}
+    """(target backend, firmware board folder, target options): harness.boards.selection."""
+    from harness.boards.selection import target_setup
+    from harness.errors import ConfigError
+    try:
+        setup = target_setup(hil_option(config, "target"), hil_option(config, "board"),
+                             inventory=hil_option(config, "inventory") or None,
+                             lock_timeout_s=float(hil_option(config, "lock_timeout")),
+                             search_dir=config.rootpath)
+    except ConfigError as e:
+        raise pytest.UsageError(str(e)) from e
+    return setup.target, setup.firmware_board, setup.options
 
 
 @pytest.fixture(scope="session")

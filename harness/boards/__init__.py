@@ -11,7 +11,9 @@ from harness.boards.inventory import (BoardEntry, Inventory, default_inventory_p
                                       parse_inventory)
 from harness.boards.lock import BoardLock, acquire_any, default_lock_dir
 from harness.boards.ports import AUTO_PORT, PortInfo, find_port_for_probe, normalise_port, resolve_port
+from harness.boards.selection import INVENTORY_TARGETS, TargetSetup, target_setup
 
 __all__ = ["BoardEntry", "Inventory", "load_inventory", "parse_inventory", "default_inventory_path",
            "BoardLock", "acquire_any", "default_lock_dir",
-           "AUTO_PORT", "PortInfo", "find_port_for_probe", "normalise_port", "resolve_port"]
+           "AUTO_PORT", "PortInfo", "find_port_for_probe", "normalise_port", "resolve_port",
+           "INVENTORY_TARGETS", "TargetSetup", "target_setup"]
