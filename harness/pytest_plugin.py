@@ -24,7 +24,8 @@ import pytest
 OPTIONS = {
     # name: (default, help)
     "target": ("qemu", "target backend that runs the firmware (see harness.targets.available_targets())"),
-    "board": ("netduinoplus2", "firmware board folder to build and run"),
+    "board": ("netduinoplus2", "firmware board folder to build and run; with --hil-target pyocd: "
+              "inventory board name(s), e.g. nucleo-1 or \"nucleo-1,nucleo-2\""),
     "engine": ("none", "inference engine compiled into the firmware: none, portable or tflm"),
     "inventory": ("", "board inventory for --hil-target pyocd (default: $HIL_INVENTORY or ./boards.toml)"),
     "lock_timeout": ("60", "seconds to wait for a free inventory board before failing (pyocd target)"),

@@ -302,3 +302,25 @@ def test_rfc2217_port(emulated_board, firmware, tmp_path):
             assert bridge.serial.baudrate == 921600  # the baud rate travelled over RFC 2217
     finally:
         bridge.close()
+
+
+def test_every_reset_type_halts_at_the_reset_vector(emulated_board, firmware):
+    """reset_and_halt through nRESET (probe), SYSRESETREQ and VECTRESET (AIRCR), emulated and default.
+    Under QEMU, VECTRESET resets the whole machine like SYSRESETREQ (a real one resets the core only)."""
+    from pyocd.core.target import Target
+    from pyocd.flash.file_programmer import FileProgrammer
+    session = open_session(emulated_board)
+    try:
+        target = session.target
+        FileProgrammer(session).program(str(firmware.elf), file_format="elf")
+        _, reset_vector = target.read_memory_block32(0x08000000, 2)
+        for reset_type in (Target.ResetType.HARDWARE, Target.ResetType.SYSRESETREQ, Target.ResetType.VECTRESET,
+                           Target.ResetType.EMULATED, Target.ResetType.DEFAULT):
+            target.resume()
+            target.reset_and_halt(reset_type)
+            assert target.get_state() == Target.State.HALTED, reset_type
+            assert target.read_core_register("pc") == reset_vector & ~1, reset_type
+        target.reset(Target.ResetType.HARDWARE)
+        assert target.get_state() == Target.State.RUNNING
+    finally:
+        session.close()
