@@ -50,17 +50,6 @@ def frame(payload: str) -> bytes:
     return b"$" + data + b"#" + f"{checksum(data):02x}".encode()
 
 
-def escape_binary(data: bytes) -> bytes:
-    """Escape ``$ # } *`` for binary packets (0x7d, then the byte xor 0x20)."""
-    out = bytearray()
-    for byte in data:
-        if byte in (0x23, 0x24, 0x7D, 0x2A):
-            out += bytes((0x7D, byte ^ 0x20))
-        else:
-            out.append(byte)
-    return bytes(out)
-
-
 def parse_register_map(read_feature) -> dict[str, int]:
     """Register name -> GDB register number from target.xml and the files it includes.
 

@@ -9,7 +9,7 @@ import pytest
 
 from harness.errors import LinkError
 from harness.pyocd_qemu.probe import (AHB_AP_IDR, DPIDR, ROM_TABLE, QemuGdbProbe, parse_unique_id)
-from harness.pyocd_qemu.rsp import checksum, escape_binary, frame, parse_register_map
+from harness.pyocd_qemu.rsp import checksum, frame, parse_register_map
 from harness.targets.pyocd_board import is_busy_port_error
 
 TARGET_XML = ('<?xml version="1.0"?><target><architecture>arm</architecture>'
@@ -27,7 +27,6 @@ FEATURES = {
 def test_rsp_framing():
     assert frame("g") == b"$g#67"
     assert frame("m8000000,4") == b"$m8000000,4#" + f"{checksum(b'm8000000,4'):02x}".encode()
-    assert escape_binary(b"a$#}*b") == b"a}\x04}\x03}]}\nb"
 
 
 def test_register_map_follows_gdb_numbering():
