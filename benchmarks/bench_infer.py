@@ -22,7 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 from harness.device import infer_windows, load_model, set_preprocess
 from harness.device.models import window_classifier

@@ -42,8 +42,11 @@ def _conv(b: ModelBuilder, rng, x: int, in_scale: float, in_channels: int, out_c
 
 def window_classifier(channels: int = 3, window_len: int = 128, classes: int = 3, seed: int = 0,
                       filters: int = 8, kernel: int = 5, input_scale: float = 1.0 / 128,
-                      input_zero_point: int = 0) -> bytes:
-    """A seeded conv -> depthwise -> mean -> fc -> softmax classifier over one window."""
+                      input_zero_point: int = 0, beta: float = 0.2) -> bytes:
+    """A seeded conv -> depthwise -> mean -> fc -> softmax classifier over one window.
+
+    ``beta`` 0.2 keeps the softmax off its rails for scaled sensor windows, so the outputs vary
+    from window to window (a one-hot output would make output comparisons weak)."""
     rng = np.random.default_rng(seed)
     b = ModelBuilder(f"window classifier {channels}ch x {window_len}, seed {seed}")
     x = b.add_tensor("window", (1, window_len, 1, channels), "int8", _f32(input_scale), input_zero_point)
@@ -71,7 +74,7 @@ def window_classifier(channels: int = 3, window_len: int = 128, classes: int = 3
     logits = b.add_tensor("logits", (1, classes), "int8", logits_scale, 0)
     b.add_op(BuiltinOp.FULLY_CONNECTED, [pooled, fc_w, fc_b], [logits], tb.FullyConnectedOptions())
     probs = b.add_tensor("probs", (1, classes), "int8", 1.0 / 256, -128)
-    b.add_op(BuiltinOp.SOFTMAX, [logits], [probs], tb.SoftmaxOptions(1.0))
+    b.add_op(BuiltinOp.SOFTMAX, [logits], [probs], tb.SoftmaxOptions(beta))
     return b.build(inputs=[x], outputs=[probs])
 
 
