@@ -46,8 +46,9 @@ def test_shock_in_calibration_collapses_minmax_not_robust_or_two_stage(impact_g)
     assert results["zscore"][1].status == COLLAPSED  # affine without clip: same as min-max
     assert results["robust"][1].status == OK and results["robust"][0].codes_used >= 128
     assert results["two_stage"][1].status == OK
-    # log1p triples min-max's codes but the shock still owns half the code space
-    assert results["log1p"][1].status in (OK, DEGRADED)
+    # log1p triples min-max's codes; the shock still owns half the code space, which the
+    # default 6-bit line accepts (the log1p model keeps its float accuracy in INT8)
+    assert results["log1p"][1].status == OK
     assert results["log1p"][0].codes_used > 2 * results["minmax"][0].codes_used
 
 
@@ -67,8 +68,10 @@ def test_tight_clip_is_flagged_as_saturation(impact_g):
 
 def test_thresholds_are_configurable(impact_g):
     (_, _, _, metrics), = analyze_scalers(["log1p"], impact_g)
-    lenient = VerdictThresholds(collapsed_bits=4.0, degraded_bits=5.0)
-    assert judge(metrics, lenient).status == OK
+    assert judge(metrics).status == OK
+    strict = VerdictThresholds(collapsed_bits=6.0, degraded_bits=7.0)
+    verdict = judge(metrics, strict)
+    assert verdict.status == DEGRADED and "(6.5 bits)" in verdict.reason
 
 
 def test_two_stage_counts_code_tuples(impact_g):
