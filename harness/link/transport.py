@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import select
 import socket
+from urllib.parse import urlsplit
 
 import serial
 
@@ -38,7 +39,11 @@ class Transport:
             link.timeout = 0  # reads are preceded by select(); never block inside pyserial
 
     @classmethod
-    def open(cls, url: str, *, baudrate: int = 115200, write_timeout_s: float = 10.0) -> "Transport":
+    def open(cls, url: str, *, baudrate: int = 115200, write_timeout_s: float | None = 10.0) -> "Transport":
+        # pyserial's RFC 2217 client raises NotImplementedError for a write timeout; writes to
+        # it are bounded by the remote server's flow control instead.
+        if urlsplit(url).scheme == "rfc2217":
+            write_timeout_s = None
         try:
             link = serial.serial_for_url(url, do_not_open=True, timeout=0, baudrate=baudrate,
                                          write_timeout=write_timeout_s)

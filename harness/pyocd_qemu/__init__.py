@@ -7,6 +7,10 @@
 
 from __future__ import annotations
 
+# Importing pyOCD loads its probe plugins, ours among them (the "pyocd.probe" entry point). Do it
+# before any module of this package starts, or pyOCD would find probe.py half-initialised.
+import pyocd  # noqa: F401,E402
+
 
 def register() -> None:
     from harness.pyocd_qemu import probe, target

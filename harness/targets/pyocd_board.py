@@ -60,20 +60,6 @@ def elf_load_segments(elf: Path) -> list[tuple[int, bytes]]:
     return segments
 
 
-def open_transport(url: str, baudrate: int) -> Transport:
-    """Transport.open, except for ``rfc2217://``: pyserial's RFC 2217 client raises
-    NotImplementedError for a write timeout, which Transport.open always sets."""
-    if urlsplit(url).scheme != "rfc2217":
-        return Transport.open(url, baudrate=baudrate)
-    import serial
-    try:
-        link = serial.serial_for_url(url, baudrate=baudrate, timeout=0)
-    except (serial.SerialException, ValueError, OSError) as e:
-        raise LinkError(f"cannot open link {url}: {e}; check the remote serial server (ser2net) "
-                        f"and the URL") from e
-    return Transport(link, url)
-
-
 def is_busy_port_error(error: BaseException) -> bool:
     """Whether opening a port failed because another program holds it."""
     seen: BaseException | None = error
@@ -325,7 +311,7 @@ class PyocdTarget(Target):
             raise TargetError("not running; call start(image) first", target=self.describe())
         self._reset(halt=True)
         try:
-            client = DeviceClient(open_transport(self._url, self.baud or DEFAULT_BAUD),
+            client = DeviceClient(Transport.open(self._url, baudrate=self.baud or DEFAULT_BAUD),
                                   target=self.describe(), hint=self._hint())
         except LinkError as e:
             why = ("is busy: another program has it open (a terminal, ModemManager? `fuser` names it)"
