@@ -1,0 +1,42 @@
+"""The committed model variants: a scaler (with parameters) and a quantization method each.
+
+Kept free of numpy and TensorFlow so that ``hil`` can list them without importing either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_SEED = 20240613
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One committed model: a scaler (with parameters) and a quantization method."""
+
+    name: str
+    scaler: str
+    scaler_params: dict = field(default_factory=dict)
+    method: str = "ptq"                 # "ptq" (post-training) or "qat" (quantization-aware)
+    description: str = ""
+
+
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("minmax", "minmax", description=(
+        "min-max fitted on a calibration set holding one 8.13 g shock; PTQ. The field report's "
+        "failure: the shock sets the range, the normal band gets few input codes")),
+    Variant("robust", "robust", description=(
+        "median/IQR with the scaler's clip (+-4 IQR by default), so the shock cannot set the "
+        "input range; PTQ")),
+    Variant("log1p", "log1p", {"knee_g": 1.0}, description=(
+        "sign(x) log1p(|x - median| / 1 g): compresses the shock, spreads the normal band; PTQ. "
+        "Knee 1 g, not the scaler's 0.2 g default: at 0.2 g the log bends the 1.5 g tones into "
+        "harmonics over the defect's band and the float model itself loses the defect")),
+    Variant("two_stage", "two_stage", description=(
+        "fine channel (normal band, clipped) + coarse channel (full scale): 6 input channels; PTQ")),
+    Variant("minmax_qat", "minmax", method="qat", description=(
+        "the same outlier-laden min-max scaling, quantization-aware training; shows what QAT "
+        "can and cannot recover")),
+    Variant("robust_qat", "robust", method="qat", description=(
+        "clipped robust scaling with quantization-aware training")),
+)}
