@@ -1,0 +1,89 @@
+"""<name>.json: structure, hashes, and the checks load_bundle makes. No TensorFlow needed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from conftest import MODELS_DIR
+
+from harness.errors import ModelError
+from harness.models.inspect import read_model_info
+from harness.models.metadata import load_bundle, read_metadata, sha256_file
+
+NAMES = sorted(p.stem for p in MODELS_DIR.glob("*.json"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_metadata_describes_the_files(name):
+    meta = read_metadata(MODELS_DIR / f"{name}.json")
+    for role in ("int8", "float"):
+        path = MODELS_DIR / meta.files[role]["name"]
+        assert sha256_file(path) == meta.files[role]["sha256"]
+        assert path.stat().st_size == meta.files[role]["bytes"]
+    info = read_model_info(MODELS_DIR / meta.files["int8"]["name"])
+    assert list(info.ops) == meta.ops
+    assert meta.input["scale"] == pytest.approx(info.input.scale, rel=1e-7)
+    assert meta.input["zero_point"] == info.input.zero_point
+    assert meta.classes == ["normal", "pre_failure", "impact"]
+    assert meta.training["seed"] == meta.training["dataset"]["seed"]
+    assert meta.calibration["outlier_peak_g"] == 8.13
+    assert meta.calibration["max_abs_g"] > 8.13   # the shock is in the calibration set
+    assert meta.versions["tensorflow"] and meta.versions["tflite-micro"]
+    assert meta.scaler["kind"] == meta.training["scaler"]
+    assert load_bundle(MODELS_DIR / f"{name}.json").scaler.output_channels == info.input.shape[-1]
+
+
+def _copy(tmp_path, name="robust"):
+    for suffix in (".tflite", ".float.tflite", ".json"):
+        shutil.copy(MODELS_DIR / f"{name}{suffix}", tmp_path / f"{name}{suffix}")
+    return tmp_path / f"{name}.json"
+
+
+def test_changed_model_file_is_caught(tmp_path):
+    json_path = _copy(tmp_path)
+    model = tmp_path / "robust.tflite"
+    data = bytearray(model.read_bytes())
+    data[-1] ^= 0xFF
+    model.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="sha256 .* differs") as err:
+        load_bundle(json_path)
+    assert err.value.path == str(model)
+
+
+def test_quantization_mismatch_is_caught(tmp_path):
+    json_path = _copy(tmp_path)
+    data = json.loads(json_path.read_text())
+    data["input"]["zero_point"] += 1
+    json_path.write_text(json.dumps(data))
+    with pytest.raises(ModelError, match="input tensor .* differs"):
+        load_bundle(json_path)
+
+
+def test_scaler_swapped_for_another_kind_is_caught(tmp_path):
+    json_path = _copy(tmp_path)
+    data = json.loads(json_path.read_text())
+    data["scaler"] = json.loads((MODELS_DIR / "two_stage.json").read_text())["scaler"]
+    json_path.write_text(json.dumps(data))
+    with pytest.raises(ModelError, match="produces 6 channel"):
+        load_bundle(json_path)
+
+
+def test_bad_json_and_missing_fields(tmp_path):
+    json_path = _copy(tmp_path)
+    json_path.write_text("{not json")
+    with pytest.raises(ModelError, match="not valid JSON"):
+        read_metadata(json_path)
+    data = json.loads((MODELS_DIR / "robust.json").read_text())
+    del data["files"]
+    json_path.write_text(json.dumps(data))
+    with pytest.raises(ModelError, match="lacks field.*files"):
+        read_metadata(json_path)
+
+
+def test_missing_model_file(tmp_path):
+    json_path = _copy(tmp_path)
+    (tmp_path / "robust.float.tflite").unlink()
+    with pytest.raises(ModelError, match="robust.float.tflite, which does not exist"):
+        load_bundle(json_path)
