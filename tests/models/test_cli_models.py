@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from conftest import MODELS_DIR
+from model_cases import MODELS_DIR
 
 from harness.cli.main import main
 

@@ -6,7 +6,7 @@ import json
 import shutil
 
 import pytest
-from conftest import MODELS_DIR
+from model_cases import MODELS_DIR
 
 from harness.errors import ModelError
 from harness.models.inspect import read_model_info

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import GOOD_MODELS, MODELS_DIR
+from model_cases import GOOD_MODELS, MODELS_DIR
 
 from harness.errors import ModelError
 from harness.models.metadata import load_bundle

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import MODELS_DIR, needs_tf
+from model_cases import MODELS_DIR, needs_tf
 
 from harness.models.metadata import read_metadata
 

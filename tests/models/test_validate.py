@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import DATA_DIR, MODELS_DIR
+from model_cases import DATA_DIR, MODELS_DIR
 
 from harness.errors import ModelError
 from harness.models.inspect import read_model_info
