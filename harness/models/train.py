@@ -128,27 +128,6 @@ def _fit(tf, model, train_x, train_y, val_x, val_y, epochs, batch_size, learning
     return {k: round(float(v[-1]), 6) for k, v in history.history.items()}
 
 
-def _float_twin(tf, qat_model, float_model):
-    """The QAT model's learned weights in the plain float architecture (no fake-quant).
-
-    tfmot's QuantizeWrapperV2 keeps the float variables under their original names
-    (``conv1/kernel:0``, ``bn1/moving_mean:0``, ...) beside its quantizer state; the float
-    ``.tflite`` of a QAT variant is built from them, so float vs INT8 compares one set of weights.
-    """
-    twin = tf.keras.models.clone_model(float_model)
-    learned = {w.name: w.numpy() for w in qat_model.weights}
-    for layer in twin.layers:
-        if not layer.weights:
-            continue
-        names = [f"{layer.name}/{w.name.split('/')[-1]}" for w in layer.weights]
-        missing = [n for n in names if n not in learned]
-        if missing:
-            raise ConfigError(f"QAT model lacks weight(s) {missing}; tfmot changed its naming, "
-                              "update _float_twin")
-        layer.set_weights([learned[n] for n in names])
-    return twin
-
-
 @dataclass
 class TrainedFiles:
     int8_path: Path
@@ -205,13 +184,18 @@ def train_variant(variant: Variant, dataset: Dataset, out_dir: str | Path,
     export_model = float_model = model
     if variant.method == "qat":
         import tensorflow_model_optimization as tfmot
+        # Re-seed: the fine-tuning must not depend on whether the float model was just trained
+        # (--only minmax_qat) or taken from float_cache (a full run).
+        tf.keras.utils.set_random_seed(config.seed + 1)
         qat_model = tfmot.quantization.keras.quantize_model(model)
         history_qat = _fit(tf, qat_model, train_x, train_y, val_x, val_y, config.qat_epochs,
                            config.batch_size, config.qat_learning_rate)
         history = {"float": history, "qat": history_qat}
         log(f"{variant.name}: QAT fine-tuning done ({history_qat})")
+        # The float .tflite stays the float model QAT started from: float vs INT8 then reads as
+        # "what float had, what INT8 keeps". The QAT weights run without fake-quant are no
+        # reference: adapted to coarse inputs, they lose pre-failure in float (0.54 recall, seen).
         export_model = qat_model
-        float_model = _float_twin(tf, qat_model, model)
     elif variant.method != "ptq":
         raise ConfigError(f"variant {variant.name}: method must be ptq or qat, got {variant.method}")
 

@@ -115,3 +115,20 @@ def test_minmax_int8_confuses_normal_and_pre_failure(reports):
     assert errors > 0
     between = confusion[0, 1] + confusion[1, 0]
     assert between >= 0.9 * errors
+
+
+def test_qat_on_minmax_recovers_only_partly(reports):
+    """QAT trains against the coarse input codes, so it gets much of the way back, but it cannot
+    restore resolution the input tensor never had: it stays below float (and below robust)."""
+    qat, collapsed = reports["minmax_qat"], reports["minmax"]
+    assert qat.normal_codes == pytest.approx(collapsed.normal_codes, abs=10)  # same squeezed input
+    assert _normal_vs_pre(qat, "int8") >= _normal_vs_pre(collapsed, "int8") + 0.2
+    assert _normal_vs_pre(qat, "int8") <= _normal_vs_pre(qat, "float") - 0.03
+    assert _normal_vs_pre(qat, "int8") < _normal_vs_pre(reports["robust"], "int8")
+
+
+@pytest.mark.parametrize("qat, ptq", [("minmax_qat", "minmax"), ("robust_qat", "robust")])
+def test_qat_float_reference_is_the_model_qat_started_from(qat, ptq):
+    """Same seed, same scaler: QAT fine-tunes the very float model its PTQ sibling converts."""
+    assert (MODELS_DIR / f"{qat}.float.tflite").read_bytes() == \
+        (MODELS_DIR / f"{ptq}.float.tflite").read_bytes()
