@@ -2,7 +2,7 @@
 
 Models: every fixtures/models/*.tflite (with its <name>.json for the scaler), the window-shaped
 classifiers of harness.device.models and seeded random models of harness.engine.random_models.
-HIL_WINDOWS sets the windows per scenario and model (default 40; the issue's acceptance run
+HIL_WINDOWS sets the windows per scenario and model (default 32; the issue's acceptance run
 uses HIL_WINDOWS=500).
 """
 
@@ -19,7 +19,7 @@ from harness.firmware.build import REPO_ROOT
 
 MODELS_DIR = REPO_ROOT / "fixtures" / "models"
 COUNTS_PER_G = 2048.0  # the default SensorModel: +-16 g, 16 bit
-DEFAULT_WINDOWS = 40
+DEFAULT_WINDOWS = 32
 # int8 inputs with 6, 3, 3 and 3 channels whose outputs vary over sensor windows; 105 has a batch
 # of 2, 39 ends in DEQUANTIZE (float32 outputs)
 RANDOM_SEEDS = (105, 107, 90, 39)
