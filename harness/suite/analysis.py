@@ -1,0 +1,244 @@
+"""From a ModelRun to figures and a verdict: output agreement, collapse on the device's codes,
+the model verdict with its reasons, and computed recommendations.
+
+Model verdict (docs/suite.md):
+  input  = harness.quant.verdict.judge on the device's input codes of the normal band
+           (0.2-1.5 g samples of every normal and pre-failure window of the run);
+  output = the larger recall drop, float minus device, of the normal and pre-failure classes:
+           COLLAPSED from ``collapsed_recall_drop`` (0.25), DEGRADED from ``degraded_recall_drop`` (0.10);
+  model  = worst(output, min(input, DEGRADED)): input-code collapse alone makes a model DEGRADED
+           (a latent risk: the resolution is gone but the outputs still hold); COLLAPSED needs the
+           outputs to show the loss.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harness.models.evaluate import accuracy_report
+from harness.quant.metrics import ScalerMetrics, analyze_scalers
+from harness.quant.tflite import dequantize
+from harness.quant.verdict import COLLAPSED, DEGRADED, OK, Verdict, judge
+from harness.suite.collapse import codes_band_metrics, saturation_mask
+from harness.suite.run import ModelRun
+from harness.suite.scenarios import REGIMES
+
+RANK = {OK: 0, DEGRADED: 1, COLLAPSED: 2}
+WATCHED = ("normal", "pre_failure")   # the classes outlier-squeezed inputs lose
+
+
+def output_figures(float_scores, device_scores, device_codes, host_codes, labels, classes) -> dict:
+    """Top-1 agreement, recalls and confusions (float, device), errors of the device's dequantized
+    outputs against float, and bit-exactness against the host INT8 reference."""
+    float_argmax = float_scores.argmax(axis=1)
+    device_argmax = device_codes.argmax(axis=1)
+    difference = device_scores.astype(np.float64) - float_scores.astype(np.float64)
+    norm = float(np.linalg.norm(float_scores))
+    dot = float(np.sum(device_scores * float_scores))
+    denominator = float(np.linalg.norm(device_scores)) * norm
+    lsb = np.abs(device_codes.astype(np.int16) - host_codes.astype(np.int16))
+    float_report = accuracy_report(float_argmax, labels, classes)
+    device_report = accuracy_report(device_argmax, labels, classes)
+    return {
+        "windows": int(len(labels)),
+        "top1_agreement": float((float_argmax == device_argmax).mean()),
+        "recall_float": float_report["per_class"], "recall_device": device_report["per_class"],
+        "accuracy_float": float_report["overall"], "accuracy_device": device_report["overall"],
+        "confusion_float": float_report["confusion"], "confusion_device": device_report["confusion"],
+        "mae": float(np.abs(difference).mean()), "rmse": float(np.sqrt((difference ** 2).mean())),
+        "l2r": float(np.linalg.norm(difference) / norm) if norm else math.nan,
+        "cosine": dot / denominator if denominator else math.nan,
+        "within_1lsb_share": float((lsb <= 1).mean()), "exact_share": float((lsb == 0).mean()),
+        "max_lsb": int(lsb.max()) if lsb.size else 0,
+    }
+
+
+def recall_drop(outputs: dict) -> tuple[float, str]:
+    """Largest float-minus-device recall over the watched classes, and which class."""
+    drops = {c: outputs["recall_float"][c] - outputs["recall_device"][c] for c in WATCHED
+             if outputs["recall_float"].get(c) is not None and outputs["recall_device"].get(c) is not None}
+    if not drops:
+        return 0.0, ""
+    worst = max(drops, key=drops.get)
+    return float(drops[worst]), worst
+
+
+def _level(value: float, collapsed: float, degraded: float) -> str:
+    return COLLAPSED if value >= collapsed else DEGRADED if value >= degraded else OK
+
+
+def candidate_specs() -> list[str]:
+    """Every registered scaler, with the parameters of the committed variants where they set some."""
+    from harness.models.variants import VARIANTS
+    from harness.quant.scalers import scaler_names
+    specs = {}
+    for variant in VARIANTS.values():
+        args = ",".join(f"{k}={v:g}" for k, v in variant.scaler_params.items())
+        specs.setdefault(variant.scaler, variant.scaler + (f":{args}" if args else ""))
+    for name in scaler_names():
+        specs.setdefault(name, name)
+    return list(specs.values())
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    spec: str
+    effective_bits: float
+    codes_used: int
+    status: str
+    reason: str
+
+
+def recommend(model, band_g: np.ndarray, band, thresholds) -> list[Recommendation]:
+    """Every candidate scaler fitted on the model's own calibration set (with its 8.13 g shock) and
+    judged on the same band samples: harness.quant.metrics.analyze_scalers, best first."""
+    results = analyze_scalers(candidate_specs(), band_g, calibration_g=model.calibration_g, band=band)
+    out = []
+    for spec, _scaler, _params, metrics in results:
+        verdict = judge(metrics, thresholds)
+        out.append(Recommendation(spec, metrics.effective_bits, metrics.codes_used, verdict.status, verdict.reason))
+    return sorted(out, key=lambda r: (RANK[r.status], -r.effective_bits))
+
+
+@dataclass
+class ModelReport:
+    name: str
+    scaler: str
+    method: str
+    outputs: dict
+    per_scenario: dict
+    band: ScalerMetrics                      # normal + pre-failure windows: the verdict's input evidence
+    by_regime: dict                          # regime -> ScalerMetrics (None if no band sample)
+    by_amplitude: list                       # rows of the shock sweep
+    input_verdict: Verdict
+    output_status: str
+    drop: float
+    drop_class: str
+    status: str
+    reasons: list
+    recommendations: list = field(default_factory=list)
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+    def summary(self) -> dict:
+        o = self.outputs
+        return {
+            "model": self.name, "scaler": self.scaler, "method": self.method, "verdict": self.status,
+            "input_verdict": self.input_verdict.status, "output_verdict": self.output_status,
+            "normal_codes": self.by_regime["normal"].codes_used if self.by_regime.get("normal") else None,
+            "normal_bits": round(self.by_regime["normal"].effective_bits, 2) if self.by_regime.get("normal") else None,
+            "band_codes": self.band.codes_used, "band_bits": round(self.band.effective_bits, 2),
+            "band_axis": self.band.worst_axis, "g_per_code": self.band.g_per_code,
+            "sqnr_db": self.band.sqnr_db, "saturation_rate": self.band.saturation_rate,
+            "recall_float": o["recall_float"], "recall_device": o["recall_device"],
+            "recall_drop": self.drop, "recall_drop_class": self.drop_class,
+            "top1_agreement": o["top1_agreement"], "exact_share": o["exact_share"],
+            "within_1lsb_share": o["within_1lsb_share"], "mae": o["mae"], "rmse": o["rmse"],
+            "l2r": o["l2r"], "cosine": o["cosine"], "windows": o["windows"],
+            "reasons": list(self.reasons),
+            "recommendations": [r.__dict__ for r in self.recommendations],
+            "by_regime": {k: (v.to_dict() if v is not None else None) for k, v in self.by_regime.items()},
+            "by_amplitude": self.by_amplitude,
+            "per_scenario": self.per_scenario,
+        }
+
+
+def _scores(run: ModelRun, codes: np.ndarray) -> np.ndarray:
+    return dequantize(codes, run.model.output_params).astype(np.float32)
+
+
+def _band_of(run: ModelRun, mask: np.ndarray, label: str):
+    model = run.model
+    g = run.g[mask].reshape(-1, model.scaler.input_channels)
+    codes = run.pooled("device_input_codes")[mask].reshape(len(g), -1)
+    try:
+        return codes_band_metrics(model.scaler, model.input_params, g, codes, run.config.band, label)
+    except Exception as e:  # noqa: BLE001 - a regime without band samples has no figures
+        from harness.errors import TraceError
+        if isinstance(e, TraceError):
+            return None
+        raise
+
+
+def _amplitude_rows(run: ModelRun) -> list[dict]:
+    sweep = [s for s in run.scenarios if s.name == "shock_sweep"]
+    if not sweep:
+        return []
+    s = sweep[0]
+    model = run.model
+    impact = REGIMES.index("impact")
+    float_argmax = s.float_scores.argmax(axis=1)
+    device_argmax = s.device_outputs.argmax(axis=1)
+    device_scores = _scores(run, s.device_outputs)
+    g = s.scenario.g
+    rows = []
+    for peak in np.unique(s.scenario.shock_peak_g):
+        mask = s.scenario.shock_peak_g == peak
+        flat = g[mask].reshape(-1, g.shape[-1])
+        saturated = saturation_mask(model.scaler, model.input_params, flat)
+        sensor_clipped = np.abs(s.scenario.counts[mask]) >= 32767
+        rows.append({"peak_g": float(peak), "windows": int(mask.sum()),
+                     "saturation_rate": float(saturated.any(axis=1).mean()),
+                     "sensor_clip_rate": float(sensor_clipped.any(axis=-1).mean()),
+                     "recall_float": float((float_argmax[mask] == impact).mean()),
+                     "recall_device": float((device_argmax[mask] == impact).mean()),
+                     "agreement": float((float_argmax[mask] == device_argmax[mask]).mean()),
+                     "mae": float(np.abs(device_scores[mask] - s.float_scores[mask]).mean())})
+    return rows
+
+
+def analyze(run: ModelRun) -> ModelReport:
+    model, config = run.model, run.config
+    classes = model.classes
+    labels = run.labels
+    device_codes = run.pooled("device_outputs")
+    outputs = output_figures(run.pooled("float_scores"), _scores(run, device_codes), device_codes,
+                             run.pooled("host_outputs"), labels, classes)
+    per_scenario = {}
+    for s in run.scenarios:
+        figures = output_figures(s.float_scores, _scores(run, s.device_outputs), s.device_outputs,
+                                 s.host_outputs, s.scenario.labels, classes)
+        figures.update(windows_per_s=s.windows_per_s, cost_median=float(np.median(s.cost)), cost_unit=s.cost_unit)
+        per_scenario[s.name] = figures
+    by_regime = {regime: _band_of(run, labels == index, f"{model.name}:{regime}")
+                 for index, regime in enumerate(REGIMES)}
+    watched = np.isin(labels, [classes.index(c) for c in WATCHED])
+    band = _band_of(run, watched, model.name)
+    input_verdict = judge(band, config.thresholds.input)
+    drop, drop_class = recall_drop(outputs)
+    t = config.thresholds
+    output_status = _level(drop, t.collapsed_recall_drop, t.degraded_recall_drop)
+    capped_input = input_verdict.status if input_verdict.status != COLLAPSED else DEGRADED
+    status = max(output_status, capped_input, key=RANK.get)
+
+    reasons = list(input_verdict.reasons)
+    if drop_class:
+        recall = (f"device recall of {drop_class} {outputs['recall_device'][drop_class]:.2f} vs float "
+                  f"{outputs['recall_float'][drop_class]:.2f} (drop {drop:.2f}")
+        if output_status == OK:
+            reasons.append(recall + f", under {t.degraded_recall_drop:g}): the outputs hold")
+        else:
+            explained = ("the input codes explain it" if input_verdict.status != OK
+                         else "the input codes do not explain it: look at the model, not the scaler")
+            reasons.append(recall + f", {output_status} from {t.collapsed_recall_drop if output_status == COLLAPSED else t.degraded_recall_drop:g}); {explained}")
+    if input_verdict.status == COLLAPSED and output_status == OK:
+        reasons.append("input resolution is gone but the outputs still hold (latent: DEGRADED, not COLLAPSED)")
+    recommendations = []
+    if input_verdict.status != OK:
+        band_g = run.g[watched].reshape(-1, model.scaler.input_channels)
+        recommendations = recommend(model, band_g, config.band, t.input)
+        keeping = [r for r in recommendations if r.status == OK]
+        if keeping:
+            listed = ", ".join(f"{r.spec} ({r.codes_used} codes, {r.effective_bits:.1f} bits)" for r in keeping)
+            reasons.append(f"on this model's calibration set (with its {model.metadata.calibration.get('outlier_peak_g', '?')} g "
+                           f"shock) these scalers keep the band OK: {listed}")
+        else:
+            reasons.append("no available scaler keeps the band OK on this calibration set")
+    return ModelReport(model.name, model.scaler_label, model.method, outputs, per_scenario, band, by_regime,
+                       _amplitude_rows(run), input_verdict, output_status, drop, drop_class, status, reasons,
+                       recommendations)
