@@ -60,7 +60,9 @@ def import_tensorflow():
         raise ConfigError("training needs TensorFlow: pip install -e '.[ml]' "
                           "(tensorflow 2.21, tf-keras 2.21, tensorflow-model-optimization 0.8.1)"
                           ) from e
-    if not tf.keras.__name__.startswith("tf_keras") and "keras.src" in tf.keras.__name__:
+    # tf-keras: "tf_keras.api._v2.keras"; Keras 3 (TensorFlow imported before the variable was
+    # set, or tf-keras missing): "keras._tf_keras.keras", which tfmot 0.8.1 cannot wrap.
+    if not tf.keras.__name__.startswith("tf_keras"):
         raise ConfigError("tf.keras is Keras 3; set TF_USE_LEGACY_KERAS=1 before importing "
                           "TensorFlow and install tf-keras")
     try:
