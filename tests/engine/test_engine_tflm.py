@@ -1,23 +1,32 @@
 """The tflm engine (firmware/src/engine/tflm/engine_tflm.cc) behind the same hil/engine.h:
 built against the user's TFLM tree and run on QEMU, it must give the oracle's bytes and refuse
 the same unsupported models. TFLM is never in this repository, so these tests skip unless
-HIL_TFLM_DIR names a tflite-micro tree with a Cortex-M4F libtensorflow-microlite.a."""
+HIL_TFLM_DIR names a tflite-micro tree with a Cortex-M4F libtensorflow-microlite.a (see
+firmware/src/engine/README.md for the build it needs).
+
+HIL_TFLM_RELEASE (default 1) says whether that library was built with BUILD_TYPE=release;
+HIL_TFLM_QEMU_MODELS (default 30) how many seeded random models run through the self-test."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_cases import QEMU, RANDOM_SEEDS, generated, oracle_run, run_on_qemu
+from engine_cases import FIXTURE_MODELS, QEMU, RANDOM_SEEDS, generated, oracle_run, run_on_qemu
 
+from harness.engine import tflite_builder as tb
 from harness.engine.build import build_qemu_selftest_tflm
-from harness.engine.host import HostEngine
+from harness.engine.host import EngineError, HostEngine
 from harness.engine.random_models import random_inputs
+from harness.engine.tflite_builder import Activation, BuiltinOp, ModelBuilder
 
 TFLM_DIR = os.environ.get("HIL_TFLM_DIR")
+TFLM_RELEASE = os.environ.get("HIL_TFLM_RELEASE", "1") == "1"
+QEMU_MODELS = int(os.environ.get("HIL_TFLM_QEMU_MODELS", "30"))
 
 pytestmark = [
     pytest.mark.skipif(not TFLM_DIR, reason="HIL_TFLM_DIR is not set: no TFLM tree to build the tflm engine against"),
@@ -26,12 +35,23 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def tflm_elf():
-    release = os.environ.get("HIL_TFLM_RELEASE", "1") == "1"
-    return build_qemu_selftest_tflm(Path(TFLM_DIR), release=release)
+def tflm_elf(tmp_path_factory):
+    return build_qemu_selftest_tflm(Path(TFLM_DIR), release=TFLM_RELEASE,
+                                    build_dir=tmp_path_factory.mktemp("engine-qemu"))
 
 
-@pytest.mark.parametrize("seed", list(RANDOM_SEEDS)[:20])
+def qemu_exit(elf, workdir: Path, model: bytes, inputs: bytes = b"") -> int:
+    """The self-test's exit code: 0, or 10 + the hil_status of a failed load or invoke."""
+    (workdir / "model.tflite").write_bytes(model)
+    (workdir / "input.bin").write_bytes(inputs)
+    proc = subprocess.run(
+        [QEMU, "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic", "-monitor", "none",
+         "-serial", "none", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
+        cwd=workdir, capture_output=True, text=True, timeout=60)
+    return proc.returncode
+
+
+@pytest.mark.parametrize("seed", list(RANDOM_SEEDS)[:QEMU_MODELS])
 def test_tflm_engine_matches_oracle(tflm_elf, tmp_path, seed):
     model = generated(seed).model
     engine = HostEngine(model)
@@ -39,3 +59,119 @@ def test_tflm_engine_matches_oracle(tflm_elf, tmp_path, seed):
     inputs = [random_inputs(rng, info.dtype, info.shape) for info in engine.inputs]
     expected = b"".join(o.tobytes() for o in oracle_run(model, inputs))
     assert run_on_qemu(tflm_elf, tmp_path, model, inputs) == expected
+
+
+@pytest.mark.parametrize("path", FIXTURE_MODELS, ids=[p.stem for p in FIXTURE_MODELS])
+def test_tflm_engine_runs_committed_models(tflm_elf, tmp_path, path):
+    """INT8 models give the oracle's bytes; the float twins (float kernels, which TFLM has and
+    the portable engine has not) are refused with the portable engine's status."""
+    model = path.read_bytes()
+    try:
+        engine = HostEngine(model, arena_size=2 << 20)
+    except EngineError as refused:
+        assert qemu_exit(tflm_elf, tmp_path, model) == 10 + refused.status
+        return
+    rng = np.random.default_rng(0)
+    inputs = [random_inputs(rng, info.dtype, info.shape) for info in engine.inputs]
+    expected = b"".join(o.tobytes() for o in oracle_run(model, inputs))
+    assert run_on_qemu(tflm_elf, tmp_path, model, inputs) == expected
+
+
+# --- refusals: the same status as the portable engine ------------------------------------------
+
+def _fc_model(input_dtype="int8", extra_tensor_dtype=None, version=tb.SCHEMA_VERSION,
+              op=BuiltinOp.FULLY_CONNECTED) -> bytes:
+    b = ModelBuilder()
+    quant = None if input_dtype == "float32" else 0.05
+    x = b.add_tensor("x", (1, 8), input_dtype, scale=quant, zero_point=None if quant is None else -3)
+    if extra_tensor_dtype is not None:
+        b.add_tensor("extra", (3,), extra_tensor_dtype, scale=1.0, zero_point=0)
+    if op == BuiltinOp.FULLY_CONNECTED:
+        y = b.add_tensor("y", (1, 4), "int8", scale=0.1, zero_point=2)
+        w = b.add_const("w", np.arange(-16, 16, dtype=np.int8).reshape(4, 8), scale=0.01, zero_point=0)
+        bias = b.add_const("b", np.array([1, -2, 3, -4], np.int32), scale=0.0005, zero_point=0)
+        b.add_op(op, [x, w, bias], [y], tb.FullyConnectedOptions(Activation.RELU))
+    else:
+        y = b.add_tensor("y", (1, 8), "int8", scale=1.0 / 256, zero_point=-128)
+        b.add_op(op, [x], [y])
+    return b.build(inputs=[x], outputs=[y], version=version)
+
+
+REFUSED = {  # name: (model, the portable engine's status)
+    "truncated": (_fc_model()[:6], "TRUNCATED"),
+    "bad_identifier": (_fc_model()[:4] + b"XXXX" + _fc_model()[8:], "BAD_IDENTIFIER"),
+    "bad_version": (_fc_model(version=2), "BAD_VERSION"),
+    "int16_tensor": (_fc_model(extra_tensor_dtype="int16"), "UNSUPPORTED_TYPE"),
+    "float_fully_connected": (_fc_model(input_dtype="float32"), "UNSUPPORTED_TYPE"),
+    "logistic": (_fc_model(op=BuiltinOp.LOGISTIC), "UNSUPPORTED_OP"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_tflm_engine_refuses_like_the_portable_engine(tflm_elf, tmp_path, name):
+    model, status = REFUSED[name]
+    with pytest.raises(EngineError) as portable:
+        HostEngine(model)
+    assert portable.value.status_name == status
+    assert qemu_exit(tflm_elf, tmp_path, model) == 10 + portable.value.status
+
+
+# --- the real firmware: ENGINE=tflm APP=pipeline on QEMU ----------------------------------------
+
+@pytest.fixture(scope="module")
+def tflm_device(tmp_path_factory):
+    from harness.firmware.build import build_firmware
+    from harness.targets import running_device
+
+    image = build_firmware(engine="tflm", build_dir=tmp_path_factory.mktemp("firmware-tflm"),
+                           extra_make_vars={"TFLM_DIR": TFLM_DIR, "TFLM_RELEASE": "1" if TFLM_RELEASE else "0"})
+    assert image.engine == "tflm"
+    with running_device("qemu", image) as device:
+        yield device
+
+
+def test_tflm_firmware_pipeline_matches_oracle(tflm_device):
+    from harness.device import infer_codes, load_model
+    from harness.device.models import window_classifier
+    from harness.device.oracle import reference_outputs
+
+    client = tflm_device.client
+    for seed in (11, 12):
+        model_bytes = window_classifier(3, seed=seed)
+        model = load_model(client, model_bytes)
+        assert model.input.dtype == np.int8 and model.input.shape == (1, 128, 1, 3)
+        assert 0 < model.arena_used <= model.arena_size
+        codes = np.random.default_rng(seed).integers(-128, 128, size=(16,) + model.input.shape, dtype=np.int8)
+        assert np.array_equal(infer_codes(client, codes).outputs, reference_outputs(model_bytes, codes))
+
+
+def test_tflm_firmware_runs_random_models_like_the_oracle(tflm_device):
+    """The seeded random models with one INT8 input and one output, through the shipped build
+    (engine.mk's flags: CMSIS-NN's int8 kernels when the library has them)."""
+    from harness.device import infer_codes, load_model
+    from harness.device.oracle import reference_outputs
+
+    client = tflm_device.client
+    ran = 0
+    for seed in list(RANDOM_SEEDS)[:QEMU_MODELS]:
+        model_bytes = generated(seed).model
+        engine = HostEngine(model_bytes)
+        if len(engine.inputs) != 1 or len(engine.outputs) != 1 or engine.inputs[0].dtype != np.int8:
+            continue
+        model = load_model(client, model_bytes)
+        codes = np.random.default_rng(seed).integers(-128, 128, size=(4,) + model.input.shape, dtype=np.int8)
+        assert np.array_equal(infer_codes(client, codes).outputs, reference_outputs(model_bytes, codes)), seed
+        ran += 1
+    assert ran >= QEMU_MODELS // 2
+
+
+def test_tflm_firmware_refuses_an_unsupported_op(tflm_device):
+    from harness.device import load_model
+    from harness.device.models import unsupported_op_model
+    from harness.errors import ModelRejectedError
+
+    with pytest.raises(ModelRejectedError) as caught:
+        load_model(tflm_device.client, unsupported_op_model())
+    e = caught.value
+    assert (e.code_name, e.status, e.op_index, e.engine_detail) == ("MODEL_REJECTED", "UNSUPPORTED_OP", 0, 28)
+    assert tflm_device.client.echo(b"alive") == b"alive"

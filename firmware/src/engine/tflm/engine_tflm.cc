@@ -5,6 +5,13 @@
 // of this repository. The interpreter and resolver are placement-constructed at the start of
 // the caller's arena; the rest of the arena is TFLM's tensor arena.
 
+// TFLM's BUILD_TYPE=release library is compiled with -DNDEBUG -DTF_LITE_STRIP_ERROR_STRINGS.
+// Its headers (and the FlatBuffers verifier's asserts) must see the same NDEBUG here, or the
+// inline code pulls in assert()/abort() and, through them, newlib's stdio, malloc and syscalls.
+#if defined(TF_LITE_STRIP_ERROR_STRINGS) && !defined(NDEBUG)
+#define NDEBUG
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -12,6 +19,10 @@
 #include <new>
 
 #include "hil/engine.h"
+#include "tensorflow/lite/kernels/internal/reference/integer_ops/conv.h"
+#include "tensorflow/lite/micro/kernels/conv.h"
+#include "tensorflow/lite/micro/kernels/kernel_util.h"
+#include "tensorflow/lite/micro/micro_context.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 #include "tensorflow/lite/schema/schema_generated.h"
@@ -46,11 +57,111 @@ hil_status Fail(hil_engine_t* out, hil_status status, int op_index, int tensor_i
   return out->error.status;
 }
 
+// CONV_2D: the library's kernel, except for a grouped convolution without a bias tensor.
+// CMSIS-NN's arm_convolve_s8 (TFLM built with OPTIMIZED_KERNEL_DIR=cmsis_nn; CMSIS-NN 4ab83cc,
+// still so at its 2026 head) advances the bias pointer once per group even when it is null, so
+// groups 2.. read their "bias" from a small address and the outputs are wrong. Those nodes run
+// TFLM's reference per-channel kernel instead, which is what the oracle runs. Harmless without
+// CMSIS-NN: the library's CONV_2D is then that same reference kernel.
+TFLMRegistration g_conv_kernel;  // the wrapped registration, set by AddOps (no static constructor)
+
+struct ConvNode {
+  void* kernel_data;  // the wrapped kernel's user_data
+  tflite::OpDataConv reference;
+  bool use_reference;
+};
+
+void* ConvInit(TfLiteContext* context, const char* buffer, size_t length) {
+  void* raw = context->AllocatePersistentBuffer(context, sizeof(ConvNode));
+  if (raw == nullptr) return nullptr;
+  ConvNode* d = new (raw) ConvNode();
+  d->kernel_data = g_conv_kernel.init ? g_conv_kernel.init(context, buffer, length) : nullptr;
+  return d;
+}
+
+void ConvFree(TfLiteContext* context, void* buffer) {
+  if (buffer != nullptr && g_conv_kernel.free != nullptr) {
+    g_conv_kernel.free(context, static_cast<ConvNode*>(buffer)->kernel_data);
+  }
+}
+
+void ConvReset(TfLiteContext* context, void* buffer) {
+  if (buffer != nullptr && g_conv_kernel.reset != nullptr &&
+      !static_cast<ConvNode*>(buffer)->use_reference) {
+    g_conv_kernel.reset(context, static_cast<ConvNode*>(buffer)->kernel_data);
+  }
+}
+
+TfLiteStatus ConvPrepare(TfLiteContext* context, TfLiteNode* node) {
+  ConvNode* d = static_cast<ConvNode*>(node->user_data);
+  if (d == nullptr) return kTfLiteError;
+  tflite::MicroContext* micro_context = tflite::GetMicroContext(context);
+  TfLiteTensor* input = micro_context->AllocateTempInputTensor(node, tflite::kConvInputTensor);
+  TfLiteTensor* filter = micro_context->AllocateTempInputTensor(node, tflite::kConvWeightsTensor);
+  const bool has_bias = node->inputs->size > tflite::kConvBiasTensor &&
+                        node->inputs->data[tflite::kConvBiasTensor] != kTfLiteOptionalTensor;
+  d->use_reference = input != nullptr && filter != nullptr && !has_bias &&
+                     input->dims->size == 4 && filter->dims->size == 4 &&
+                     input->dims->data[3] != filter->dims->data[3];
+  if (input != nullptr) micro_context->DeallocateTempTfLiteTensor(input);
+  if (filter != nullptr) micro_context->DeallocateTempTfLiteTensor(filter);
+  // Each kernel finds its own state in node->user_data.
+  node->user_data = d->use_reference ? static_cast<void*>(&d->reference) : d->kernel_data;
+  const TfLiteStatus status = d->use_reference ? tflite::ConvPrepare(context, node)
+                                               : g_conv_kernel.prepare(context, node);
+  node->user_data = d;
+  return status;
+}
+
+TfLiteStatus ConvInvoke(TfLiteContext* context, TfLiteNode* node) {
+  ConvNode* d = static_cast<ConvNode*>(node->user_data);
+  if (!d->use_reference) {
+    node->user_data = d->kernel_data;
+    const TfLiteStatus status = g_conv_kernel.invoke(context, node);
+    node->user_data = d;
+    return status;
+  }
+  const TfLiteEvalTensor* input = tflite::micro::GetEvalInput(context, node, tflite::kConvInputTensor);
+  const TfLiteEvalTensor* filter =
+      tflite::micro::GetEvalInput(context, node, tflite::kConvWeightsTensor);
+  TfLiteEvalTensor* output = tflite::micro::GetEvalOutput(context, node, tflite::kConvOutputTensor);
+  if (input->type != kTfLiteInt8 || filter->type != kTfLiteInt8 || output->type != kTfLiteInt8) {
+    return kTfLiteError;
+  }
+  const auto& params = *static_cast<const TfLiteConvParams*>(node->builtin_data);
+  tflite::reference_integer_ops::ConvPerChannel(
+      tflite::ConvParamsQuantized(params, d->reference), d->reference.per_channel_output_multiplier,
+      d->reference.per_channel_output_shift, tflite::micro::GetTensorShape(input),
+      tflite::micro::GetTensorData<int8_t>(input), tflite::micro::GetTensorShape(filter),
+      tflite::micro::GetTensorData<int8_t>(filter), tflite::RuntimeShape(), nullptr,
+      tflite::micro::GetTensorShape(output), tflite::micro::GetTensorData<int8_t>(output));
+  return kTfLiteOk;
+}
+
+// The int8-only kernel variants (CMSIS-NN's, when the adapter is compiled with -DCMSIS_NN as
+// engine.mk does for a cmsis_nn library) leave out the int4/int16/float code; without CMSIS_NN,
+// TFLM's headers define them as the generic registrations.
 TfLiteStatus AddOps(Resolver& r) {
+  g_conv_kernel = tflite::Register_CONV_2D_INT8();
+  TFLMRegistration conv = g_conv_kernel;
+  conv.init = ConvInit;
+  conv.free = ConvFree;
+  conv.prepare = ConvPrepare;
+  conv.invoke = ConvInvoke;
+  conv.reset = ConvReset;
   const TfLiteStatus statuses[] = {
-      r.AddAdd(),        r.AddAveragePool2D(), r.AddConv2D(),  r.AddDepthwiseConv2D(),
-      r.AddDequantize(), r.AddFullyConnected(), r.AddMaxPool2D(), r.AddReshape(),
-      r.AddSoftmax(),    r.AddMean(),          r.AddSqueeze(),  r.AddExpandDims(),
+      r.AddAdd(tflite::Register_ADD_INT8()),
+      r.AddAveragePool2D(tflite::Register_AVERAGE_POOL_2D_INT8()),
+      r.AddConv2D(conv),
+      r.AddDepthwiseConv2D(tflite::Register_DEPTHWISE_CONV_2D_INT8()),
+      r.AddDequantize(),
+      r.AddFullyConnected(tflite::Register_FULLY_CONNECTED_INT8()),
+      r.AddMaxPool2D(tflite::Register_MAX_POOL_2D_INT8()),
+      r.AddReshape(),
+      r.AddSoftmax(tflite::Register_SOFTMAX_INT8()),
+      r.AddMean(),
+      r.AddSqueeze(),
+      r.AddExpandDims(),
       r.AddQuantize(),
   };
   for (TfLiteStatus s : statuses) {
@@ -92,11 +203,61 @@ hil_status CheckModel(const uint8_t* model, size_t len, hil_engine_t* out) {
   return HIL_OK;
 }
 
+// The portable engine's type rules, so both engines refuse the same models: every op computes
+// on INT8 (ADD: both operands; CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED: input and filter),
+// QUANTIZE takes FLOAT32 or INT8 to INT8 and DEQUANTIZE INT8 to FLOAT32. TFLM alone would also
+// run float kernels. Checked in the portable engine's order: inputs, then the output.
+hil_status CheckTypes(const tflite::SubGraph* graph, int op_index, const tflite::Operator* op,
+                      tflite::BuiltinOperator code, hil_engine_t* out) {
+  const flatbuffers::Vector<int32_t>* inputs = op->inputs();
+  const flatbuffers::Vector<int32_t>* outputs = op->outputs();
+  const flatbuffers::uoffset_t tensor_count = graph->tensors() ? graph->tensors()->size() : 0;
+  auto type_of = [&](const flatbuffers::Vector<int32_t>* v, flatbuffers::uoffset_t i,
+                     int* tensor) -> int {
+    if (v == nullptr || i >= v->size() || v->Get(i) < 0 ||
+        static_cast<flatbuffers::uoffset_t>(v->Get(i)) >= tensor_count) {
+      return -1;
+    }
+    *tensor = v->Get(i);
+    return graph->tensors()->Get(static_cast<flatbuffers::uoffset_t>(*tensor))->type();
+  };
+  auto expect = [&](const flatbuffers::Vector<int32_t>* v, flatbuffers::uoffset_t i,
+                    tflite::TensorType a, tflite::TensorType b) -> hil_status {
+    int tensor = -1;
+    const int type = type_of(v, i, &tensor);
+    if (type < 0) return Fail(out, HIL_ERR_BAD_MODEL, op_index, tensor, static_cast<int32_t>(i));
+    if (type != a && type != b) return Fail(out, HIL_ERR_UNSUPPORTED_TYPE, op_index, tensor, type);
+    return HIL_OK;
+  };
+  constexpr tflite::TensorType kI8 = tflite::TensorType_INT8;
+  constexpr tflite::TensorType kF32 = tflite::TensorType_FLOAT32;
+  hil_status st = HIL_OK;
+  switch (code) {
+    case tflite::BuiltinOperator_QUANTIZE:
+      if ((st = expect(inputs, 0, kF32, kI8)) != HIL_OK) return st;
+      return expect(outputs, 0, kI8, kI8);
+    case tflite::BuiltinOperator_DEQUANTIZE:
+      if ((st = expect(inputs, 0, kI8, kI8)) != HIL_OK) return st;
+      return expect(outputs, 0, kF32, kF32);
+    case tflite::BuiltinOperator_ADD:
+    case tflite::BuiltinOperator_CONV_2D:
+    case tflite::BuiltinOperator_DEPTHWISE_CONV_2D:
+    case tflite::BuiltinOperator_FULLY_CONNECTED:
+      if ((st = expect(inputs, 0, kI8, kI8)) != HIL_OK) return st;
+      if ((st = expect(inputs, 1, kI8, kI8)) != HIL_OK) return st;
+      return expect(outputs, 0, kI8, kI8);
+    default:
+      if ((st = expect(inputs, 0, kI8, kI8)) != HIL_OK) return st;
+      return expect(outputs, 0, kI8, kI8);
+  }
+}
+
 hil_status CheckOps(const tflite::Model* m, const Resolver& resolver, hil_engine_t* out) {
   const tflite::SubGraph* graph = m->subgraphs()->Get(0);
   if (graph->operators() == nullptr) return HIL_OK;
   for (flatbuffers::uoffset_t k = 0; k < graph->operators()->size(); ++k) {
-    const uint32_t index = graph->operators()->Get(k)->opcode_index();
+    const tflite::Operator* op = graph->operators()->Get(k);
+    const uint32_t index = op->opcode_index();
     if (m->operator_codes() == nullptr || index >= m->operator_codes()->size()) {
       return Fail(out, HIL_ERR_BAD_MODEL, static_cast<int>(k), -1, static_cast<int32_t>(index));
     }
@@ -104,6 +265,8 @@ hil_status CheckOps(const tflite::Model* m, const Resolver& resolver, hil_engine
     if (resolver.FindOp(code) == nullptr) {
       return Fail(out, HIL_ERR_UNSUPPORTED_OP, static_cast<int>(k), -1, static_cast<int32_t>(code));
     }
+    const hil_status st = CheckTypes(graph, static_cast<int>(k), op, code, out);
+    if (st != HIL_OK) return st;
   }
   return HIL_OK;
 }
@@ -124,8 +287,16 @@ hil_status Info(const hil_engine_t* engine, int index, bool input, hil_tensor_in
   if (t == nullptr || t->dims == nullptr || t->dims->size > HIL_ENGINE_MAX_DIMS) {
     return HIL_ERR_BAD_ARGUMENT;
   }
+  hil_dtype dtype;
+  // hil_dtype holds schema TensorType codes; TfLiteType numbers differ (kTfLiteFloat32 = 1).
+  switch (t->type) {
+    case kTfLiteFloat32: dtype = HIL_DTYPE_FLOAT32; break;
+    case kTfLiteInt32: dtype = HIL_DTYPE_INT32; break;
+    case kTfLiteInt8: dtype = HIL_DTYPE_INT8; break;
+    default: return HIL_ERR_BAD_ARGUMENT;
+  }
   memset(info, 0, sizeof *info);
-  info->dtype = static_cast<hil_dtype>(t->type);
+  info->dtype = dtype;
   info->rank = static_cast<uint8_t>(t->dims->size);
   for (int d = 0; d < t->dims->size; ++d) info->dims[d] = t->dims->data[d];
   info->scale = t->params.scale;
