@@ -1,0 +1,179 @@
+"""Host triage, journal, resume, cache, report: on a 60 s recording with two planted events."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from harness.cli.commands.replay import replay
+from harness.errors import ConfigError
+from harness.replay.journal import Journal
+from harness.replay.reader import ChunkedTrace
+from harness.replay.run import choose_confirmation, collect_windows, triage_recording
+from harness.replay.triage import HostTriage
+
+from replay_cases import SHORT_EVENTS, inside_events, replay_args, report_of, short_recording
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    return short_recording(tmp_path_factory.mktemp("replay") / "field.parquet")
+
+
+@pytest.fixture(scope="module")
+def baseline(recording, tmp_path_factory):
+    out = tmp_path_factory.mktemp("baseline")
+    replay(replay_args(recording, out, "--no-device", "--chunk-rows", 16384))
+    return out
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _stop_after(n):
+    def after_chunk(number):
+        if number + 1 == n:
+            raise Interrupt(f"stopped after {n} chunks")
+    return after_chunk
+
+
+def test_triage_finds_exactly_the_planted_events(baseline):
+    report = report_of(baseline)
+    s = report["summary"]
+    assert s["windows"] == 750 and s["rows"] == 96000
+    assert s["kinds"] == {"normal->pre_failure": s["disagreeing_windows"]}
+    assert len(s["episodes"]) == 2
+    for episode, event in zip(s["episodes"], SHORT_EVENTS):
+        assert episode["start_s"] < event.stop_s and episode["stop_s"] > event.start_s
+        assert episode["windows"] >= 12                  # an event is 16 windows long
+    for d in report["disagreements"]:
+        assert inside_events(d["start_s"], SHORT_EVENTS)
+        assert d["collapse"]["verdict"] == "COLLAPSED"   # a few codes left for the normal band
+        assert d["collapse"]["codes_used"] < 46          # under 5.5 bits: harness.quant.verdict
+    assert report["device"] is None
+    assert (baseline / "timeline.png").stat().st_size > 0
+    assert (baseline / f"window-{report['disagreements'][0]['index']}.png").is_file()
+    assert "| 20." in (baseline / "report.md").read_text()
+
+
+def test_robust_model_agrees_everywhere(recording, tmp_path):
+    outcome = triage_recording(ChunkedTrace(recording), HostTriage("robust"), tmp_path)
+    assert len(outcome.float_class) == 750 and outcome.disagreements == []
+
+
+def test_interrupted_then_resumed_gives_the_same_report(recording, baseline, tmp_path):
+    with pytest.raises(Interrupt):
+        replay(replay_args(recording, tmp_path, "--no-device", "--chunk-rows", 16384),
+               after_chunk=_stop_after(3))
+    journal = next(tmp_path.glob("triage-*.jsonl")).read_text().splitlines()
+    assert len(journal) == 1 + 3 and '"done"' not in journal[-1]
+    replay(replay_args(recording, tmp_path, "--no-device", "--chunk-rows", 16384, "--resume"))
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["resumed_chunks"] == 3 and run["triaged_windows"] == 750 - 3 * 128
+    assert report_of(tmp_path) == report_of(baseline)
+
+
+def test_torn_last_line_is_cut_off_on_resume(recording, baseline, tmp_path):
+    with pytest.raises(Interrupt):
+        replay(replay_args(recording, tmp_path, "--no-device", "--chunk-rows", 16384),
+               after_chunk=_stop_after(2))
+    path = next(tmp_path.glob("triage-*.jsonl"))
+    with open(path, "a") as handle:
+        handle.write('{"kind": "chunk", "chunk": 2, "rows": [32768, ')   # killed mid-write
+    replay(replay_args(recording, tmp_path, "--no-device", "--chunk-rows", 16384, "--resume"))
+    assert json.loads((tmp_path / "run.json").read_text())["resumed_chunks"] == 2
+    assert report_of(tmp_path) == report_of(baseline)
+
+
+def test_without_resume_an_interrupted_journal_is_started_over(recording, baseline, tmp_path):
+    with pytest.raises(Interrupt):
+        replay(replay_args(recording, tmp_path, "--no-device", "--chunk-rows", 16384),
+               after_chunk=_stop_after(2))
+    replay(replay_args(recording, tmp_path, "--no-device", "--chunk-rows", 16384))
+    assert json.loads((tmp_path / "run.json").read_text())["resumed_chunks"] == 0
+    assert report_of(tmp_path) == report_of(baseline)
+
+
+def test_second_run_reuses_the_triage(recording, baseline):
+    replay(replay_args(recording, baseline, "--no-device", "--chunk-rows", 16384))
+    run = json.loads((baseline / "run.json").read_text())
+    assert run["reused_journal"] is True and run["triaged_windows"] == 0
+
+
+def test_other_parameters_get_their_own_journal(recording, baseline):
+    before = set(baseline.glob("triage-*.jsonl"))
+    replay(replay_args(recording, baseline, "--no-device", "--chunk-rows", 32768))
+    assert len(set(baseline.glob("triage-*.jsonl")) - before) == 1
+
+
+def test_a_foreign_journal_is_refused(recording, tmp_path):
+    triage = HostTriage("minmax")
+    trace = ChunkedTrace(recording, chunk_rows=16384)
+    outcome = triage_recording(trace, triage, tmp_path)
+    other = Journal(tmp_path, {"something": "else"})
+    other.path.write_text(open(outcome.journal_path).read())
+    with pytest.raises(ConfigError, match="fingerprint differs"):
+        other.read()
+
+
+def test_sigint_mid_run_then_resume_gives_the_same_report(recording, baseline, tmp_path):
+    """A real interrupt: SIGINT to a `hil replay` process once its journal holds two chunks."""
+    command = [sys.executable, "-m", "harness", "replay", "--trace", str(recording), "--model", "minmax",
+               "--out", str(tmp_path), "--no-device", "--chunk-rows", "8192"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            journals = list(tmp_path.glob("triage-*.jsonl"))
+            if journals and journals[0].read_text().count('"kind":"chunk"') >= 2:
+                break
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    chunks = next(tmp_path.glob("triage-*.jsonl")).read_text().count('"kind":"chunk"')
+    assert 2 <= chunks < 12
+    done = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "run.json").read_text())["resumed_chunks"] == chunks
+    # 8192-row chunks give another fingerprint, not another report: compare what the report says
+    resumed, expected = report_of(tmp_path), report_of(baseline)
+    for key in ("fingerprint", "params"):
+        resumed.pop(key), expected.pop(key)
+    assert resumed == expected
+
+
+def test_progress_goes_to_stderr(recording, tmp_path, capsys):
+    from harness.cli.main import main
+    assert main(["replay", "--trace", str(recording), "--model", "minmax", "--out", str(tmp_path),
+                 "--no-device", "--max-plots", "0"]) == 0
+    captured = capsys.readouterr()
+    assert "triage: rows 96,000/96,000 (100.0 %)  windows 750" in captured.err
+    assert "episodes: 2" in captured.out and "disagreeing_windows:" in captured.out
+
+
+def test_confirmation_choice_and_collection(recording, tmp_path):
+    triage = HostTriage("minmax")
+    trace = ChunkedTrace(recording, chunk_rows=10000)
+    outcome = triage_recording(trace, triage, tmp_path)
+    chosen = choose_confirmation(outcome, sample_agreeing=5, seed=1)
+    assert chosen == choose_confirmation(outcome, sample_agreeing=5, seed=1)
+    assert chosen["disagreeing"] == [d["index"] for d in outcome.disagreements]
+    assert all(outcome.float_class[i] == outcome.int8_class[i] for i in chosen["agreeing"])
+    windows = collect_windows(trace, 128, chosen["disagreeing"] + chosen["agreeing"])
+    assert sorted(windows) == sorted(chosen["disagreeing"] + chosen["agreeing"])
+    again = triage.run(np.stack([windows[i] for i in chosen["disagreeing"]]))
+    assert np.all(again.float_class != again.int8_class)
