@@ -17,7 +17,9 @@ import numpy as np
 from harness.engine.random_models import GeneratedModel, random_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURE_MODELS = sorted((REPO_ROOT / "fixtures" / "models").glob("*.tflite"))
+# INT8 models only: the <name>.float.tflite twins are the float references, not engine inputs.
+FIXTURE_MODELS = sorted(p for p in (REPO_ROOT / "fixtures" / "models").glob("*.tflite")
+                        if not p.name.endswith(".float.tflite"))
 RANDOM_SEED_BASE = 20_000
 RANDOM_MODEL_COUNT = int(os.environ.get("HIL_ENGINE_RANDOM_MODELS", "500"))
 RANDOM_SEEDS = range(RANDOM_SEED_BASE, RANDOM_SEED_BASE + RANDOM_MODEL_COUNT)
