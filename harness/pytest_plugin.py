@@ -15,6 +15,21 @@ Fixtures
   hil_device        session: a RunningDevice (.target, .client, .boot_info), stopped at teardown
   hil_fresh_device  function: a RunningDevice of its own, for tests that break the device
 Tests using a device fixture are marked ``hil_device`` automatically (deselect with -m "not hil_device").
+
+Suite fixtures (harness.suite; options --hil-models, --hil-windows, --hil-sweep-windows, --hil-seed,
+--hil-band, --hil-collapsed-bits, --hil-degraded-bits, --hil-collapsed-recall-drop,
+--hil-degraded-recall-drop, --hil-suite-out, --hil-progress; each also an ini hil_NAME)
+  hil_suite_config    session: SuiteConfig (a test may parametrize hil_windows / hil_sweep_windows)
+  hil_pipeline_device session: a RunningDevice with the pipeline firmware (ENGINE=portable unless
+                      --hil-engine names another engine)
+  hil_model_name      parametrized over --hil-models (all of fixtures/models by default) unless the
+                      test parametrizes it itself
+  hil_suite_model     the SuiteModel (bundle, scaler, fold, references, calibration set)
+  hil_loaded_model    (SuiteModel, device ModelInfo): uploaded and SET_PREPROCESS with its fold
+  hil_trace_factory   make(scenario, windows=None, seed=None) -> ScenarioWindows for the model
+  hil_float_reference / hil_int8_reference   the model's host references
+  hil_suite_result    the model's SuiteResult (run + report), computed once per session
+  hil_extras          a list for pytest-html extras: ("png", name, bytes) or ("html", text)
 """
 
 from __future__ import annotations
@@ -30,12 +45,22 @@ OPTIONS = {
     "inventory": ("", "board inventory for --hil-target pyocd (default: $HIL_INVENTORY or ./boards.toml)"),
     "lock_timeout": ("60", "seconds to wait for a free inventory board before failing (pyocd target)"),
 }
-DEVICE_FIXTURES = ("hil_device", "hil_fresh_device")
+DEVICE_FIXTURES = ("hil_device", "hil_fresh_device", "hil_pipeline_device", "hil_loaded_model",
+                   "hil_suite_result")
+
+
+def _suite_options() -> dict:
+    from harness.suite.config import OPTIONS as SUITE_OPTIONS
+    return SUITE_OPTIONS
+
+
+SUITE_SESSION = pytest.StashKey[object]()
+EXTRAS = pytest.StashKey[list]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hil", "hardware-in-the-loop harness")
-    for name, (default, help_text) in OPTIONS.items():
+    for name, (default, help_text) in {**OPTIONS, **_suite_options()}.items():
         group.addoption(f"--hil-{name.replace('_', '-')}", dest=f"hil_{name}", default=None,
                         help=f"{help_text} (default: ini hil_{name} or '{default}')")
         parser.addini(f"hil_{name}", help=help_text, default=default)
@@ -54,6 +79,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def hil_option(config: pytest.Config, name: str) -> str:
     """Command line first, then ini, then the default."""
     return config.getoption(f"hil_{name}") or config.getini(f"hil_{name}")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """hil_model_name over --hil-models, unless the test parametrizes it (parametrize wins)."""
+    if "hil_model_name" not in metafunc.fixturenames:
+        return
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0] if marker.args else marker.kwargs.get("argnames", "")
+        names = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
+        if "hil_model_name" in names:
+            return
+    from harness.suite.config import model_names
+    models = model_names(hil_option(metafunc.config, "models"))
+    metafunc.parametrize("hil_model_name", models, ids=models, scope="session")
 
 
 def hil_target_setup(config: pytest.Config) -> tuple[str, str, dict]:
@@ -93,8 +132,134 @@ def hil_fresh_device(pytestconfig: pytest.Config, hil_firmware):
         yield device
 
 
+# --- the acceptance suite (harness.suite) ------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def hil_windows(pytestconfig: pytest.Config) -> int:
+    return int(hil_option(pytestconfig, "windows"))
+
+
+@pytest.fixture(scope="session")
+def hil_sweep_windows(pytestconfig: pytest.Config) -> int:
+    return int(hil_option(pytestconfig, "sweep_windows"))
+
+
+@pytest.fixture(scope="session")
+def hil_suite_config(pytestconfig: pytest.Config, hil_windows, hil_sweep_windows):
+    from dataclasses import replace
+
+    from harness.errors import ConfigError
+    from harness.suite.config import config_from_options
+    try:
+        config = config_from_options(lambda name: hil_option(pytestconfig, name))
+        return replace(config, windows=int(hil_windows), sweep_windows=int(hil_sweep_windows))
+    except ConfigError as e:
+        raise pytest.UsageError(str(e)) from e
+
+
+@pytest.fixture(scope="session")
+def hil_pipeline_device(pytestconfig: pytest.Config):
+    from harness.firmware.build import build_firmware
+    from harness.targets import running_device
+    target, firmware_board, options = hil_target_setup(pytestconfig)
+    engine = hil_option(pytestconfig, "engine")
+    image = build_firmware(board=firmware_board, engine=engine if engine != "none" else "portable")
+    with running_device(target, image, **options) as device:
+        yield device
+
+
+@pytest.fixture(scope="session")
+def hil_suite_session(pytestconfig: pytest.Config, hil_pipeline_device, hil_suite_config):
+    import os
+
+    from harness.suite.run import Progress
+    from harness.suite.session import SuiteSession
+    # "yes": the terminal (pytest captures fd 2); "fd:N": a descriptor hil run duplicated from its
+    # stderr before pytest started capturing
+    choice = hil_option(pytestconfig, "progress").lower()
+    if choice.startswith("fd:"):
+        stream = os.fdopen(int(choice[3:]), "w", closefd=False)
+    else:
+        stream = pytestconfig.get_terminal_writer()
+    progress = Progress(stream, enabled=choice in ("yes", "1", "true") or choice.startswith("fd:"))
+    session = SuiteSession(hil_pipeline_device.client, hil_suite_config, progress,
+                           target=hil_option(pytestconfig, "target"))
+    pytestconfig.stash[SUITE_SESSION] = session
+    return session
+
+
+@pytest.fixture
+def hil_suite_model(hil_model_name: str):
+    from harness.suite.models import load_suite_model
+    return load_suite_model(hil_model_name)
+
+
+@pytest.fixture
+def hil_loaded_model(hil_pipeline_device, hil_suite_model, hil_suite_config):
+    from harness.suite.run import deploy
+    return hil_suite_model, deploy(hil_pipeline_device.client, hil_suite_model, hil_suite_config)
+
+
+@pytest.fixture
+def hil_trace_factory(hil_suite_model, hil_suite_config):
+    from harness.suite.scenarios import SCENARIOS, make_scenario_windows
+    config = hil_suite_config
+
+    def make(scenario: str, windows: int | None = None, seed: int | None = None):
+        return make_scenario_windows(scenario, hil_suite_model.dataset_config, windows or config.windows,
+                                     config.seed + 1000 * SCENARIOS.index(scenario) if seed is None else seed,
+                                     config.counts_per_g, config.sweep_peaks_g, config.sweep_windows)
+    return make
+
+
+@pytest.fixture
+def hil_float_reference(hil_suite_model):
+    return hil_suite_model.float_reference
+
+
+@pytest.fixture
+def hil_int8_reference(hil_suite_model):
+    return hil_suite_model.int8_reference
+
+
+@pytest.fixture
+def hil_suite_result(hil_suite_session, hil_model_name: str):
+    return hil_suite_session.result(hil_model_name)
+
+
+@pytest.fixture
+def hil_extras(request: pytest.FixtureRequest) -> list:
+    return request.node.stash.setdefault(EXTRAS, [])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    outcome = yield
+    report = outcome.get_result()
+    extras = item.stash.get(EXTRAS, None)
+    if report.when != "call" or not extras:
+        return
+    try:
+        from pytest_html import extras as html_extras
+    except ImportError:
+        return
+    import base64
+    attached = list(getattr(report, "extras", []))
+    for kind, *rest in extras:
+        if kind == "png":
+            name, png = rest
+            attached.append(html_extras.png(base64.b64encode(png).decode("ascii"), name))
+        elif kind == "html":
+            attached.append(html_extras.html(rest[0]))
+    report.extras = attached
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Every target a fixture started is stopped by now; a live child process is a harness bug."""
+    suite = session.config.stash.get(SUITE_SESSION, None)
+    out_dir = hil_option(session.config, "suite_out")
+    if suite is not None and out_dir:
+        suite.write(out_dir)
     from harness.targets.base import live_pids, terminate_all
     leftover = live_pids()
     if leftover:

@@ -56,3 +56,44 @@ class SuiteConfig:
         return {"windows": self.windows, "sweep_windows": self.sweep_windows, "seed": self.seed,
                 "band_g": [self.band.lo_g, self.band.hi_g], "thresholds": self.thresholds.to_dict(),
                 "counts_per_g": self.counts_per_g, "sweep_peaks_g": list(self.sweep_peaks_g)}
+
+
+# name: (default, help) - the options the pytest plugin (--hil-NAME, ini hil_NAME) and hil run share
+OPTIONS = {
+    "models": ("", "models of fixtures/models the suite runs, comma-separated (default: all)"),
+    "windows": (str(DEFAULT_WINDOWS), "windows per scenario (normal, pre_failure, impact, mixed)"),
+    "sweep_windows": (str(DEFAULT_SWEEP_WINDOWS), "windows per shock amplitude of the 1-16 g sweep"),
+    "seed": (str(DEFAULT_SEED), "seed of the suite's scenario windows"),
+    "band": ("0.2:1.5", "band of interest in g, LO:HI"),
+    "collapsed_bits": (str(VerdictThresholds.collapsed_bits), "input codes: COLLAPSED below this many bits"),
+    "degraded_bits": (str(VerdictThresholds.degraded_bits), "input codes: DEGRADED below this many bits"),
+    "collapsed_recall_drop": (str(SuiteThresholds.collapsed_recall_drop),
+                              "outputs: COLLAPSED from this float-minus-device recall drop"),
+    "degraded_recall_drop": (str(SuiteThresholds.degraded_recall_drop),
+                             "outputs: DEGRADED from this float-minus-device recall drop"),
+    "suite_out": ("", "directory for the suite's windows.parquet/.csv, input_codes.npz and summary.json"),
+    "progress": ("no", "yes: one line per model and scenario with windows/s (fd:N: to that file descriptor)"),
+}
+
+
+def config_from_options(get) -> SuiteConfig:
+    """A SuiteConfig from option strings; ``get(name)`` returns the resolved string of OPTIONS[name]."""
+    from dataclasses import replace
+
+    from harness.errors import ConfigError
+    try:
+        input_thresholds = replace(VerdictThresholds(), collapsed_bits=float(get("collapsed_bits")),
+                                   degraded_bits=float(get("degraded_bits")))
+        thresholds = SuiteThresholds(input_thresholds, degraded_recall_drop=float(get("degraded_recall_drop")),
+                                     collapsed_recall_drop=float(get("collapsed_recall_drop")))
+        return SuiteConfig(windows=int(get("windows")), sweep_windows=int(get("sweep_windows")),
+                           seed=int(get("seed")), band=Band.parse(get("band")), thresholds=thresholds)
+    except ValueError as e:
+        raise ConfigError(f"suite option: {e}") from e
+
+
+def model_names(text: str) -> list[str]:
+    """``"minmax, robust"`` -> ["minmax", "robust"]; empty -> every model of fixtures/models."""
+    from harness.suite.models import available_models
+    names = [n.strip() for n in (text or "").split(",") if n.strip()]
+    return names or available_models()

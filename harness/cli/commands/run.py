@@ -1,0 +1,100 @@
+"""hil run: the main job. Build the pipeline firmware, boot the target, stream every model of
+fixtures/models through the scenario set (normal, pre-failure, impact, mixed, a 1-16 g shock
+sweep), compare with the float and host-INT8 references, judge collapse on the device's own input
+codes, and print the verdict table.
+
+Runs the acceptance suite (harness/suite/acceptance/test_acceptance.py) with pytest.main and writes
+into --out: report.html (pytest-html, self-contained, figures as base64 PNG), junit.xml,
+windows.parquet + windows.csv (one row per window), input_codes.npz, summary.json.
+Exit status: 0 when every expectation holds (min-max COLLAPSED, the recovering models OK), 1 when
+one fails, 2 on a harness error.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("run", help="the main job: the acceptance suite on a target, verdict table, report",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", default="qemu", help="target backend (default: %(default)s)")
+    parser.add_argument("--board", default="netduinoplus2",
+                        help="firmware board folder; with --target pyocd, inventory board name(s) (default: %(default)s)")
+    parser.add_argument("--inventory", default=None, help="board inventory for --target pyocd")
+    parser.add_argument("--engine", default="portable", help="inference engine of the firmware (default: %(default)s)")
+    parser.add_argument("--models", default="", help="comma-separated models of fixtures/models (default: all)")
+    parser.add_argument("--windows", type=int, default=64, help="windows per scenario (default: %(default)s)")
+    parser.add_argument("--sweep-windows", type=int, default=3,
+                        help="windows per shock amplitude, 1..16 g (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the scenario windows (default: the suite's)")
+    parser.add_argument("--out", default="hil-report", help="output folder (default: %(default)s)")
+    parser.add_argument("--no-progress", action="store_true", help="no per-scenario progress lines on stderr")
+    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --, e.g. -- -k verdict")
+    parser.set_defaults(func=run)
+
+
+def pytest_arguments(args: argparse.Namespace, out_dir, progress_fd: int | None) -> list[str]:
+    from harness.suite.acceptance import MODULE
+    argv = [str(MODULE), "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(MODULE.parent),
+            f"--html={out_dir / 'report.html'}", "--self-contained-html", f"--junitxml={out_dir / 'junit.xml'}",
+            f"--hil-target={args.target}", f"--hil-board={args.board}", f"--hil-engine={args.engine}",
+            f"--hil-windows={args.windows}", f"--hil-sweep-windows={args.sweep_windows}",
+            f"--hil-suite-out={out_dir}"]
+    if args.models:
+        argv.append(f"--hil-models={args.models}")
+    if args.seed is not None:
+        argv.append(f"--hil-seed={args.seed}")
+    if args.inventory:
+        argv.append(f"--hil-inventory={args.inventory}")
+    if progress_fd is not None:
+        argv.append(f"--hil-progress=fd:{progress_fd}")
+    return argv + list(args.pytest_args)
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+    import sys
+    import time
+    from pathlib import Path
+
+    import pytest
+
+    from harness.boards.selection import target_setup
+    from harness.firmware.build import build_firmware
+    from harness.suite.outputs import SUMMARY_NAME, read_summary, verdict_table
+
+    out_dir = Path(args.out).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stale = out_dir / SUMMARY_NAME
+    if stale.exists():
+        stale.unlink()   # a failed run must not print the previous run's table
+    started = time.monotonic()
+    setup = target_setup(args.target, args.board, inventory=args.inventory)
+    image = build_firmware(board=setup.firmware_board, engine=args.engine)
+    print(f"hil run: firmware {image.elf} ({image.flash_bytes} B flash, {image.ram_bytes} B RAM), "
+          f"target {args.target}", file=sys.stderr, flush=True)
+    # pytest captures fd 2; progress lines go to a duplicate taken before it does
+    progress_fd = None if args.no_progress else os.dup(sys.stderr.fileno())
+    try:
+        status = pytest.main(pytest_arguments(args, out_dir, progress_fd))
+    finally:
+        if progress_fd is not None:
+            os.close(progress_fd)
+    elapsed = time.monotonic() - started
+    if not stale.exists():
+        print(f"hil run: the suite wrote no summary (pytest exit {int(status)}); see {out_dir / 'report.html'}",
+              file=sys.stderr)
+        return int(status) or 1
+    summary = read_summary(out_dir)
+    print()
+    print(verdict_table(summary["models"], reason_width=150))
+    windows = sum(t["windows"] for t in summary["timing"].values())
+    device_s = sum(t["device_seconds"] for t in summary["timing"].values())
+    print()
+    print(f"windows: {windows} on {args.target}, {windows / device_s:.1f} windows/s on the device; "
+          f"suite {elapsed:.0f} s")
+    for name in ("report.html", "junit.xml", "windows.parquet", "windows.csv", "input_codes.npz", SUMMARY_NAME):
+        print(f"{name}: {out_dir / name}")
+    print(f"expectations: {'all hold' if int(status) == 0 else f'FAILED (pytest exit {int(status)})'}")
+    return 0 if int(status) == 0 else 1

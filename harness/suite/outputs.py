@@ -1,0 +1,118 @@
+"""What a suite run leaves behind: one row per window (Parquet + CSV), the device's input codes
+(npz), a JSON summary per model, and the verdict table.
+
+Per-window columns: model, scaler, method, scenario, window, label, shock_peak_g (the amplitude
+the window's shock was built with; NaN without a shock), peak_g (largest |g| in the window),
+float_p_<class>, float_argmax, host_code_<class> (host INT8 reference on the device's input
+codes), device_code_<class>, device_p_<class> (dequantized), device_argmax, host_argmax,
+codes_distinct_min, code_min, code_max, rail_share (device input-code stats), cost, cost_unit.
+input_codes.npz holds, per model, the raw counts and the device's input codes of every window in
+the same order, so the code histograms can be redrawn too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.quant.tflite import dequantize
+from harness.suite.collapse import window_code_stats
+from harness.suite.scenarios import REGIMES
+
+SUMMARY_NAME = "summary.json"
+
+
+def window_rows(run) -> pd.DataFrame:
+    model = run.model
+    classes = model.classes
+    frames = []
+    for s in run.scenarios:
+        n = len(s.scenario)
+        columns = {"model": model.name, "scaler": model.scaler_label, "method": model.method,
+                   "target": run.target, "scenario": s.name, "window": np.arange(n),
+                   "label": np.array(REGIMES, dtype=object)[s.scenario.labels],
+                   "shock_peak_g": s.scenario.shock_peak_g,
+                   "peak_g": np.abs(s.scenario.g).max(axis=(1, 2))}
+        device_scores = dequantize(s.device_outputs, model.output_params)
+        for i, c in enumerate(classes):
+            columns[f"float_p_{c}"] = s.float_scores[:, i]
+        columns["float_argmax"] = np.array(classes, dtype=object)[s.float_scores.argmax(axis=1)]
+        for i, c in enumerate(classes):
+            columns[f"host_code_{c}"] = s.host_outputs[:, i]
+        for i, c in enumerate(classes):
+            columns[f"device_code_{c}"] = s.device_outputs[:, i]
+        for i, c in enumerate(classes):
+            columns[f"device_p_{c}"] = device_scores[:, i]
+        columns["device_argmax"] = np.array(classes, dtype=object)[s.device_outputs.argmax(axis=1)]
+        columns["host_argmax"] = np.array(classes, dtype=object)[s.host_outputs.argmax(axis=1)]
+        columns.update(window_code_stats(s.device_input_codes, model.input_params))
+        columns["cost"] = s.cost
+        columns["cost_unit"] = s.cost_unit
+        frames.append(pd.DataFrame(columns))
+    return pd.concat(frames, ignore_index=True)
+
+
+def write_windows(runs, out_dir) -> dict[str, Path]:
+    """windows.parquet, windows.csv and input_codes.npz for every ModelRun; returns the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    table = pd.concat([window_rows(r) for r in runs], ignore_index=True)
+    paths = {"parquet": out / "windows.parquet", "csv": out / "windows.csv", "codes": out / "input_codes.npz"}
+    table.to_parquet(paths["parquet"], index=False)
+    table.to_csv(paths["csv"], index=False)
+    arrays = {}
+    for r in runs:
+        arrays[f"{r.model.name}__counts"] = np.concatenate([s.scenario.counts for s in r.scenarios])
+        arrays[f"{r.model.name}__input_codes"] = r.pooled("device_input_codes")
+    np.savez_compressed(paths["codes"], **arrays)
+    return paths
+
+
+def _clean(value):
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def write_summary(summaries: list[dict], config: dict, out_dir, extra: dict | None = None) -> Path:
+    path = Path(out_dir) / SUMMARY_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_clean({"config": config, "models": summaries, **(extra or {})}), indent=2) + "\n")
+    return path
+
+
+def read_summary(out_dir) -> dict:
+    return json.loads((Path(out_dir) / SUMMARY_NAME).read_text())
+
+
+def verdict_table(summaries: list[dict], reason_width: int = 0) -> str:
+    """Plain-text table: model, scaler, verdict, normal-band codes/bits, float vs device recall of
+    normal and pre-failure, and the first reason (truncated to ``reason_width`` if > 0)."""
+    head = ["model", "scaler", "verdict", "band codes", "bits", "normal f/dev", "pre-fail f/dev", "reason"]
+    rows = []
+    for s in summaries:
+        rf, rd = s["recall_float"], s["recall_device"]
+        reason = s["reasons"][0] if s["reasons"] else ""
+        if reason_width and len(reason) > reason_width:
+            reason = reason[:reason_width - 3] + "..."
+
+        def pair(c):
+            return "n/a" if rf.get(c) is None else f"{rf[c]:.2f}/{rd[c]:.2f}"
+        rows.append([s["model"], s["scaler"] + (f" {s['method']}" if s.get("method") == "QAT" else ""), s["verdict"],
+                     f"{s['band_codes']}/256", f"{s['band_bits']:.1f}", pair("normal"), pair("pre_failure"), reason])
+    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head) - 1)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(head[:-1], widths)) + "  " + head[-1]]
+    for r in rows:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1])
+    return "\n".join(lines)
