@@ -65,17 +65,20 @@ pick_python() {
     exit 1
 }
 
+# test: scikit-learn (oracle) and pytest-timeout; ml: TensorFlow for `hil train` and its tests.
+PIP_EXTRAS="test,ml"
+
 install_python_package() {
     local stamp=.venv/.setup-stamp hash
     if [ ! -x .venv/bin/python ]; then
         "$(pick_python)" -m venv .venv
     fi
-    hash=$(sha256sum < pyproject.toml | cut -d" " -f1)
+    hash=$( (cat pyproject.toml; echo "extras=$PIP_EXTRAS") | sha256sum | cut -d" " -f1)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ] && .venv/bin/python -c 'import harness' 2>/dev/null; then
         echo "setup: python package up to date"
         return
     fi
-    .venv/bin/python -m pip install -q -e '.[test]'
+    .venv/bin/python -m pip install -q -e ".[$PIP_EXTRAS]"
     echo "$hash" > "$stamp"
 }
 
