@@ -19,7 +19,7 @@ Tests using a device fixture are marked ``hil_device`` automatically (deselect w
 Suite fixtures (harness.suite; options --hil-models, --hil-windows, --hil-sweep-windows, --hil-seed,
 --hil-band, --hil-collapsed-bits, --hil-degraded-bits, --hil-collapsed-recall-drop,
 --hil-degraded-recall-drop, --hil-suite-out, --hil-progress; each also an ini hil_NAME)
-  hil_suite_config    session: SuiteConfig (a test may parametrize hil_windows / hil_sweep_windows)
+  hil_suite_config    SuiteConfig from the options (a test may parametrize hil_windows / hil_sweep_windows)
   hil_pipeline_device session: a RunningDevice with the pipeline firmware (ENGINE=portable unless
                       --hil-engine names another engine)
   hil_model_name      parametrized over --hil-models (all of fixtures/models by default) unless the
@@ -28,7 +28,7 @@ Suite fixtures (harness.suite; options --hil-models, --hil-windows, --hil-sweep-
   hil_loaded_model    (SuiteModel, device ModelInfo): uploaded and SET_PREPROCESS with its fold
   hil_trace_factory   make(scenario, windows=None, seed=None) -> ScenarioWindows for the model
   hil_float_reference / hil_int8_reference   the model's host references
-  hil_suite_result    the model's SuiteResult (run + report), computed once per session
+  hil_suite_result    the model's SuiteResult (run + report), computed once per session and config
   hil_extras          a list for pytest-html extras: ("png", name, bytes) or ("html", text)
 """
 
@@ -134,17 +134,17 @@ def hil_fresh_device(pytestconfig: pytest.Config, hil_firmware):
 
 # --- the acceptance suite (harness.suite) ------------------------------------------------------
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def hil_windows(pytestconfig: pytest.Config) -> int:
     return int(hil_option(pytestconfig, "windows"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def hil_sweep_windows(pytestconfig: pytest.Config) -> int:
     return int(hil_option(pytestconfig, "sweep_windows"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def hil_suite_config(pytestconfig: pytest.Config, hil_windows, hil_sweep_windows):
     from dataclasses import replace
 
@@ -169,7 +169,7 @@ def hil_pipeline_device(pytestconfig: pytest.Config):
 
 
 @pytest.fixture(scope="session")
-def hil_suite_session(pytestconfig: pytest.Config, hil_pipeline_device, hil_suite_config):
+def hil_suite_session(pytestconfig: pytest.Config, hil_pipeline_device):
     import os
 
     from harness.suite.run import Progress
@@ -182,7 +182,7 @@ def hil_suite_session(pytestconfig: pytest.Config, hil_pipeline_device, hil_suit
     else:
         stream = pytestconfig.get_terminal_writer()
     progress = Progress(stream, enabled=choice in ("yes", "1", "true") or choice.startswith("fd:"))
-    session = SuiteSession(hil_pipeline_device.client, hil_suite_config, progress,
+    session = SuiteSession(hil_pipeline_device.client, progress,
                            target=hil_option(pytestconfig, "target"))
     pytestconfig.stash[SUITE_SESSION] = session
     return session
@@ -223,8 +223,8 @@ def hil_int8_reference(hil_suite_model):
 
 
 @pytest.fixture
-def hil_suite_result(hil_suite_session, hil_model_name: str):
-    return hil_suite_session.result(hil_model_name)
+def hil_suite_result(hil_suite_session, hil_model_name: str, hil_suite_config):
+    return hil_suite_session.result(hil_model_name, hil_suite_config)
 
 
 @pytest.fixture
@@ -252,6 +252,15 @@ def pytest_runtest_makereport(item: pytest.Item, call):
         elif kind == "html":
             attached.append(html_extras.html(rest[0]))
     report.extras = attached
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_summary(prefix, summary, postfix, session) -> None:
+    """pytest-html: the suite's verdict table above the results."""
+    suite = session.config.stash.get(SUITE_SESSION, None)
+    if suite is not None and suite.results:
+        from harness.suite.outputs import verdict_table_html
+        prefix.append(verdict_table_html([r.report.summary() for r in suite.results.values()]))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -66,6 +66,13 @@ def recall_drop(outputs: dict) -> tuple[float, str]:
     return float(drops[worst]), worst
 
 
+def combine(input_status: str, output_status: str) -> str:
+    """Model verdict: worst(output, min(input, DEGRADED)). Input-code collapse alone is a latent
+    risk (DEGRADED); COLLAPSED needs the device's outputs to show the loss."""
+    capped = DEGRADED if input_status == COLLAPSED else input_status
+    return max(output_status, capped, key=RANK.get)
+
+
 def _level(value: float, collapsed: float, degraded: float) -> str:
     return COLLAPSED if value >= collapsed else DEGRADED if value >= degraded else OK
 
@@ -213,8 +220,7 @@ def analyze(run: ModelRun) -> ModelReport:
     drop, drop_class = recall_drop(outputs)
     t = config.thresholds
     output_status = _level(drop, t.collapsed_recall_drop, t.degraded_recall_drop)
-    capped_input = input_verdict.status if input_verdict.status != COLLAPSED else DEGRADED
-    status = max(output_status, capped_input, key=RANK.get)
+    status = combine(input_verdict.status, output_status)
 
     reasons = list(input_verdict.reasons)
     if drop_class:

@@ -116,3 +116,21 @@ def verdict_table(summaries: list[dict], reason_width: int = 0) -> str:
     for r in rows:
         lines.append("  ".join(str(c).ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1])
     return "\n".join(lines)
+
+
+def verdict_table_html(summaries: list[dict]) -> str:
+    """The verdict table for the HTML report's summary, every reason listed."""
+    import html
+    colours = {"OK": "#2e7d32", "DEGRADED": "#ef6c00", "COLLAPSED": "#c62828"}
+    rows = []
+    for s in summaries:
+        rf, rd = s["recall_float"], s["recall_device"]
+        recalls = " ".join(f"{c} {rf[c]:.2f}/{rd[c]:.2f}" for c in ("normal", "pre_failure") if rf.get(c) is not None)
+        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in s["reasons"])
+        rows.append(f"<tr><td>{html.escape(s['model'])}</td><td>{html.escape(s['scaler'])} {s['method']}</td>"
+                    f"<td style='color:{colours.get(s['verdict'], '#000')};font-weight:bold'>{s['verdict']}</td>"
+                    f"<td>{s['band_codes']}/256 ({s['band_bits']:.1f} bits)</td><td>{recalls}</td>"
+                    f"<td>{s['exact_share']:.1%}</td><td><ul style='margin:0'>{reasons}</ul></td></tr>")
+    return ("<h2>Verdicts</h2><table style='border-collapse:collapse' border='1' cellpadding='4'>"
+            "<tr><th>model</th><th>scaler</th><th>verdict</th><th>normal-band codes</th>"
+            "<th>recall float/device</th><th>device == host INT8</th><th>reasons</th></tr>" + "".join(rows) + "</table>")

@@ -36,7 +36,7 @@ def register(subparsers) -> None:
 
 def pytest_arguments(args: argparse.Namespace, out_dir, progress_fd: int | None) -> list[str]:
     from harness.suite.acceptance import MODULE
-    argv = [str(MODULE), "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(MODULE.parent),
+    argv = [str(MODULE), "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-o", "render_collapsed=", "--rootdir", str(MODULE.parent),
             f"--html={out_dir / 'report.html'}", "--self-contained-html", f"--junitxml={out_dir / 'junit.xml'}",
             f"--hil-target={args.target}", f"--hil-board={args.board}", f"--hil-engine={args.engine}",
             f"--hil-windows={args.windows}", f"--hil-sweep-windows={args.sweep_windows}",

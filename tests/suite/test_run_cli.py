@@ -1,0 +1,37 @@
+"""hil run's command line: the pytest arguments it builds, help, and the verdict table text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.cli.main import build_parser
+from harness.cli.commands.run import pytest_arguments
+from harness.suite.acceptance import MODULE
+from harness.suite.outputs import verdict_table
+
+
+def test_defaults_and_pytest_arguments(tmp_path):
+    args = build_parser().parse_args(["run", "--models", "minmax,robust", "--out", str(tmp_path), "--", "-k", "verdict"])
+    assert (args.target, args.board, args.engine, args.windows, args.sweep_windows) == \
+        ("qemu", "netduinoplus2", "portable", 64, 3)
+    argv = pytest_arguments(args, Path(tmp_path), progress_fd=7)
+    assert argv[0] == str(MODULE) and MODULE.is_file()
+    for expected in (f"--html={tmp_path / 'report.html'}", "--self-contained-html", f"--junitxml={tmp_path / 'junit.xml'}",
+                     "--hil-target=qemu", "--hil-windows=64", "--hil-sweep-windows=3", "--hil-models=minmax,robust",
+                     f"--hil-suite-out={tmp_path}", "--hil-progress=fd:7", "--hil-engine=portable"):
+        assert expected in argv
+    assert argv[-2:] == ["-k", "verdict"]
+    assert not any(a.startswith("--hil-progress") for a in pytest_arguments(args, Path(tmp_path), None))
+
+
+def test_verdict_table_text():
+    summary = {"model": "minmax", "scaler": "minmax", "method": "PTQ", "verdict": "COLLAPSED", "band_codes": 33,
+               "band_bits": 5.04, "recall_float": {"normal": 0.97, "pre_failure": 0.95, "impact": 1.0},
+               "recall_device": {"normal": 0.16, "pre_failure": 1.0, "impact": 1.0},
+               "reasons": ["0.2-1.5 g band uses 33 of 256 codes (5.0 bits) on az_g: calibration range 8.92 g"]}
+    lines = verdict_table([summary, {**summary, "model": "minmax_qat", "method": "QAT", "verdict": "DEGRADED"}],
+                          reason_width=40).splitlines()
+    assert lines[0].split()[:4] == ["model", "scaler", "verdict", "band"]
+    assert lines[1].split()[:7] == ["minmax", "minmax", "COLLAPSED", "33/256", "5.0", "0.97/0.16", "0.95/1.00"]
+    assert lines[2].split()[:4] == ["minmax_qat", "minmax", "QAT", "DEGRADED"]
+    assert lines[1].endswith("...") and len(lines[1].split("  ")[-1]) <= 40
