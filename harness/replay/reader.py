@@ -45,6 +45,7 @@ class TraceChunk:
     time_s: np.ndarray
     g: np.ndarray          # (n, 3) float64, g
     labels: np.ndarray     # (n,) int8 codes into LABELS (normal when the file has no labels)
+    labelled: bool = True  # the file has a label column
 
     def __len__(self) -> int:
         return len(self.time_s)
@@ -197,7 +198,7 @@ class ChunkedTrace:
                                               time_column)), TraceWarning, stacklevel=2)
             labels = trace[LABEL_COLUMN].cat.codes.to_numpy().astype(np.int8)
             g = trace[list(AXIS_COLUMNS)].to_numpy(dtype=np.float64)
-            yield TraceChunk(first_row, time_s, g, labels)
+            yield TraceChunk(first_row, time_s, g, labels, self._mapped(LABEL_COLUMN) in raw.columns)
             last_time = float(time_s[-1])
             first_row += len(raw)
         if first_row == 0:

@@ -20,8 +20,9 @@ from harness.errors import TraceError
 REPORT_FORMAT = 1
 
 
-def episodes(disagreements: list, window_s: float, join_windows: int = 2) -> list[dict]:
-    """Runs of disagreeing windows (at most ``join_windows`` apart): where the trouble is."""
+def episodes(disagreements: list, window_s: float, join_windows: int = 12) -> list[dict]:
+    """Runs of disagreeing windows, at most ``join_windows`` apart (12 windows, about a second:
+    an episode of collapsed normal vibration has some windows INT8 still gets right)."""
     out: list[dict] = []
     for d in disagreements:
         if out and d["index"] - out[-1]["last_index"] <= join_windows:
@@ -36,6 +37,17 @@ def episodes(disagreements: list, window_s: float, join_windows: int = 2) -> lis
     for e in out:
         e["kinds"] = dict(sorted(e["kinds"].items()))
     return out
+
+
+def wrong_side(entry: dict) -> str | None:
+    """Which reference the recording's own label says is wrong: "int8", "float", "both", or
+    None when the recording has no labels."""
+    label = entry.get("label")
+    if label is None:
+        return None
+    if label == entry["float_class"]:
+        return "int8"
+    return "float" if label == entry["int8_class"] else "both"
 
 
 def window_collapse(triage, window_g: np.ndarray) -> dict | None:
@@ -60,11 +72,13 @@ def build_report(outcome, triage, windows_g: dict, confirmation, chosen: dict) -
     for d in outcome.disagreements:
         entry = {k: d[k] for k in ("index", "start_s", "start_row", "float_class", "int8_class", "label",
                                    "float_scores", "int8_codes")}
+        entry["wrong"] = wrong_side(d)
         g = windows_g.get(d["index"])
         entry["collapse"] = window_collapse(triage, g) if g is not None else None
         rows.append(entry)
     kinds = Counter(f"{d['float_class']}->{d['int8_class']}" for d in outcome.disagreements)
     by_label = Counter(str(d["label"]) for d in outcome.disagreements)
+    wrong = Counter(str(wrong_side(d)) for d in outcome.disagreements)
     n = len(outcome.float_class)
     duration_s = float(outcome.start_s[-1] + window_s - outcome.start_s[0]) if n else 0.0
     hours = np.floor((np.array([d["start_s"] for d in outcome.disagreements]) - (outcome.start_s[0] if n else 0))
@@ -78,6 +92,7 @@ def build_report(outcome, triage, windows_g: dict, confirmation, chosen: dict) -
             "disagreeing_windows": len(outcome.disagreements),
             "disagreeing_fraction": round(len(outcome.disagreements) / n, 9) if n else 0.0,
             "kinds": dict(sorted(kinds.items())), "by_recording_label": dict(sorted(by_label.items())),
+            "wrong_by_label": dict(sorted(wrong.items())),
             "per_hour": {str(h): int(c) for h, c in sorted(Counter(hours.tolist()).items())},
             "float_classes": {triage.classes[c]: int(k) for c, k in
                               enumerate(np.bincount(outcome.float_class, minlength=len(triage.classes)))},
@@ -163,15 +178,15 @@ def write_report(out_dir, report: dict, outcome, triage, windows_g: dict, max_pl
     lines += [f"| {e['start_s']:.3f} | {e['stop_s']:.3f} | {e['windows']} | "
               f"{', '.join(f'{k} x{v}' for k, v in e['kinds'].items())} |" for e in s["episodes"]]
     lines += ["", "## Disagreeing windows", "",
-              "| window | start s | row | label | float | INT8 | band codes | bits | verdict |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| window | start s | row | label | float | INT8 | wrong | band codes | bits | verdict |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for entry in report["disagreements"][:200]:
         c = entry["collapse"] or {}
         lines.append(f"| {entry['index']} | {entry['start_s']:.3f} | {entry['start_row']} | {entry['label']} | "
-                     f"{entry['float_class']} | {entry['int8_class']} | {c.get('codes_used', '-')} | "
+                     f"{entry['float_class']} | {entry['int8_class']} | {entry['wrong'] or '-'} | {c.get('codes_used', '-')} | "
                      f"{c.get('effective_bits', '-')} | {c.get('verdict', '-')} |")
     if len(report["disagreements"]) > 200:
-        lines.append(f"| ... {len(report['disagreements']) - 200} more in report.json | | | | | | | | |")
+        lines.append(f"| ... {len(report['disagreements']) - 200} more in report.json | | | | | | | | | |")
     lines += [""] + [f"![window {i}]({name})" for i, name in plotted]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     return out / "report.md"

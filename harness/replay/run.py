@@ -100,7 +100,7 @@ def _chunk_record(number: int, chunk, batch, result, classes: list[str]) -> dict
                          "start_s": float(batch.start_s[k]),
                          "float_class": classes[result.float_class[k]],
                          "int8_class": classes[result.int8_class[k]],
-                         "label": classes[batch.labels[k]] if batch.labels[k] < len(classes) else None,
+                         "label": classes[batch.labels[k]] if chunk.labelled else None,
                          "float_scores": [round(float(v), 6) for v in result.float_scores[k]],
                          "int8_codes": [int(v) for v in result.int8_codes[k]]})
     first = int(batch.index[0]) if len(batch) else None
