@@ -125,14 +125,67 @@ def _outcome(journal: Journal, state: JournalState, **extra) -> TriageOutcome:
         rows=int(state.done["rows"]), dropped=list(state.done["dropped"]), **extra)
 
 
+_WORKER_TRIAGE: HostTriage | None = None
+
+
+def _worker_init(model_json: str, counts_per_g: float) -> None:
+    import signal
+    global _WORKER_TRIAGE
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and stops the pool
+    _WORKER_TRIAGE = HostTriage(model_json, counts_per_g)
+
+
+def _worker_run(counts: np.ndarray):
+    return _WORKER_TRIAGE.run_counts(counts)
+
+
+class _Runner:
+    """Runs batches in order: in this process, or on ``workers`` processes (each with its own
+    references; TFLite Micro's interpreter runs one window per invoke and holds the GIL, so
+    processes are what runs windows in parallel). Results come back in submission order."""
+
+    def __init__(self, triage: HostTriage, workers: int):
+        self.triage = triage
+        self.workers = workers
+        self.pool = None
+        if workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+            self.pool = ProcessPoolExecutor(workers, initializer=_worker_init,
+                                            initargs=(str(triage.json_path), triage.counts_per_g))
+
+    def map(self, items):
+        """items: iterator of (payload, batch); yields (payload, batch, result) in order."""
+        if self.pool is None:
+            for payload, batch in items:
+                yield payload, batch, self.triage.run(batch.g)
+            return
+        from collections import deque
+        pending: deque = deque()
+        for payload, batch in items:
+            counts = self.triage.counts(batch.g)
+            pending.append((payload, batch, self.pool.submit(_worker_run, counts)))
+            while len(pending) > 2 * self.workers:
+                payload_done, batch_done, future = pending.popleft()
+                yield payload_done, batch_done, future.result()
+        while pending:
+            payload_done, batch_done, future = pending.popleft()
+            yield payload_done, batch_done, future.result()
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 def triage_recording(trace: ChunkedTrace, triage: HostTriage, out_dir, resume: bool = False,
                      progress: Progress | None = None,
-                     after_chunk: Callable[[int], None] | None = None) -> TriageOutcome:
+                     after_chunk: Callable[[int], None] | None = None,
+                     workers: int = 1) -> TriageOutcome:
     """Triage every window of the recording, journaling each chunk as it finishes.
 
     A finished journal with the same fingerprint is reused (no reference runs). An unfinished one
     is continued with ``resume`` (its chunks are re-read, not re-run), else started over.
     ``after_chunk(number)`` runs after each chunk is journaled (tests interrupt there).
+    ``workers`` > 1 runs the references on that many processes; the journal is the same.
     """
     if abs(trace.rate_hz - triage.rate_hz) > 1e-9 * triage.rate_hz:
         raise ConfigError(f"trace read at {trace.rate_hz:g} Hz, the model runs at {triage.rate_hz:g} Hz")
@@ -153,14 +206,18 @@ def triage_recording(trace: ChunkedTrace, triage: HostTriage, out_dir, resume: b
     disagree_total = sum(len(c["disagree"]) for c in state.chunks)
     windows_total = sum(c["windows"][1] for c in state.chunks)
     dropped: list = []
+    runner = _Runner(triage, workers)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TraceWarning)
-            windows_iter = iter_windows(trace, triage.window_len)
-            for number, (chunk, batch) in enumerate(windows_iter):
-                if number < done_chunks:
-                    continue  # journaled before the interruption; the windower state is rebuilt
-                result = triage.run(batch.g)
+            def todo():
+                # chunks journaled before an interruption are re-read (the windower's state is
+                # rebuilt from them) but not re-run
+                for number, (chunk, batch) in enumerate(iter_windows(trace, triage.window_len)):
+                    if number >= done_chunks:
+                        yield (number, chunk), batch
+
+            for (number, chunk), batch, result in runner.map(todo()):
                 record = _chunk_record(number, chunk, batch, result, triage.classes)
                 journal.append(record)
                 state.chunks.append(record)
@@ -180,6 +237,7 @@ def triage_recording(trace: ChunkedTrace, triage: HostTriage, out_dir, resume: b
         state.done = {"kind": "done", "windows": windows_total, "rows": rows, "dropped": dropped}
         journal.append(state.done)
     finally:
+        runner.close()
         journal.close()
     if progress:
         progress.triaged = triaged

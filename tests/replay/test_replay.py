@@ -177,3 +177,10 @@ def test_confirmation_choice_and_collection(recording, tmp_path):
     assert sorted(windows) == sorted(chosen["disagreeing"] + chosen["agreeing"])
     again = triage.run(np.stack([windows[i] for i in chosen["disagreeing"]]))
     assert np.all(again.float_class != again.int8_class)
+
+
+def test_worker_processes_journal_the_same_triage(recording, tmp_path):
+    triage = HostTriage("minmax")
+    one = triage_recording(ChunkedTrace(recording, chunk_rows=16384), triage, tmp_path / "one")
+    two = triage_recording(ChunkedTrace(recording, chunk_rows=16384), triage, tmp_path / "two", workers=2)
+    assert open(one.journal_path).read() == open(two.journal_path).read()

@@ -49,6 +49,8 @@ def register(subparsers) -> None:
     parser.add_argument("--counts-per-g", type=float, default=2048.0,
                         help="device sensor sensitivity, LSB per g (default: %(default)s)")
     parser.add_argument("--chunk-rows", type=int, default=65536, help="rows per chunk (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes running the host references (default: %(default)s)")
     parser.add_argument("--out", default="replay-out", help="journal and report folder (default: %(default)s)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted triage in --out")
     parser.add_argument("--sample-agreeing", type=int, default=16,
@@ -86,7 +88,7 @@ def replay(args: argparse.Namespace, after_chunk=None) -> dict:
     progress = None if args.quiet else Progress(trace.total_rows(), sys.stderr)
     started = time.perf_counter()
     outcome = triage_recording(trace, triage, args.out, resume=args.resume, progress=progress,
-                               after_chunk=after_chunk)
+                               after_chunk=after_chunk, workers=args.workers)
     chosen = choose_confirmation(outcome, args.sample_agreeing, args.max_confirm)
     indices = sorted(set(chosen["disagreeing"]) | set(chosen["agreeing"])
                      | {d["index"] for d in outcome.disagreements[:args.max_confirm]})
