@@ -2,7 +2,8 @@
 # Install everything this project needs on Debian/Ubuntu, then run the main job on QEMU.
 #
 #   scripts/setup.sh                 install (skips what is already there), then
-#                                    hil build; hil info --target qemu; hil echo --target qemu --bytes 65536
+#                                    hil build; hil info --target qemu; hil run --target qemu (the main
+#                                    job: the acceptance suite, verdict table, reports/suite/report.html)
 #   scripts/setup.sh --install-only  install only
 #
 # Idempotent and fast on a second run: apt is skipped when dpkg-query finds every package, pip when
@@ -14,7 +15,7 @@ INSTALL_ONLY=0
 for arg in "$@"; do
     case "$arg" in
         --install-only) INSTALL_ONLY=1 ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
         *) echo "setup.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -91,4 +92,4 @@ fi
 
 .venv/bin/hil build
 .venv/bin/hil info --target qemu
-.venv/bin/hil echo --target qemu --bytes 65536
+exec .venv/bin/hil run --target qemu

@@ -28,7 +28,7 @@ def register(subparsers) -> None:
     parser.add_argument("--sweep-windows", type=int, default=3,
                         help="windows per shock amplitude, 1..16 g (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the scenario windows (default: the suite's)")
-    parser.add_argument("--out", default="hil-report", help="output folder (default: %(default)s)")
+    parser.add_argument("--out", default="reports/suite", help="output folder (default: %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="no per-scenario progress lines on stderr")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --, e.g. -- -k verdict")
     parser.set_defaults(func=run)
@@ -89,6 +89,11 @@ def run(args: argparse.Namespace) -> int:
     summary = read_summary(out_dir)
     print()
     print(verdict_table(summary["models"], reason_width=150))
+    for model in summary["models"]:
+        if model["verdict"] != "OK":
+            print(f"\n{model['model']} {model['verdict']}:")
+            for reason in model["reasons"]:
+                print(f"  - {reason}")
     windows = sum(t["windows"] for t in summary["timing"].values())
     device_s = sum(t["device_seconds"] for t in summary["timing"].values())
     print()
