@@ -184,3 +184,19 @@ def test_worker_processes_journal_the_same_triage(recording, tmp_path):
     one = triage_recording(ChunkedTrace(recording, chunk_rows=16384), triage, tmp_path / "one")
     two = triage_recording(ChunkedTrace(recording, chunk_rows=16384), triage, tmp_path / "two", workers=2)
     assert open(one.journal_path).read() == open(two.journal_path).read()
+
+
+def test_csv_with_mapped_columns_ms_and_m_s2_gives_the_same_disagreements(recording, baseline, tmp_path):
+    import pandas as pd
+    frame = pd.read_parquet(recording)
+    csv = pd.DataFrame({"t_ms": frame["time_s"] * 1e3, "X": frame["ax_g"] * 9.80665,
+                        "Y": frame["ay_g"] * 9.80665, "Z": frame["az_g"] * 9.80665})
+    path = tmp_path / "field.csv"
+    csv.to_csv(path, index=False, float_format="%.10g")
+    replay(replay_args(path, tmp_path / "out", "--no-device", "--columns", "time_s=t_ms,ax_g=X,ay_g=Y,az_g=Z",
+                       "--units", "m/s2", "--time-unit", "ms"))
+    got = report_of(tmp_path / "out")
+    want = report_of(baseline)
+    assert [d["index"] for d in got["disagreements"]] == [d["index"] for d in want["disagreements"]]
+    assert all(d["label"] is None and d["wrong"] is None for d in got["disagreements"])  # no label column
+    assert got["summary"]["windows"] == want["summary"]["windows"]
