@@ -4,8 +4,9 @@ the same unsupported models. TFLM is never in this repository, so these tests sk
 HIL_TFLM_DIR names a tflite-micro tree with a Cortex-M4F libtensorflow-microlite.a (see
 firmware/src/engine/README.md for the build it needs).
 
-HIL_TFLM_RELEASE (default 1) says whether that library was built with BUILD_TYPE=release;
-HIL_TFLM_QEMU_MODELS (default 30) how many seeded random models run through the self-test."""
+HIL_TFLM_RELEASE (default 1) says whether that library was built with BUILD_TYPE=release (only
+a release library links: the others need newlib's heap and syscalls); HIL_TFLM_QEMU_MODELS
+(default 30) how many seeded random models run through the self-test and the firmware."""
 
 from __future__ import annotations
 

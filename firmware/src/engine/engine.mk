@@ -8,12 +8,14 @@
 #               TARGET_ARCH=cortex-m4+fp OPTIMIZED_KERNEL_DIR=cmsis_nn microlite` was run, or a
 #               tree exported by create_tflm_tree.py plus its built library
 #   TFLM_LIB    (tflm, optional) path of libtensorflow-microlite.a; default: the first one under
-#               $(TFLM_DIR)/gen/cortex_m_generic_cortex-m4+fp_release*/lib/ (TFLM_RELEASE=1) or
-#               ..._default*/lib/ (TFLM_RELEASE=0), else under $(TFLM_DIR)/gen/*/lib/, else
-#               $(TFLM_DIR)/libtensorflow-microlite.a. It must be a hard-float (fpv4-sp-d16) build.
+#               $(TFLM_DIR)/gen/cortex_m_generic_cortex-m4+fp_release*/lib/, else under
+#               $(TFLM_DIR)/gen/*/lib/, else $(TFLM_DIR)/libtensorflow-microlite.a. It must be a
+#               hard-float (fpv4-sp-d16) build.
 #   TFLM_RELEASE (tflm, optional, default 1) 1 when the library was built with BUILD_TYPE=release
 #               (-DNDEBUG -DTF_LITE_STRIP_ERROR_STRINGS); the adapter is compiled with the same
-#               defines, or TFLM's inline header code differs from the library's
+#               defines, or TFLM's inline header code differs from the library's. Only a release
+#               library links into this firmware: the other build types call assert() and
+#               vsnprintf(), which need newlib's heap and syscalls (_sbrk, _write, ...); 0 is refused
 #   TFLM_CMSIS_NN (tflm, optional) 1 when the library was built with OPTIMIZED_KERNEL_DIR=cmsis_nn;
 #               default: 1 if TFLM_LIB's path says cmsis_nn (TFLM's gen/ directory names do). The
 #               adapter then registers CMSIS-NN's int8-only kernels (-DCMSIS_NN), which leaves the
@@ -40,9 +42,11 @@ ifeq ($(strip $(TFLM_DIR)),)
 $(error ENGINE=tflm needs TFLM_DIR=<tflite-micro tree with a built libtensorflow-microlite.a>)
 endif
 TFLM_RELEASE ?= 1
-HIL_TFLM_BUILD_TYPE := $(if $(filter 1,$(TFLM_RELEASE)),release,default)
+ifneq ($(TFLM_RELEASE),1)
+$(error TFLM_RELEASE=$(TFLM_RELEASE): only a TFLM library built with BUILD_TYPE=release links into this firmware (the other build types call assert() and vsnprintf(), which need newlib's heap and syscalls))
+endif
 TFLM_LIB ?= $(firstword \
-    $(wildcard $(TFLM_DIR)/gen/cortex_m_generic_cortex-m4+fp_$(HIL_TFLM_BUILD_TYPE)*/lib/libtensorflow-microlite.a) \
+    $(wildcard $(TFLM_DIR)/gen/cortex_m_generic_cortex-m4+fp_release*/lib/libtensorflow-microlite.a) \
     $(wildcard $(TFLM_DIR)/gen/*/lib/libtensorflow-microlite.a) \
     $(wildcard $(TFLM_DIR)/libtensorflow-microlite.a))
 ifeq ($(strip $(TFLM_LIB)),)
@@ -62,9 +66,7 @@ ENGINE_SRCS += $(ENGINE_DIR)/hil_status.c
 # about our code, not about TFLM's headers.
 ENGINE_CXXFLAGS += $(addprefix -isystem ,$(HIL_TFLM_INCLUDES)) -DTF_LITE_STATIC_MEMORY \
     -fno-rtti -fno-exceptions -fno-threadsafe-statics
-ifeq ($(TFLM_RELEASE),1)
 ENGINE_CXXFLAGS += -DNDEBUG -DTF_LITE_STRIP_ERROR_STRINGS
-endif
 TFLM_CMSIS_NN ?= $(if $(findstring cmsis_nn,$(TFLM_LIB)),1,0)
 ifeq ($(TFLM_CMSIS_NN),1)
 ENGINE_CXXFLAGS += -DCMSIS_NN
