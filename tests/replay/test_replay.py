@@ -200,3 +200,19 @@ def test_csv_with_mapped_columns_ms_and_m_s2_gives_the_same_disagreements(record
     assert [d["index"] for d in got["disagreements"]] == [d["index"] for d in want["disagreements"]]
     assert all(d["label"] is None and d["wrong"] is None for d in got["disagreements"])  # no label column
     assert got["summary"]["windows"] == want["summary"]["windows"]
+
+
+def test_bad_input_through_the_cli_names_the_row(tmp_path, capsys):
+    import pandas as pd
+    from harness.cli.main import main
+    n = 3000
+    t = np.arange(n) / 1600.0
+    t[2000:] += 0.25                                         # 400 samples missing before row 2000
+    frame = pd.DataFrame({"time_s": t, "ax_g": 0.3 * np.sin(t * 300), "ay_g": 0.0 * t, "az_g": 1.0 + 0 * t})
+    path = tmp_path / "gap.csv"
+    frame.to_csv(path, index=False)
+    assert main(["replay", "--trace", str(path), "--model", "minmax", "--out", str(tmp_path / "o"),
+                 "--no-device", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "row 2000, column 'time_s': gap of 0.25" in err and "file line 2002" in err
+    assert "--allow-gaps" in err
