@@ -3,6 +3,7 @@ streamed and journaled), confirm it on the device, shrink it into a regression c
 
 Modules: ``reader`` (chunked import and windowing), ``triage`` (float vs host INT8 per window),
 ``journal`` (append-only, fingerprinted, resumable), ``run`` (triage, confirmation), ``report``,
-``shrink`` (ddmin, fixtures/field cases), ``generate`` (a long recording with planted events).
+``shrink`` (ddmin, fixtures/field cases), ``cases`` (replaying a case on host and device),
+``generate`` (a long recording with planted events).
 See docs/replay.md.
 """
