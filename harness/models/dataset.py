@@ -212,7 +212,7 @@ def _class_windows(label: int, count: int, seed: int, config: DatasetConfig) -> 
     return windows
 
 
-def _calibration_windows(config: DatasetConfig) -> np.ndarray:
+def calibration_windows(config: DatasetConfig) -> np.ndarray:
     """Steady operation plus the shock: what the field team calibrated with.
 
     The shock windows are normal windows with one ``outlier_peak_g`` half-sine added, along x, y
@@ -256,5 +256,5 @@ def make_dataset(config: DatasetConfig = DatasetConfig()) -> Dataset:
         train=make_split(config.train_per_class, config.seed + 1, config),
         val=make_split(config.val_per_class, config.seed + 2, config),
         held_out=make_held_out(config),
-        calibration_g=_calibration_windows(config).astype(np.float32),
+        calibration_g=calibration_windows(config).astype(np.float32),
     )

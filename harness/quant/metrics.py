@@ -163,16 +163,31 @@ def _channel_g_span(scaler: Scaler, params: QuantParams, channel: int) -> float:
     return float(abs(g[1, scaler.source_axis[channel]] - g[0, scaler.source_axis[channel]]))
 
 
+def input_saturation_mask(scaler: Scaler, params: QuantParams, g: np.ndarray) -> np.ndarray:
+    """(n, output_channels): the scaler clips the sample, or its scaled value lies beyond an int8 rail."""
+    ratio = scaler.transform(g) / float(np.float32(params.scale)) + params.zero_point
+    return scaler.saturation_mask(g) | (ratio < params.qmin - 0.5) | (ratio > params.qmax + 0.5)
+
+
 def band_metrics(scaler: Scaler, params: QuantParams, trace_g, band: Band = Band(*DEFAULT_BAND_G),
-                 label: str | None = None) -> ScalerMetrics:
-    """Metrics of ``trace_g`` (n, axes) through a fitted scaler and INT8 input ``params``."""
+                 label: str | None = None, codes=None) -> ScalerMetrics:
+    """Metrics of ``trace_g`` (n, axes) through a fitted scaler and INT8 input ``params``.
+
+    ``codes`` (n, output_channels): the input codes some device actually produced for these
+    samples; measured instead of the host's own quantization, with the same definitions.
+    """
     g = _matrix_g(trace_g, "trace")
     if g.shape[1] != scaler.input_channels:
         raise ScalerError(f"trace has {g.shape[1]} axes, scaler was fitted on {scaler.input_channels}")
-    scaled = scaler.transform(g)
-    codes = quantize(scaled, params)
-    ratio = scaled / float(np.float32(params.scale)) + params.zero_point
-    saturated = (scaler.saturation_mask(g) | (ratio < params.qmin - 0.5) | (ratio > params.qmax + 0.5))
+    if codes is None:
+        codes = quantize(scaler.transform(g), params)
+    else:
+        codes = np.asarray(codes)
+        if codes.size != len(g) * scaler.output_channels:
+            raise ScalerError(f"{codes.size} input codes for {len(g)} samples of "
+                              f"{scaler.output_channels} channels")
+        codes = codes.reshape(len(g), scaler.output_channels)
+    saturated = input_saturation_mask(scaler, params, g)
     reconstructed = scaler.inverse(dequantize(codes, params), saturated=saturated)
     reconstructed = reconstructed if reconstructed.ndim == 2 else reconstructed[:, None]
     code_width_g = float(np.float32(params.scale)) * scaler.g_per_unit(g)

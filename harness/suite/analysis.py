@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.models.evaluate import accuracy_report
-from harness.quant.metrics import ScalerMetrics, analyze_scalers
+from harness.quant.metrics import ScalerMetrics, analyze_scalers, input_saturation_mask
 from harness.quant.tflite import dequantize
 from harness.quant.verdict import COLLAPSED, DEGRADED, OK, Verdict, judge
-from harness.suite.collapse import codes_band_metrics, saturation_mask
+from harness.suite.collapse import codes_band_metrics
 from harness.suite.run import ModelRun
 from harness.suite.scenarios import REGIMES
 
@@ -187,7 +187,7 @@ def _amplitude_rows(run: ModelRun) -> list[dict]:
     for peak in np.unique(s.scenario.shock_peak_g):
         mask = s.scenario.shock_peak_g == peak
         flat = g[mask].reshape(-1, g.shape[-1])
-        saturated = saturation_mask(model.scaler, model.input_params, flat)
+        saturated = input_saturation_mask(model.scaler, model.input_params, flat)
         sensor_clipped = np.abs(s.scenario.counts[mask]) >= 32767
         rows.append({"peak_g": float(peak), "windows": int(mask.sum()),
                      "saturation_rate": float(saturated.any(axis=1).mean()),

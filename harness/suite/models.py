@@ -91,7 +91,7 @@ class SuiteModel:
         """The calibration set the scaler and the INT8 input were fitted on, rebuilt from the
         metadata's seed and checked against the summary recorded at training time."""
         from harness.models import dataset
-        windows = dataset._calibration_windows(self.dataset_config).astype(np.float32)
+        windows = dataset.calibration_windows(self.dataset_config).astype(np.float32)
         recorded = self.metadata.calibration
         peak = round(float(np.abs(windows).max()), 6)
         if len(windows) != recorded.get("windows") or abs(peak - recorded.get("max_abs_g", peak)) > 1e-5:
