@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from harness.cli.commands.info import add_device_arguments, open_device
+from harness.cli.device import add_device_arguments, open_device
 
 EMPTY_SAMPLES = 20
 

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 
-from harness.cli.commands.info import add_device_arguments
+from harness.cli.device import add_device_arguments
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("infer", help="run windows through a model on the device; save codes, outputs, cost",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_device_arguments(parser)
-    parser.set_defaults(engine="portable")
     parser.add_argument("--model", required=True, help=".tflite file to upload")
     parser.add_argument("--scaler-from", default=None, metavar="JSON",
                         help="model metadata, scaler export or fold export (default: <model>.json if it exists)")
@@ -55,10 +54,14 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from harness.cli.commands.info import open_device
     from harness.cli.commands.load import print_model, read_model
+    from harness.cli.device import open_device
     from harness.device import infer_codes, infer_windows, load_model, set_preprocess
-    from harness.device.inputs import fold_from_file, load_input_tensors, load_raw_windows
+    from harness.device.inputs import (
+        fold_from_file,
+        load_input_tensors,
+        load_raw_windows,
+    )
     from harness.errors import StreamError
 
     model_bytes = read_model(args.model)

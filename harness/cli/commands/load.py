@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import argparse
 
-from harness.cli.commands.info import add_device_arguments
+from harness.cli.device import add_device_arguments
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("load", help="upload a model to the device and print its description",
                                    description=__doc__)
     add_device_arguments(parser)
-    parser.set_defaults(engine="portable")
     parser.add_argument("--model", required=True, help=".tflite file to upload")
     parser.add_argument("--chunk", type=int, default=None, help="bytes per LOAD_CHUNK (default: the most a frame holds)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds per request")
@@ -41,7 +40,7 @@ def print_model(model, out=print) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from harness.cli.commands.info import open_device
+    from harness.cli.device import open_device
     from harness.device import load_model
 
     model_bytes = read_model(args.model)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from harness.cli.commands.info import add_device_arguments
+from harness.cli.device import add_device_arguments
 
 
 def _mapping(text: str | None) -> dict:
@@ -35,7 +35,6 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("replay", help="triage a field recording on the host, confirm on the device, shrink",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_device_arguments(parser)
-    parser.set_defaults(engine="portable")
     parser.add_argument("--trace", required=True, help="recording: .csv or .parquet")
     parser.add_argument("--model", required=True, help="fixtures/models name, <name>.json or <name>.tflite")
     parser.add_argument("--columns", default=None, metavar="MAP",
@@ -76,8 +75,13 @@ def replay(args: argparse.Namespace, after_chunk=None) -> dict:
     from harness.errors import ConfigError
     from harness.replay.reader import ChunkedTrace
     from harness.replay.report import build_report, write_report
-    from harness.replay.run import (Progress, choose_confirmation, collect_windows, confirm_on_device,
-                                    triage_recording)
+    from harness.replay.run import (
+        Progress,
+        choose_confirmation,
+        collect_windows,
+        confirm_on_device,
+        triage_recording,
+    )
     from harness.replay.triage import HostTriage
 
     triage = HostTriage(args.model, args.counts_per_g)
@@ -96,7 +100,7 @@ def replay(args: argparse.Namespace, after_chunk=None) -> dict:
     confirmation = None
     device_s = 0.0
     if not args.no_device:
-        from harness.cli.commands.info import open_device
+        from harness.cli.device import open_device
         device_started = time.perf_counter()
         with open_device(args) as device:
             confirmation = confirm_on_device(device.client, triage,
