@@ -16,25 +16,17 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import socket
 import time
 from pathlib import Path
 
 from harness.deadline import Deadline
 from harness.errors import TargetError, ToolMissingError
-from harness.targets.base import spawn, terminate
+from harness.targets.base import free_port, spawn, terminate
 
 QEMU = "qemu-system-arm"
 MACHINE = "netduinoplus2"
 TARGET_TYPE = "qemu_netduinoplus2"
 _counter = itertools.count(1)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nobody listens on right now (the kernel's choice; QEMU binds it moments later)."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 class QemuGdbBoard:

@@ -12,6 +12,7 @@ import atexit
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -107,6 +108,41 @@ class Target(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.describe()} url={self.url} running={self.is_running}>"
+
+
+class ProcessTarget(Target):
+    """A target whose backend is one child process on this host (an emulator), started with
+    :func:`spawn`; subclasses set ``_proc``, ``_log_path`` and ``_url`` in ``start``."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self._proc: subprocess.Popen | None = None
+        self._log_file = None
+        self._log_path: Path | None = None
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str | None:
+        return self._url
+
+    @property
+    def log_path(self) -> Path | None:
+        return self._log_path
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def is_running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now (the kernel's choice; the child binds it moments later)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
 
 
 # --- child processes: none is ever left behind ------------------------------------------------

@@ -24,7 +24,14 @@ from pathlib import Path
 from harness.deadline import Deadline
 from harness.errors import ConfigError, TargetError, ToolMissingError
 from harness.targets import register_target
-from harness.targets.base import DEFAULT_BOOT_TIMEOUT_S, Target, image_elf, spawn, terminate, wait_for
+from harness.targets.base import (
+    DEFAULT_BOOT_TIMEOUT_S,
+    ProcessTarget,
+    image_elf,
+    spawn,
+    terminate,
+    wait_for,
+)
 
 QEMU = "qemu-system-arm"
 QEMU_PACKAGE = "qemu-system-arm"
@@ -51,7 +58,7 @@ def _tail(path: Path | None, max_chars: int = 600) -> str:
 
 
 @register_target("qemu")
-class QemuTarget(Target):
+class QemuTarget(ProcessTarget):
     """Firmware in ``qemu-system-arm``, linked over a loopback socket (``socket://127.0.0.1:PORT``)."""
 
     def __init__(self, *, board: str | None = None, run_dir: str | os.PathLike | None = None,
@@ -67,26 +74,6 @@ class QemuTarget(Target):
         self.qemu = qemu
         self.extra_args = tuple(extra_args)
         self.command: list[str] = []
-        self._proc = None
-        self._log_file = None
-        self._log_path: Path | None = None
-        self._url: str | None = None
-
-    @property
-    def url(self) -> str | None:
-        return self._url
-
-    @property
-    def log_path(self) -> Path | None:
-        return self._log_path
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    @property
-    def is_running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
 
     def build_command(self, elf: Path) -> list[str]:
         cmd = [self.qemu, "-M", MACHINES[self.board or "netduinoplus2"], "-display", "none",

@@ -40,7 +40,14 @@ from harness.deadline import Deadline
 from harness.errors import ConfigError, TargetError, ToolMissingError
 from harness.link.client import DeviceClient
 from harness.targets import register_target
-from harness.targets.base import DEFAULT_BOOT_TIMEOUT_S, Target, image_elf, spawn, terminate
+from harness.targets.base import (
+    DEFAULT_BOOT_TIMEOUT_S,
+    ProcessTarget,
+    free_port,
+    image_elf,
+    spawn,
+    terminate,
+)
 
 RENODE = "renode"
 RENODE_INSTALL_HINT = ("Renode is not packaged for Debian: unpack the linux-portable release from "
@@ -104,12 +111,6 @@ def monitor_commands(elf: Path | str, uart_port: int, *, uart: str = "usart1",
 def renode_command(renode: str, monitor_port: int, script: Path | str) -> list[str]:
     """Headless Renode with its monitor on a TCP port, running ``script`` at start-up."""
     return [renode, "--disable-xwt", "--plain", "--port", str(monitor_port), str(script)]
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 # --- the monitor ---------------------------------------------------------------------------------
@@ -236,7 +237,7 @@ class RenodeMonitor:
 # --- the target ----------------------------------------------------------------------------------
 
 @register_target("renode")
-class RenodeTarget(Target):
+class RenodeTarget(ProcessTarget):
     """Firmware in Renode (STM32F4 platform), linked over ``socket://127.0.0.1:PORT``."""
 
     def __init__(self, *, board: str | None = None, run_dir: str | os.PathLike | None = None,
@@ -257,27 +258,7 @@ class RenodeTarget(Target):
         self.command: list[str] = []
         self.monitor_commands: list[str] = []
         self.monitor: RenodeMonitor | None = None
-        self._proc = None
-        self._log_file = None
-        self._log_path: Path | None = None
-        self._url: str | None = None
         self._started = False
-
-    @property
-    def url(self) -> str | None:
-        return self._url
-
-    @property
-    def log_path(self) -> Path | None:
-        return self._log_path
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    @property
-    def is_running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
 
     def _board_setup(self) -> RenodeBoard:
         mapped = BOARDS.get(self.board or "netduinoplus2")
