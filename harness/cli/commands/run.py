@@ -30,6 +30,17 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed of the scenario windows (default: the suite's)")
     parser.add_argument("--out", default="reports/suite", help="output folder (default: %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="no per-scenario progress lines on stderr")
+    parser.add_argument("--models-dir", default=None,
+                        help="models folder instead of fixtures/models (same <name>.json bundles)")
+    nightly = parser.add_argument_group("nightly (harness.nightly)")
+    nightly.add_argument("--nightly", action="store_true",
+                         help="append the run to --history, compare with the previous run and --baseline, exit 1 on a regression")
+    nightly.add_argument("--history", default="reports/history.parquet", help="history file (default: %(default)s)")
+    nightly.add_argument("--baseline", default=None, help="pinned baseline, JSON or Parquet (hil history --pin)")
+    nightly.add_argument("--recall-drop", type=float, default=0.05,
+                         help="regression: device recall of a class falls by more than this (default: %(default)s)")
+    nightly.add_argument("--cost-increase", type=float, default=0.05,
+                         help="regression: median cost per inference rises by more than this share (default: %(default)s)")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --, e.g. -- -k verdict")
     parser.set_defaults(func=run)
 
@@ -62,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     from harness.boards.selection import target_setup
     from harness.firmware.build import build_firmware
+    from harness.nightly.models_dir import use_models_dir
     from harness.suite.outputs import SUMMARY_NAME, read_summary, verdict_table
 
     out_dir = Path(args.out).resolve()
@@ -77,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     # pytest captures fd 2; progress lines go to a duplicate taken before it does
     progress_fd = None if args.no_progress else os.dup(sys.stderr.fileno())
     try:
-        status = pytest.main(pytest_arguments(args, out_dir, progress_fd))
+        with use_models_dir(args.models_dir):
+            status = pytest.main(pytest_arguments(args, out_dir, progress_fd))
     finally:
         if progress_fd is not None:
             os.close(progress_fd)
@@ -102,4 +115,14 @@ def run(args: argparse.Namespace) -> int:
     for name in ("report.html", "junit.xml", "windows.parquet", "windows.csv", "input_codes.npz", SUMMARY_NAME):
         print(f"{name}: {out_dir / name}")
     print(f"expectations: {'all hold' if int(status) == 0 else f'FAILED (pytest exit {int(status)})'}")
+    if args.nightly:
+        from harness.nightly.compare import RegressionThresholds
+        from harness.nightly.nightly import record_nightly
+        from harness.suite.models import MODELS_DIR
+        regressed = record_nightly(out_dir, summary, history_path=args.history, baseline_path=args.baseline,
+                                   target=args.target, board=args.board, engine=args.engine,
+                                   firmware_build_id=image.build_id, models_dir=args.models_dir or MODELS_DIR,
+                                   suite_exit=int(status),
+                                   thresholds=RegressionThresholds(args.recall_drop, args.cost_increase))
+        return 1 if regressed or int(status) != 0 else 0
     return 0 if int(status) == 0 else 1

@@ -1,0 +1,131 @@
+"""The nightly regression rules, the history file, baselines and hil history, without a device."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+
+from harness.cli.main import main
+from harness.errors import ConfigError
+from harness.nightly.compare import (RegressionThresholds, compare_model, nightly_findings, previous_run,
+                                     read_baseline, write_baseline)
+from harness.nightly.history import append_history, read_history, run_order, run_rows, trend_table
+
+T0 = datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)
+
+
+def summary(**models):
+    """models: name=(verdict, normal recall, pre_failure recall)."""
+    return {"models": [{"model": name, "verdict": v, "recall_device": {"normal": n, "pre_failure": p, "impact": 1.0},
+                        "recall_float": {"normal": 0.98, "pre_failure": 0.98, "impact": 1.0},
+                        "top1_agreement": n, "exact_share": 1.0, "band_codes": 180, "band_bits": 7.5, "windows": 48}
+                       for name, (v, n, p) in models.items()]}
+
+
+def windows(**costs):
+    return pd.DataFrame([{"model": name, "cost": c + d, "cost_unit": "instructions"}
+                         for name, c in costs.items() for d in (-10, 0, 10)])
+
+
+def rows(run_id, when, summ, wins, target="qemu", board="netduinoplus2"):
+    return run_rows(summ, wins, run_id=run_id, time_utc=when, git="v0-1-gabc", firmware_build_id="fw1",
+                    target=target, board=board, engine="portable")
+
+
+def row(verdict="OK", normal=0.98, pre=0.99, cost=7_000_000.0, model="robust"):
+    return {"model": model, "verdict": verdict, "recall_device_normal": normal, "recall_device_pre_failure": pre,
+            "cost_median": cost, "cost_unit": "instructions"}
+
+
+def test_no_regression_within_thresholds():
+    assert compare_model(row(normal=0.94, cost=7_349_000), row(), "prev") == []   # drop 0.04, +4.99 %
+
+
+def test_accuracy_drop_above_threshold():
+    found = compare_model(row(normal=0.90), row(), "previous run r1")
+    assert [f.kind for f in found] == ["accuracy"]
+    assert str(found[0]) == ("robust: device recall of 'normal' fell from 0.98 to 0.90 (drop 0.08 > 0.05) "
+                             "(vs previous run r1)")
+    assert compare_model(row(normal=0.90), row(), "p", RegressionThresholds(recall_drop=0.10)) == []
+
+
+def test_new_collapse_and_degradation():
+    kinds = [f.kind for f in compare_model(row("COLLAPSED", normal=0.2), row(), "p")]
+    assert kinds == ["accuracy", "collapse"]
+    assert [f.kind for f in compare_model(row("DEGRADED"), row(), "p")] == ["collapse"]
+    # a model that was already collapsed is not a new collapse; an improvement is not a regression
+    assert compare_model(row("COLLAPSED", normal=0.2), row("COLLAPSED", normal=0.2), "p") == []
+    assert compare_model(row("OK"), row("DEGRADED", normal=0.5), "p") == []
+
+
+def test_latency_increase():
+    found = compare_model(row(cost=7_400_000), row(), "p")
+    assert [f.kind for f in found] == ["latency"] and "+5.7% > 5%" in found[0].message
+    assert compare_model(row(cost=7_400_000), row(), "p", RegressionThresholds(cost_increase=0.10)) == []
+    # different units (instructions on QEMU, cycles on a board) are not compared
+    assert compare_model({**row(cost=9e6), "cost_unit": "cycles"}, row(), "p") == []
+
+
+def test_history_previous_run_and_findings(tmp_path):
+    path = tmp_path / "h.parquet"
+    r1 = rows("r1", T0, summary(robust=("OK", 0.98, 0.99), minmax=("COLLAPSED", 0.2, 1.0)),
+              windows(robust=7e6, minmax=7e6))
+    findings, prev = nightly_findings(r1, read_history(path), None)
+    assert (findings, prev) == ([], None)
+    append_history(path, r1)
+    other = rows("r1b", T0 + timedelta(minutes=5), summary(robust=("OK", 0.5, 0.5)), windows(robust=7e6),
+                 board="nucleo")
+    append_history(path, other)
+    r2 = rows("r2", T0 + timedelta(hours=24), summary(robust=("COLLAPSED", 0.23, 1.0), minmax=("COLLAPSED", 0.2, 1.0)),
+              windows(robust=7.7e6, minmax=7e6))
+    history = read_history(path)
+    assert list(previous_run(history, "qemu", "netduinoplus2")["run_id"].unique()) == ["r1"]  # not the other board's
+    findings, prev = nightly_findings(r2, history, None)
+    assert prev == "r1"
+    assert sorted((f.model, f.kind) for f in findings) == [("robust", "accuracy"), ("robust", "collapse"),
+                                                           ("robust", "latency")]
+    append_history(path, r2)
+    history = read_history(path)
+    assert run_order(history) == ["r1", "r1b", "r2"] and len(history) == 5
+    assert history.loc[history["run_id"] == "r2", "cost_median"].tolist() == [7.7e6, 7e6]
+    table = trend_table(history)
+    assert "OK 0.98 7.00M instr" in table and "COLLAPSED 0.23 7.70M instr" in table
+
+
+@pytest.mark.parametrize("suffix", [".json", ".parquet"])
+def test_baseline_pin_and_compare(tmp_path, suffix):
+    history = pd.concat([rows("r1", T0, summary(robust=("OK", 0.5, 0.99)), windows(robust=7e6)),
+                         rows("r2", T0 + timedelta(hours=1), summary(robust=("OK", 0.98, 0.99)), windows(robust=7e6))])
+    pinned = write_baseline(history, tmp_path / f"base{suffix}")
+    base = read_baseline(pinned)
+    assert base.iloc[0]["recall_device_normal"] == 0.98    # the latest run
+    current = rows("r3", T0 + timedelta(hours=2), summary(robust=("OK", 0.9, 0.99)), windows(robust=7e6))
+    findings, _ = nightly_findings(current, pd.DataFrame(), base, f"baseline {pinned}")
+    assert [(f.kind, f.against) for f in findings] == [("accuracy", f"baseline {pinned}")]
+    if suffix == ".json":
+        assert json.loads(pinned.read_text())["models"]["robust"]["verdict"] == "OK"
+
+
+def test_missing_or_bad_baseline(tmp_path):
+    with pytest.raises(ConfigError, match="hil history --pin"):
+        read_baseline(tmp_path / "none.json")
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="not a nightly baseline"):
+        read_baseline(tmp_path / "bad.json")
+
+
+def test_hil_history_command(tmp_path, capsys):
+    path = tmp_path / "h.parquet"
+    assert main(["history", "--history", str(path)]) == 2
+    append_history(path, rows("r1", T0, summary(robust=("OK", 0.98, 0.99)), windows(robust=7e6)))
+    append_history(path, rows("r2", T0 + timedelta(hours=1), summary(robust=("COLLAPSED", 0.23, 1.0)),
+                              windows(robust=7e6)))
+    plot, pin = tmp_path / "trend.png", tmp_path / "base.json"
+    assert main(["history", "--history", str(path), "--plot", str(plot), "--pin", str(pin)]) == 0
+    out = capsys.readouterr().out
+    assert "2 run(s), 1 model(s)" in out and "OK 0.98" in out and "COLLAPSED 0.23" in out
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    assert json.loads(pin.read_text())["run_id"] == "r2"
