@@ -5,7 +5,8 @@ A model regresses, against a reference row of the same model, when:
 - **collapse**: its verdict is worse than the reference's (OK < DEGRADED < COLLAPSED);
 - **latency**: its median cost per inference (instructions on QEMU, cycles on a board) rises by
   more than ``cost_increase`` (default 0.05 = 5 %), when both are in the same unit.
-A model the reference lacks is new (noted, not a regression); one the run lacks is noted too.
+A model the reference lacks is new, and a model file whose sha256 changed is noted: neither is a
+regression by itself.
 
 The baseline is a JSON file ``{"models": {name: {verdict, recall_device: {class: r}, cost_median,
 cost_unit, ...}}}`` (``hil history --pin`` writes it from the latest run) or a Parquet file of
@@ -37,7 +38,7 @@ class RegressionThresholds:
 @dataclass(frozen=True)
 class Finding:
     model: str
-    kind: str        # accuracy | collapse | latency | new | missing
+    kind: str        # accuracy | collapse | latency (regressions); new | changed (notes)
     against: str     # "previous run <id>" | "baseline <path>"
     message: str
     regression: bool = True
@@ -70,6 +71,10 @@ def compare_model(current: dict, reference: dict, against: str,
             found.append(Finding(model, "accuracy", against,
                                  f"device recall of '{cls}' fell from {ref_recall[cls]:.2f} to {cur_recall[cls]:.2f} "
                                  f"(drop {drop:.2f} > {thresholds.recall_drop:.2f})"))
+    cur_sha, ref_sha = str(current.get("model_sha256") or ""), str(reference.get("model_sha256") or "")
+    if cur_sha and ref_sha and cur_sha != ref_sha:
+        found.append(Finding(model, "changed", against, f"model file changed (sha256 {ref_sha[:12]} -> {cur_sha[:12]})",
+                             regression=False))
     cur_v, ref_v = str(current.get("verdict")), str(reference.get("verdict"))
     if VERDICT_RANK.get(cur_v, 0) > VERDICT_RANK.get(ref_v, 0):
         found.append(Finding(model, "collapse", against, f"verdict {ref_v} -> {cur_v} (worse than before)"))

@@ -159,12 +159,13 @@ def plot_history(history: pd.DataFrame, out: str | Path) -> Path:
         group = group.assign(_x=group["run_id"].map(index)).sort_values("_x")
         if "recall_device_normal" in group:
             ax_r.plot(group["_x"], group["recall_device_normal"], marker="o", label=str(model))
-        ax_c.plot(group["_x"], group["cost_median"], marker="o", label=str(model))
+        ax_c.plot(group["_x"], group["cost_median"] / 1e6, marker="o", label=str(model))
     ax_r.set_ylabel("device recall (normal)")
     ax_r.set_ylim(-0.02, 1.02)
     ax_r.legend(fontsize=8, loc="lower left")
     units = sorted(set(history["cost_unit"].astype(str))) if "cost_unit" in history else []
-    ax_c.set_ylabel(f"median {'/'.join(u for u in units if u) or 'cost'} per inference")
+    ax_c.set_ylabel(f"median M {'/'.join(u for u in units if u) or 'cost'}\nper inference")
+    ax_c.ticklabel_format(axis="y", useOffset=False, style="plain")
     ax_c.set_xticks(range(len(order)))
     ax_c.set_xticklabels([r.split("-")[0] for r in order], rotation=30, ha="right", fontsize=7)
     ax_c.set_xlabel("run")

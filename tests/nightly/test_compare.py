@@ -129,3 +129,35 @@ def test_hil_history_command(tmp_path, capsys):
     assert "2 run(s), 1 model(s)" in out and "OK 0.98" in out and "COLLAPSED 0.23" in out
     assert plot.read_bytes()[:4] == b"\x89PNG"
     assert json.loads(pin.read_text())["run_id"] == "r2"
+
+
+def test_changed_model_file_is_a_note_not_a_regression():
+    found = compare_model({**row(), "model_sha256": "b" * 64}, {**row(), "model_sha256": "a" * 64}, "p")
+    assert [(f.kind, f.regression) for f in found] == [("changed", False)]
+    assert "sha256 aaaaaaaaaaaa -> bbbbbbbbbbbb" in found[0].message
+
+
+def test_run_options():
+    from harness.cli.main import build_parser
+    args = build_parser().parse_args(["run", "--target", "pyocd", "--board", "nucleo-f446re-1", "--nightly"])
+    assert (args.nightly, args.history, args.baseline, args.recall_drop, args.cost_increase, args.models_dir) == \
+        (True, "reports/history.parquet", None, 0.05, 0.05, None)
+    args = build_parser().parse_args(["run", "--nightly", "--recall-drop", "0.1", "--cost-increase", "0.02",
+                                      "--baseline", "b.json", "--models-dir", "m"])
+    assert (args.recall_drop, args.cost_increase, args.baseline, args.models_dir) == (0.1, 0.02, "b.json", "m")
+
+
+def test_models_dir_points_the_suite_at_another_folder(tmp_path):
+    import shutil
+
+    from harness.nightly.models_dir import use_models_dir
+    from harness.suite import models
+    for suffix in (".json", ".tflite", ".float.tflite"):
+        shutil.copy(models.MODELS_DIR / f"robust{suffix}", tmp_path / f"robust{suffix}")
+    with use_models_dir(tmp_path):
+        assert models.available_models() == ["robust"]
+        assert models.load_suite_model("robust").bundle.json_path == tmp_path / "robust.json"
+    assert "minmax" in models.available_models()
+    with pytest.raises(ConfigError, match="holds no"):
+        with use_models_dir(tmp_path / "none"):
+            pass
