@@ -28,7 +28,6 @@ import os
 import re
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from harness.boards.inventory import DEFAULT_BAUD, BoardEntry, default_inventory_path, load_inventory
 from harness.boards.lock import BoardLock, acquire_any
