@@ -91,7 +91,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if "hil_model_name" in names:
             return
     from harness.suite.config import model_names
-    models = model_names(hil_option(metafunc.config, "models"))
+    models = model_names(hil_option(metafunc.config, "models"), hil_option(metafunc.config, "models_dir") or None)
     metafunc.parametrize("hil_model_name", models, ids=models, scope="session")
 
 
@@ -183,15 +183,16 @@ def hil_suite_session(pytestconfig: pytest.Config, hil_pipeline_device):
         stream = pytestconfig.get_terminal_writer()
     progress = Progress(stream, enabled=choice in ("yes", "1", "true") or choice.startswith("fd:"))
     session = SuiteSession(hil_pipeline_device.client, progress,
-                           target=hil_option(pytestconfig, "target"))
+                           target=hil_option(pytestconfig, "target"),
+                           models_dir=hil_option(pytestconfig, "models_dir") or None)
     pytestconfig.stash[SUITE_SESSION] = session
     return session
 
 
 @pytest.fixture
-def hil_suite_model(hil_model_name: str):
-    from harness.suite.models import load_suite_model
-    return load_suite_model(hil_model_name)
+def hil_suite_model(pytestconfig: pytest.Config, hil_model_name: str):
+    from harness.suite.models import MODELS_DIR, load_suite_model
+    return load_suite_model(hil_model_name, hil_option(pytestconfig, "models_dir") or MODELS_DIR)
 
 
 @pytest.fixture

@@ -60,7 +60,8 @@ class SuiteConfig:
 
 # name: (default, help) - the options the pytest plugin (--hil-NAME, ini hil_NAME) and hil run share
 OPTIONS = {
-    "models": ("", "models of fixtures/models the suite runs, comma-separated (default: all)"),
+    "models": ("", "models the suite runs, comma-separated (default: all of the models folder)"),
+    "models_dir": ("", "folder of <name>.json model bundles (default: fixtures/models)"),
     "windows": (str(DEFAULT_WINDOWS), "windows per scenario (normal, pre_failure, impact, mixed)"),
     "sweep_windows": (str(DEFAULT_SWEEP_WINDOWS), "windows per shock amplitude of the 1-16 g sweep"),
     "seed": (str(DEFAULT_SEED), "seed of the suite's scenario windows"),
@@ -92,8 +93,8 @@ def config_from_options(get) -> SuiteConfig:
         raise ConfigError(f"suite option: {e}") from e
 
 
-def model_names(text: str) -> list[str]:
-    """``"minmax, robust"`` -> ["minmax", "robust"]; empty -> every model of fixtures/models."""
-    from harness.suite.models import available_models
+def model_names(text: str, models_dir=None) -> list[str]:
+    """``"minmax, robust"`` -> ["minmax", "robust"]; empty -> every model of the models folder."""
+    from harness.suite.models import MODELS_DIR, available_models
     names = [n.strip() for n in (text or "").split(",") if n.strip()]
-    return names or available_models()
+    return names or available_models(models_dir or MODELS_DIR)

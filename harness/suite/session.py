@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness.suite.analysis import ModelReport, analyze
 from harness.suite.config import SuiteConfig
-from harness.suite.models import SuiteModel, load_suite_model
+from harness.suite.models import MODELS_DIR, SuiteModel, load_suite_model
 from harness.suite.run import ModelRun, Progress, run_model
 
 
@@ -32,10 +32,11 @@ class SuiteSession:
     target: str = ""
     results: dict = field(default_factory=dict)
     models: dict = field(default_factory=dict)
+    models_dir: str | None = None  # None: fixtures/models
 
     def model(self, name: str) -> SuiteModel:
         if name not in self.models:
-            self.models[name] = load_suite_model(name)
+            self.models[name] = load_suite_model(name, self.models_dir or MODELS_DIR)
         return self.models[name]
 
     def result(self, name: str, config: SuiteConfig = SuiteConfig()) -> SuiteResult:

@@ -150,14 +150,24 @@ def test_run_options():
 def test_models_dir_points_the_suite_at_another_folder(tmp_path):
     import shutil
 
-    from harness.nightly.models_dir import use_models_dir
+    from harness.cli.commands.run import pytest_arguments
+    from harness.cli.main import build_parser
     from harness.suite import models
+    from harness.suite.config import model_names
+    from harness.suite.session import SuiteSession
     for suffix in (".json", ".tflite", ".float.tflite"):
         shutil.copy(models.MODELS_DIR / f"robust{suffix}", tmp_path / f"robust{suffix}")
-    with use_models_dir(tmp_path):
-        assert models.available_models() == ["robust"]
-        assert models.load_suite_model("robust").bundle.json_path == tmp_path / "robust.json"
-    assert "minmax" in models.available_models()
-    with pytest.raises(ConfigError, match="holds no"):
-        with use_models_dir(tmp_path / "none"):
-            pass
+    assert model_names("", tmp_path) == ["robust"]
+    assert "minmax" in model_names("")
+    session = SuiteSession(client=None, models_dir=str(tmp_path))
+    assert session.model("robust").bundle.json_path == tmp_path / "robust.json"
+    args = build_parser().parse_args(["run", "--models-dir", str(tmp_path)])
+    assert f"--hil-models-dir={tmp_path.resolve()}" in pytest_arguments(args, tmp_path / "out", None)
+    empty = tmp_path / "none"
+    empty.mkdir()
+    assert build_parser_main(["run", "--models-dir", str(empty)]) == 2
+
+
+def build_parser_main(argv):
+    from harness.cli.main import main
+    return main(argv)

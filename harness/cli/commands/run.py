@@ -13,6 +13,7 @@ one fails, 2 on a harness error.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(subparsers) -> None:
@@ -54,6 +55,8 @@ def pytest_arguments(args: argparse.Namespace, out_dir, progress_fd: int | None)
             f"--hil-suite-out={out_dir}"]
     if args.models:
         argv.append(f"--hil-models={args.models}")
+    if args.models_dir:
+        argv.append(f"--hil-models-dir={Path(args.models_dir).resolve()}")
     if args.seed is not None:
         argv.append(f"--hil-seed={args.seed}")
     if args.inventory:
@@ -67,13 +70,11 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
     import time
-    from pathlib import Path
 
     import pytest
 
     from harness.boards.selection import target_setup
     from harness.firmware.build import build_firmware
-    from harness.nightly.models_dir import use_models_dir
     from harness.suite.outputs import SUMMARY_NAME, read_summary, verdict_table
 
     out_dir = Path(args.out).resolve()
@@ -82,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
     if stale.exists():
         stale.unlink()   # a failed run must not print the previous run's table
     started = time.monotonic()
+    if args.models_dir:
+        from harness.errors import ConfigError
+        folder = Path(args.models_dir)
+        if not folder.is_dir() or not any(folder.glob("*.json")):
+            raise ConfigError(f"models folder {folder.resolve()} does not exist or holds no <name>.json")
     setup = target_setup(args.target, args.board, inventory=args.inventory)
     image = build_firmware(board=setup.firmware_board, engine=args.engine)
     print(f"hil run: firmware {image.elf} ({image.flash_bytes} B flash, {image.ram_bytes} B RAM), "
@@ -89,8 +95,7 @@ def run(args: argparse.Namespace) -> int:
     # pytest captures fd 2; progress lines go to a duplicate taken before it does
     progress_fd = None if args.no_progress else os.dup(sys.stderr.fileno())
     try:
-        with use_models_dir(args.models_dir):
-            status = pytest.main(pytest_arguments(args, out_dir, progress_fd))
+        status = pytest.main(pytest_arguments(args, out_dir, progress_fd))
     finally:
         if progress_fd is not None:
             os.close(progress_fd)
