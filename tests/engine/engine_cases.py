@@ -70,3 +70,14 @@ def run_on_qemu(elf, workdir, model: bytes, inputs: list[np.ndarray]) -> bytes:
         cwd=workdir, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, f"self-test exit {proc.returncode}: {proc.stdout}{proc.stderr}"
     return (workdir / "output.bin").read_bytes()
+
+
+def oracle_case(seed: int) -> tuple[bytes, list[np.ndarray], bytes]:
+    """(model, inputs, the oracle's output bytes) of random model ``seed``, inputs seeded seed + 1:
+    what every build of an engine (host, cross-compiled, TFLM) must reproduce."""
+    from harness.engine.host import HostEngine
+    from harness.engine.random_models import random_inputs
+    model = generated(seed).model
+    rng = np.random.default_rng(seed + 1)
+    inputs = [random_inputs(rng, info.dtype, info.shape) for info in HostEngine(model).inputs]
+    return model, inputs, b"".join(o.tobytes() for o in oracle_run(model, inputs))

@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from engine_cases import FIXTURE_MODELS, QEMU, RANDOM_SEEDS, generated, oracle_run, run_on_qemu
+from engine_cases import FIXTURE_MODELS, QEMU, RANDOM_SEEDS, oracle_case, oracle_run, run_on_qemu
 
 from harness.engine.build import build_qemu_selftest
 from harness.engine.host import HostEngine
@@ -27,11 +27,7 @@ def selftest_elf():
 
 @pytest.mark.parametrize("seed", list(RANDOM_SEEDS)[:QEMU_MODELS])
 def test_cross_compiled_engine_matches_oracle(selftest_elf, tmp_path, seed):
-    model = generated(seed).model
-    engine = HostEngine(model)
-    rng = np.random.default_rng(seed + 1)
-    inputs = [random_inputs(rng, info.dtype, info.shape) for info in engine.inputs]
-    expected = b"".join(o.tobytes() for o in oracle_run(model, inputs))
+    model, inputs, expected = oracle_case(seed)
     assert run_on_qemu(selftest_elf, tmp_path, model, inputs) == expected
 
 

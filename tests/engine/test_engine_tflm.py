@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_cases import FIXTURE_MODELS, QEMU, RANDOM_SEEDS, generated, oracle_run, run_on_qemu
+from engine_cases import FIXTURE_MODELS, QEMU, RANDOM_SEEDS, generated, oracle_case, oracle_run, run_on_qemu
 
 from harness.engine import tflite_builder as tb
 from harness.engine.build import build_qemu_selftest_tflm
@@ -54,11 +54,7 @@ def qemu_exit(elf, workdir: Path, model: bytes, inputs: bytes = b"") -> int:
 
 @pytest.mark.parametrize("seed", list(RANDOM_SEEDS)[:QEMU_MODELS])
 def test_tflm_engine_matches_oracle(tflm_elf, tmp_path, seed):
-    model = generated(seed).model
-    engine = HostEngine(model)
-    rng = np.random.default_rng(seed + 1)
-    inputs = [random_inputs(rng, info.dtype, info.shape) for info in engine.inputs]
-    expected = b"".join(o.tobytes() for o in oracle_run(model, inputs))
+    model, inputs, expected = oracle_case(seed)
     assert run_on_qemu(tflm_elf, tmp_path, model, inputs) == expected
 
 
