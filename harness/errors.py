@@ -72,6 +72,11 @@ class DeviceTimeoutError(LinkError):
         super().__init__(f"{where}{message}; last bytes seen: {seen}")
 
 
+class DeviceRebootedError(ProtocolError):
+    """The device sent BOOT while a request was outstanding: it reset on its own (watchdog,
+    brown-out, a debugger) and lost that request and whatever it had been told."""
+
+
 class DeviceError(LinkError):
     """The device answered with an error reply."""
 

@@ -1,4 +1,5 @@
-/* Request handling: INFO, ECHO, RESET, CRASH built in; an engine registers more. */
+/* Request handling: INFO, ECHO, RESET and the test-only CRASH and FAULT_ARM built in; an engine
+ * registers more. */
 #include "hil/dispatch.h"
 
 #include <stdbool.h>
@@ -30,6 +31,12 @@ static struct {
     extra_handler_t extra[EXTRA_HANDLERS];
     size_t extra_count;
 } dispatcher;
+
+/* FAULT_ARM (test-only): the fault fires on a later request. In .bss, so any reset disarms it. */
+static struct {
+    uint8_t mode;       /* HIL_FAULT_MODE_*, 0 = disarmed */
+    uint16_t remaining; /* requests still served normally before the fault */
+} fault_arm;
 
 /* Default: no engine, no extra commands. An engine's strong definition replaces it. */
 __attribute__((weak)) int hil_engine_setup(void)
@@ -83,7 +90,8 @@ void hil_reply_error(uint16_t seq, uint8_t request_type, int code, uint32_t deta
 static bool is_builtin(uint8_t type)
 {
     return type == HIL_MSG_INFO || type == HIL_MSG_ECHO || type == HIL_MSG_RESET ||
-           type == HIL_MSG_CRASH || type == HIL_MSG_ERROR || (type & HIL_RESPONSE_BIT) != 0u;
+           type == HIL_MSG_CRASH || type == HIL_MSG_FAULT_ARM || type == HIL_MSG_ERROR ||
+           (type & HIL_RESPONSE_BIT) != 0u;
 }
 
 int hil_dispatch_init(hil_sink_fn sink, void *context, const char *reset_cause)
@@ -168,8 +176,54 @@ static void handle_crash(const hil_frame_t *request)
     hil_reply_error(request->seq, request->type, HIL_LINK_ERR_INTERNAL, 0u, "udf did not fault");
 }
 
+static void handle_fault_arm(const hil_frame_t *request)
+{
+    if (request->length != HIL_FAULT_ARM_SIZE) {
+        hil_reply_error(request->seq, request->type, HIL_LINK_ERR_BAD_PAYLOAD, request->length,
+                        "FAULT_ARM takes mode:u8 reserved:u8 after:u16");
+        return;
+    }
+    const uint8_t mode = request->payload[0];
+    if (mode != HIL_FAULT_MODE_HANG && mode != HIL_FAULT_MODE_CRASH && mode != 0u) {
+        hil_reply_error(request->seq, request->type, HIL_LINK_ERR_BAD_PAYLOAD, mode,
+                        "unknown fault mode (0 disarm, 1 hang, 2 crash)");
+        return;
+    }
+    fault_arm.mode = mode;
+    fault_arm.remaining = (uint16_t)(request->payload[2] | (request->payload[3] << 8));
+    hil_reply(HIL_MSG_FAULT_ARM | HIL_RESPONSE_BIT, request->seq, NULL, 0u);
+}
+
+/* An armed fault counts the requests down, then fires instead of serving one: a hang (interrupts
+ * masked, no reply ever; only a reset ends it) or a crash (HardFault -> FAULT frame, halt). */
+static void fire_armed_fault(const hil_frame_t *request)
+{
+    if (fault_arm.mode == 0u) {
+        return;
+    }
+    if (fault_arm.remaining > 0u) {
+        fault_arm.remaining--;
+        return;
+    }
+    const uint8_t mode = fault_arm.mode;
+    fault_arm.mode = 0u;
+    if (mode == HIL_FAULT_MODE_CRASH) {
+        handle_crash(request);
+        return;
+    }
+    __asm volatile("cpsid i" ::: "memory");
+    for (;;) {
+        __asm volatile("" ::: "memory");
+    }
+}
+
 void hil_dispatch_frame(const hil_frame_t *request)
 {
+    if (request->type == HIL_MSG_FAULT_ARM) {
+        handle_fault_arm(request);
+        return;
+    }
+    fire_armed_fault(request);
     switch (request->type) {
     case HIL_MSG_INFO:
         if (require_empty(request)) {

@@ -18,11 +18,11 @@ from collections import deque
 from dataclasses import dataclass
 
 from harness.deadline import Deadline
-from harness.errors import (DeviceError, DeviceFaultError, DeviceTimeoutError, FrameError, LinkError,
-                            ProtocolError)
+from harness.errors import (DeviceError, DeviceFaultError, DeviceRebootedError, DeviceTimeoutError,
+                            FrameError, LinkError, ProtocolError)
 from harness.link.frame import SEQ_UNKNOWN, Frame, FrameReader, encode_frame
-from harness.link.protocol import (RESPONSE_BIT, DeviceInfo, MsgType, parse_error, parse_fault,
-                                   parse_info)
+from harness.link.protocol import (FAULT_ARM, RESPONSE_BIT, DeviceInfo, MsgType, parse_error,
+                                   parse_fault, parse_info)
 from harness.link.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -160,8 +160,8 @@ class DeviceClient:
                 raise DeviceError(error.code, error.code_name, error.detail, error.text, request=name)
             if frame.type == MsgType.BOOT:
                 self.boot_info = parse_info(frame.payload)
-                raise ProtocolError(f"{self._where()}device rebooted while serving {name} (seq {seq}); "
-                                    f"reset cause: {self.boot_info.reset_cause or 'unknown'}")
+                raise DeviceRebootedError(f"{self._where()}device rebooted while serving {name} (seq {seq}); "
+                                          f"reset cause: {self.boot_info.reset_cause or 'unknown'}")
             if frame.seq == seq and frame.type == (msg_type | RESPONSE_BIT):
                 done_s = time.monotonic()
                 first_s = self._first_rx_s if self._first_rx_s is not None else done_s
@@ -185,6 +185,14 @@ class DeviceClient:
         deadline = Deadline(self._timeout(timeout_s))
         self.request(MsgType.RESET, b"", deadline.remaining_s())
         return self.wait_boot(deadline.remaining_s())
+
+    def arm_fault(self, mode: int, after: int = 0, timeout_s: float | None = None) -> None:
+        """Test-only fault injection (FAULT_ARM): the device serves ``after`` more requests, then
+        fails the next one as ``mode`` says (FaultMode.HANG: no reply until a reset; CRASH:
+        HardFault). Any reset disarms it."""
+        if not 0 <= after <= 0xFFFF:
+            raise ValueError(f"after must be 0..65535 requests, got {after}")
+        self.request(MsgType.FAULT_ARM, FAULT_ARM.pack(int(mode), 0, after), timeout_s)
 
     # --- raw access, for tests of bad input ------------------------------------------------------
 

@@ -20,6 +20,7 @@ class MsgType(enum.IntEnum):
     INFO = 0x01
     ECHO = 0x02
     RESET = 0x03
+    FAULT_ARM = 0x0E  # test-only: mode:u8 reserved:u8 after:u16; the fault fires on a later request
     CRASH = 0x0F  # test-only: the device executes udf; answered by FAULT, never by a reply
     # pipeline (firmware built with an engine, APP=pipeline; harness.device speaks them)
     SET_PREPROCESS = 0x10  # fold export (harness.quant.fold), channel records over one or more frames
@@ -192,6 +193,17 @@ def parse_error(payload: bytes) -> ErrorReply:
 
 def encode_error(code: int, request_type: int, detail: int = 0, text: str = "") -> bytes:
     return ERROR_HEADER.pack(code, request_type, 0, detail) + text.encode()
+
+
+FAULT_ARM = struct.Struct("<BBH")  # mode, reserved, requests served normally before the fault
+
+
+class FaultMode(enum.IntEnum):
+    """FAULT_ARM modes (test-only fault injection; any reset disarms)."""
+
+    DISARM = 0
+    HANG = 1    # the device spins with interrupts masked: no reply until a reset
+    CRASH = 2   # udf: HardFault, FAULT frame, the device halts
 
 
 FAULT_REGISTERS = ("cfsr", "hfsr", "mmfar", "bfar", "r0", "r1", "r2", "r3", "r12", "lr", "pc", "xpsr")

@@ -8,7 +8,8 @@ import pytest
 
 from harness.firmware.build import FIRMWARE_DIR
 from harness.link import frame
-from harness.link.protocol import ERROR_HEADER, FAULT_REGISTERS, RESPONSE_BIT, ErrorCode, InfoTag, MsgType
+from harness.link.protocol import (ERROR_HEADER, FAULT_ARM, FAULT_REGISTERS, RESPONSE_BIT, ErrorCode, FaultMode,
+                                   InfoTag, MsgType)
 
 HEADER = (FIRMWARE_DIR / "include" / "hil" / "protocol.h").read_text()
 
@@ -44,6 +45,9 @@ def test_crash_is_in_both_tables():
     ("HIL_SEQ_UNKNOWN", frame.SEQ_UNKNOWN),
     ("HIL_ERROR_HEADER_SIZE", ERROR_HEADER.size),
     ("HIL_FAULT_WORDS", len(FAULT_REGISTERS)),
+    ("HIL_FAULT_ARM_SIZE", FAULT_ARM.size),
+    ("HIL_FAULT_MODE_HANG", FaultMode.HANG),
+    ("HIL_FAULT_MODE_CRASH", FaultMode.CRASH),
 ])
 def test_c_constants_equal_python(c_name, py_value):
     assert c_define(c_name) == py_value

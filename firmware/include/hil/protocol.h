@@ -21,6 +21,7 @@ enum hil_msg_type {
     HIL_MSG_INFO = 0x01,
     HIL_MSG_ECHO = 0x02,
     HIL_MSG_RESET = 0x03,
+    HIL_MSG_FAULT_ARM = 0x0E,
     HIL_MSG_CRASH = 0x0F,
     HIL_MSG_SET_PREPROCESS = 0x10,
     HIL_MSG_LOAD_BEGIN = 0x11,
@@ -89,6 +90,12 @@ enum hil_info_tag {
 #define HIL_THRESHOLD_RECORD_HEADER_SIZE 8u
 #define HIL_TENSOR_DESC_SIZE 40u
 #define HIL_MODEL_DESC_SIZE (20u + 2u * HIL_TENSOR_DESC_SIZE)
+
+/* FAULT_ARM payload (test-only): mode:u8 reserved:u8 after:u16. Modes: HANG spins with interrupts
+ * masked (no reply until a reset); CRASH executes udf (HardFault, FAULT frame, halt). */
+#define HIL_FAULT_ARM_SIZE 4u
+#define HIL_FAULT_MODE_HANG 1u
+#define HIL_FAULT_MODE_CRASH 2u
 
 /* FAULT payload: 12 x u32 CFSR HFSR MMFAR BFAR R0 R1 R2 R3 R12 LR PC xPSR */
 #define HIL_FAULT_WORDS 12u
