@@ -87,6 +87,12 @@ class RunningDevice:
     client: "DeviceClient"
     boot_info: "DeviceInfo"
 
+    def reset(self, timeout_s: float | None = None) -> "DeviceClient":
+        """Reset the device through its target (it may be hung) and take the new client."""
+        self.client = self.target.reset_device(timeout_s)
+        self.boot_info = self.client.boot_info  # type: ignore[assignment]
+        return self.client
+
 
 @contextmanager
 def running_device(name: str, image, *, boot_timeout_s: float | None = None,

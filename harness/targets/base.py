@@ -45,6 +45,7 @@ class Target(abc.ABC):
         self.board = board
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.boot_timeout_s = boot_timeout_s
+        self.resets = 0
         self._clients: list[DeviceClient] = []
 
     # --- resource: where ---------------------------------------------------------------------
@@ -74,9 +75,7 @@ class Target(abc.ABC):
         """Stop the emulator/board session. Called by ``stop()`` after the clients are closed."""
 
     def stop(self) -> None:
-        clients, self._clients = self._clients, []
-        for client in clients:
-            client.close()
+        self._close_clients()
         self._stop_backend()
 
     close = stop
@@ -93,6 +92,18 @@ class Target(abc.ABC):
             raise
         self._clients.append(client)
         return client
+
+    def reset_device(self, timeout_s: float | None = None) -> DeviceClient:
+        """Reset the device without its help (it may be hung or halted) and reconnect: every
+        client of the old run is closed; the new client has seen the device's BOOT. QEMU restarts
+        the emulator on the same image, pyOCD resets through the probe, Renode ``machine Reset``.
+        ``resets`` counts the calls."""
+        raise TargetError("this backend cannot reset a device that stopped answering", target=self.describe())
+
+    def _close_clients(self) -> None:
+        clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
 
     def describe(self) -> str:
         return f"{self.name}:{self.board}" if self.board else self.name
@@ -136,6 +147,23 @@ class ProcessTarget(Target):
     @property
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+    def start(self, image) -> str:
+        self._image = image
+        return self._start_process(image)
+
+    @abc.abstractmethod
+    def _start_process(self, image) -> str:
+        """Spawn the child for ``image``; set ``_proc``, ``_log_path`` and ``_url``; return the URL."""
+
+    def reset_device(self, timeout_s: float | None = None) -> DeviceClient:
+        """A power cycle: stop the child process, start it again on the same image, reconnect."""
+        if self._image is None:
+            raise TargetError("not started; nothing to reset", target=self.describe())
+        self.resets += 1
+        self.stop()
+        self.start(self._image)
+        return self.connect(timeout_s)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

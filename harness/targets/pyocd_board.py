@@ -326,10 +326,10 @@ class PyocdTarget(Target):
         return client
 
     def reset_device(self, timeout_s: float | None = None) -> DeviceClient:
-        """Reset through the probe (for a board that stopped answering) and reconnect."""
-        clients, self._clients = self._clients, []
-        for client in clients:
-            client.close()
+        """Reset through the probe (for a board that stopped answering: a hung core is halted and
+        reset by the debug port, whatever it runs) and reconnect."""
+        self.resets += 1
+        self._close_clients()
         return self.connect(timeout_s)
 
     def _hint(self) -> str:

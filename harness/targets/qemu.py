@@ -83,7 +83,7 @@ class QemuTarget(ProcessTarget):
             cmd += ["-icount", "shift=0"]
         return cmd + list(self.extra_args)
 
-    def start(self, image) -> str:
+    def _start_process(self, image) -> str:
         if self._proc is not None:
             raise TargetError("already started; stop() it first", target=self.describe())
         elf = image_elf(image)
@@ -101,7 +101,7 @@ class QemuTarget(ProcessTarget):
         run_dir = self.run_dir or (Path.cwd() / "build" / "runs" /
                                    f"qemu-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_run_counter)}")
         run_dir.mkdir(parents=True, exist_ok=True)
-        self._log_path = run_dir / "qemu.log"
+        self._log_path = run_dir / ("qemu.log" if not self.resets else f"qemu-reset{self.resets}.log")
         self.command = self.build_command(elf)
         self.command[0] = executable
         self._log_file = open(self._log_path, "wb")

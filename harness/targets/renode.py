@@ -265,7 +265,7 @@ class RenodeTarget(ProcessTarget):
         return RenodeBoard(self.platform or (mapped.platform if mapped else DEFAULT_PLATFORM),
                            self.uart or (mapped.uart if mapped else "usart1"))
 
-    def start(self, image) -> str:
+    def _start_process(self, image) -> str:
         if self._proc is not None:
             raise TargetError("already started; stop() it first", target=self.describe())
         elf = image_elf(image)
@@ -319,6 +319,15 @@ class RenodeTarget(ProcessTarget):
             raise
         self._clients.append(client)
         return client
+
+    def reset_device(self, timeout_s: float | None = None) -> DeviceClient:
+        """``pause``, ``machine Reset``, ``start`` on the monitor (connect() does it on a started
+        machine) with a new client: the emulator and its UART socket stay up."""
+        if self.monitor is None:
+            raise TargetError("not running", target=self.describe())
+        self.resets += 1
+        self._close_clients()
+        return self.connect(timeout_s)
 
     def reset(self) -> None:
         """``machine Reset`` on the monitor (the firmware boots again and sends BOOT)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ConfigError, ToolMissingError
+from harness.errors import ConfigError, DeviceTimeoutError, LinkError, ToolMissingError
 from harness.targets import available_targets, create_target
 from harness.targets.base import live_pids
 from harness.targets.renode import (MonitorError, RenodeMissingError, RenodeMonitor, monitor_commands,
@@ -137,19 +137,24 @@ script = open(args[-1]).read().splitlines()
 log = open(args[-1] + ".seen", "w")
 uart_port = int(next(l for l in script if "CreateServerSocketTerminal" in l).split()[2])
 uart_server = socket.create_server(("127.0.0.1", uart_port))
-uart = {}
-def accept_uart():
-    uart["conn"], _ = uart_server.accept()
+uart = {"accepted": [], "booted": 0}
+def accept_uart():  # every client connection in turn (one per connect / reset_device)
+    while True:
+        uart["accepted"].append(uart_server.accept()[0])
 threading.Thread(target=accept_uart, daemon=True).start()
-def boot():
-    while "conn" not in uart:
+def boot():  # on the newest connection nobody has seen BOOT on yet
+    while len(uart["accepted"]) <= uart["booted"]:
         time.sleep(0.01)
-    conn = uart["conn"]
+    conn = uart["accepted"][-1]
+    uart["booted"] = len(uart["accepted"])
     conn.sendall(encode_frame(Frame(MsgType.BOOT, SEQ_UNKNOWN, info_payload())))
     reader = FrameReader(4096)
     def serve():
         while True:
-            data = conn.recv(4096)
+            try:
+                data = conn.recv(4096)
+            except OSError:
+                return
             if not data:
                 return
             for frame in reader.feed(data):
@@ -209,6 +214,24 @@ def test_target_lifecycle_against_fake_renode(fake_renode, idle_elf, tmp_path):
     assert seen == ['mach set "hil"', "start", "quit"]
 
 
+def test_reset_device_against_fake_renode(fake_renode, idle_elf, tmp_path):
+    """A hung device on Renode: pause, machine Reset, start on the monitor, a new client that has
+    seen BOOT; the emulator (its pid) stays."""
+    run_dir = tmp_path / "run"
+    with create_target("renode", run_dir=run_dir, boot_timeout_s=5) as target:
+        target.start(idle_elf)
+        first = target.connect()
+        pid = target.pid
+        second = target.reset_device()
+        assert second is not first and second.boot_info.board == "fakeboard"
+        assert second.echo(b"after reset") == b"after reset"
+        assert target.resets == 1 and target.pid == pid
+        with pytest.raises(LinkError):
+            first.echo(b"closed")
+    seen = (run_dir / "hil.resc.seen").read_text().splitlines()
+    assert seen == ['mach set "hil"', "start", "pause", "machine Reset", "start", "quit"]
+
+
 def test_missing_renode_says_where_to_get_it(idle_elf, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(RenodeMissingError) as excinfo:
@@ -230,3 +253,8 @@ def test_real_renode_runs_the_firmware(tmp_path):
         assert client.echo(b"renode" * 50) == b"renode" * 50
         again = target.connect()  # pause, machine Reset, start: a fresh BOOT
         assert again.boot_info.build_id == image.build_id
+        again.arm_fault(1)  # FaultMode.HANG on the next request
+        with pytest.raises(DeviceTimeoutError):
+            again.echo(b"hang", timeout_s=1.0)
+        recovered = target.reset_device()
+        assert recovered.echo(b"back") == b"back" and target.resets == 1
