@@ -167,6 +167,12 @@ class StreamError(HarnessError):
         super().__init__(message)
 
 
+class DeviceLostError(StreamError):
+    """The device stopped answering and could not be brought back (the reset failed, or window
+    after window faulted again after a reset and a retry). ``partial`` holds every window measured
+    before it (harness.device.recovery.RecoveredRun) and its fault events."""
+
+
 class PipelineMismatchError(HarnessError):
     """The device fed the model other input codes than the host mirror computes for the same raw
     window: a harness or firmware fault (preprocessing, its parameters, the transfer), not a
