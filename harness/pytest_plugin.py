@@ -18,7 +18,8 @@ Tests using a device fixture are marked ``hil_device`` automatically (deselect w
 
 Suite fixtures (harness.suite; options --hil-models, --hil-windows, --hil-sweep-windows, --hil-seed,
 --hil-band, --hil-collapsed-bits, --hil-degraded-bits, --hil-collapsed-recall-drop,
---hil-degraded-recall-drop, --hil-suite-out, --hil-progress; each also an ini hil_NAME)
+--hil-degraded-recall-drop, --hil-window-timeout, --hil-inject-fault, --hil-suite-out, --hil-progress;
+each also an ini hil_NAME)
   hil_suite_config    SuiteConfig from the options (a test may parametrize hil_windows / hil_sweep_windows)
   hil_pipeline_device session: a RunningDevice with the pipeline firmware (ENGINE=portable unless
                       --hil-engine names another engine)
@@ -182,7 +183,7 @@ def hil_suite_session(pytestconfig: pytest.Config, hil_pipeline_device):
     else:
         stream = pytestconfig.get_terminal_writer()
     progress = Progress(stream, enabled=choice in ("yes", "1", "true") or choice.startswith("fd:"))
-    session = SuiteSession(hil_pipeline_device.client, progress,
+    session = SuiteSession(hil_pipeline_device, progress,
                            target=hil_option(pytestconfig, "target"),
                            models_dir=hil_option(pytestconfig, "models_dir") or None)
     pytestconfig.stash[SUITE_SESSION] = session
@@ -259,9 +260,9 @@ def pytest_runtest_makereport(item: pytest.Item, call):
 def pytest_html_results_summary(prefix, summary, postfix, session) -> None:
     """pytest-html: the suite's verdict table above the results."""
     suite = session.config.stash.get(SUITE_SESSION, None)
-    if suite is not None and suite.results:
+    if suite is not None and (suite.results or suite.aborted):
         from harness.suite.outputs import verdict_table_html
-        prefix.append(verdict_table_html([r.report.summary() for r in suite.results.values()]))
+        prefix.append(verdict_table_html(suite.summaries()))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

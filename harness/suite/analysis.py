@@ -27,6 +27,7 @@ from harness.suite.run import ModelRun
 from harness.suite.scenarios import REGIMES
 
 RANK = {OK: 0, DEGRADED: 1, COLLAPSED: 2}
+DEVICE_FAULT = "DEVICE FAULT"   # the device, not the model: harness.device.recovery
 WATCHED = ("normal", "pre_failure")   # the classes outlier-squeezed inputs lose
 
 
@@ -127,10 +128,36 @@ class ModelReport:
     status: str
     reasons: list
     recommendations: list = field(default_factory=list)
+    fault_events: list = field(default_factory=list)   # {scenario, window, kind, error, recovered, ...}
+    aborted: str = ""
 
     @property
     def reason(self) -> str:
         return "; ".join(self.reasons)
+
+    @property
+    def device_faults(self) -> list[dict]:
+        """Windows the device failed twice (reset and retried once): recorded as DEVICE FAULT."""
+        return [e for e in self.fault_events if not e["recovered"]]
+
+    @property
+    def device_status(self) -> str:
+        """DEVICE FAULT when a window faulted twice; OK otherwise (windows that answered after one
+        reset are reported, not failed). Separate from the model verdict."""
+        return DEVICE_FAULT if self.device_faults else OK
+
+    def device_reasons(self) -> list[str]:
+        out = []
+        for e in self.fault_events:
+            where = f"{e['scenario']} window {e['window']}"
+            if e["recovered"]:
+                out.append(f"{where}: {e['kind']}, answered after a reset ({e['reset_s']:.2f} s): {e['error']}")
+            else:
+                out.append(f"{where}: DEVICE FAULT ({e['kind']}, again after a reset and a retry): "
+                           f"{e['retry_error'] or e['error']}")
+        if self.aborted:
+            out.append(f"run aborted: {self.aborted}")
+        return out
 
     def summary(self) -> dict:
         o = self.outputs
@@ -148,6 +175,10 @@ class ModelReport:
             "within_1lsb_share": o["within_1lsb_share"], "mae": o["mae"], "rmse": o["rmse"],
             "l2r": o["l2r"], "cosine": o["cosine"], "windows": o["windows"],
             "reasons": list(self.reasons),
+            "device_status": self.device_status, "device_faults": len(self.device_faults),
+            "device_recoveries": len(self.fault_events) - len(self.device_faults),
+            "device_reasons": self.device_reasons(), "fault_events": list(self.fault_events),
+            "aborted": self.aborted,
             "recommendations": [r.__dict__ for r in self.recommendations],
             "by_regime": {k: (v.to_dict() if v is not None else None) for k, v in self.by_regime.items()},
             "by_amplitude": self.by_amplitude,
@@ -200,6 +231,11 @@ def _amplitude_rows(run: ModelRun) -> list[dict]:
 
 
 def analyze(run: ModelRun) -> ModelReport:
+    """Figures and verdicts on the windows the device answered (DEVICE FAULT windows are listed in
+    ``fault_events``, never scored)."""
+    fault_events = [{"scenario": name, **event.to_dict()} for name, event in run.fault_events]
+    aborted = run.aborted
+    run = run.measured()
     model, config = run.model, run.config
     classes = model.classes
     labels = run.labels
@@ -247,4 +283,4 @@ def analyze(run: ModelRun) -> ModelReport:
             reasons.append("no available scaler keeps the band OK on this calibration set")
     return ModelReport(model.name, model.scaler_label, model.method, outputs, per_scenario, band, by_regime,
                        _amplitude_rows(run), input_verdict, output_status, drop, drop_class, status, reasons,
-                       recommendations)
+                       recommendations, fault_events, aborted)

@@ -5,7 +5,9 @@ Per-window columns: model, scaler, method, scenario, window, label, shock_peak_g
 the window's shock was built with; NaN without a shock), peak_g (largest |g| in the window),
 float_p_<class>, float_argmax, host_code_<class> (host INT8 reference on the device's input
 codes), device_code_<class>, device_p_<class> (dequantized), device_argmax, host_argmax,
-codes_distinct_min, code_min, code_max, rail_share (device input-code stats), cost, cost_unit.
+codes_distinct_min, code_min, code_max, rail_share (device input-code stats), cost, cost_unit,
+device_fault (True: the device failed this window twice, reset in between; every device and host
+column of the row is then empty) and fault (the fault's kind and whether a reset recovered it).
 input_codes.npz holds, per model, the raw counts and the device's input codes of every window in
 the same order, so the code histograms can be redrawn too.
 """
@@ -52,7 +54,20 @@ def window_rows(run) -> pd.DataFrame:
         columns.update(window_code_stats(s.device_input_codes, model.input_params))
         columns["cost"] = s.cost
         columns["cost_unit"] = s.cost_unit
-        frames.append(pd.DataFrame(columns))
+        columns["device_fault"] = s.device_fault
+        fault = np.full(n, "", dtype=object)
+        for e in s.fault_events:
+            fault[e.window] = f"{e.kind}: {'recovered after a reset' if e.recovered else 'DEVICE FAULT'}"
+        columns["fault"] = fault
+        frame = pd.DataFrame(columns)
+        if s.device_fault.any():
+            measured_by_device = [c for c in frame.columns if c.startswith(("host_", "device_p_", "device_code_"))] + \
+                ["device_argmax", "host_argmax", "codes_distinct_min", "code_min", "code_max", "rail_share", "cost"]
+            for c in measured_by_device:
+                frame[c] = frame[c].astype("Float64" if frame[c].dtype.kind == "f" else
+                                           "Int64" if frame[c].dtype.kind in "iu" else object)
+                frame.loc[s.device_fault, c] = pd.NA
+        frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -68,6 +83,7 @@ def write_windows(runs, out_dir) -> dict[str, Path]:
     for r in runs:
         arrays[f"{r.model.name}__counts"] = np.concatenate([s.scenario.counts for s in r.scenarios])
         arrays[f"{r.model.name}__input_codes"] = r.pooled("device_input_codes")
+        arrays[f"{r.model.name}__device_fault"] = r.pooled("device_fault")
     np.savez_compressed(paths["codes"], **arrays)
     return paths
 
@@ -99,7 +115,7 @@ def read_summary(out_dir) -> dict:
 def verdict_table(summaries: list[dict], reason_width: int = 0) -> str:
     """Plain-text table: model, scaler, verdict, normal-band codes/bits, float vs device recall of
     normal and pre-failure, and the first reason (truncated to ``reason_width`` if > 0)."""
-    head = ["model", "scaler", "verdict", "band codes", "bits", "normal f/dev", "pre-fail f/dev", "reason"]
+    head = ["model", "scaler", "verdict", "band codes", "bits", "normal f/dev", "pre-fail f/dev", "device", "reason"]
     rows = []
     for s in summaries:
         rf, rd = s["recall_float"], s["recall_device"]
@@ -110,7 +126,9 @@ def verdict_table(summaries: list[dict], reason_width: int = 0) -> str:
         def pair(c):
             return "n/a" if rf.get(c) is None else f"{rf[c]:.2f}/{rd[c]:.2f}"
         rows.append([s["model"], s["scaler"] + (f" {s['method']}" if s.get("method") == "QAT" else ""), s["verdict"],
-                     f"{s['band_codes']}/256", f"{s['band_bits']:.1f}", pair("normal"), pair("pre_failure"), reason])
+                     "-" if s["band_codes"] is None else f"{s['band_codes']}/256",
+                     "-" if s["band_bits"] is None else f"{s['band_bits']:.1f}", pair("normal"), pair("pre_failure"),
+                     device_cell(s), reason])
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head) - 1)]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(head[:-1], widths)) + "  " + head[-1]]
     for r in rows:
@@ -118,19 +136,38 @@ def verdict_table(summaries: list[dict], reason_width: int = 0) -> str:
     return "\n".join(lines)
 
 
+def device_cell(summary: dict) -> str:
+    """'ok', 'DEVICE FAULT (2 windows)', '1 reset' ...: the device's health, apart from the model."""
+    faults, recoveries = summary.get("device_faults", 0), summary.get("device_recoveries", 0)
+    parts = []
+    if summary.get("aborted"):
+        parts.append("ABORTED")
+    elif faults:
+        parts.append(f"DEVICE FAULT ({faults} window{'s' if faults != 1 else ''})")
+    if recoveries:
+        parts.append(f"{recoveries} reset{'s' if recoveries != 1 else ''}")
+    return ", ".join(parts) or "ok"
+
+
 def verdict_table_html(summaries: list[dict]) -> str:
     """The verdict table for the HTML report's summary, every reason listed."""
     import html
-    colours = {"OK": "#2e7d32", "DEGRADED": "#ef6c00", "COLLAPSED": "#c62828"}
+    colours = {"OK": "#2e7d32", "DEGRADED": "#ef6c00", "COLLAPSED": "#c62828", "ABORTED": "#6a1b9a"}
     rows = []
     for s in summaries:
         rf, rd = s["recall_float"], s["recall_device"]
         recalls = " ".join(f"{c} {rf[c]:.2f}/{rd[c]:.2f}" for c in ("normal", "pre_failure") if rf.get(c) is not None)
-        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in s["reasons"])
+        listed = s["reasons"] + [r for r in s.get("device_reasons", []) if r not in s["reasons"]]
+        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in listed)
+        codes = "-" if s["band_codes"] is None else f"{s['band_codes']}/256 ({s['band_bits']:.1f} bits)"
+        exact = "-" if s["exact_share"] is None else f"{s['exact_share']:.1%}"
+        device = device_cell(s)
         rows.append(f"<tr><td>{html.escape(s['model'])}</td><td>{html.escape(s['scaler'])} {s['method']}</td>"
                     f"<td style='color:{colours.get(s['verdict'], '#000')};font-weight:bold'>{s['verdict']}</td>"
-                    f"<td>{s['band_codes']}/256 ({s['band_bits']:.1f} bits)</td><td>{recalls}</td>"
-                    f"<td>{s['exact_share']:.1%}</td><td><ul style='margin:0'>{reasons}</ul></td></tr>")
+                    f"<td>{codes}</td><td>{recalls}</td><td>{exact}</td>"
+                    f"<td style='color:{'#2e7d32' if device == 'ok' else '#6a1b9a'}'>{html.escape(device)}</td>"
+                    f"<td><ul style='margin:0'>{reasons}</ul></td></tr>")
     return ("<h2>Verdicts</h2><table style='border-collapse:collapse' border='1' cellpadding='4'>"
             "<tr><th>model</th><th>scaler</th><th>verdict</th><th>normal-band codes</th>"
-            "<th>recall float/device</th><th>device == host INT8</th><th>reasons</th></tr>" + "".join(rows) + "</table>")
+            "<th>recall float/device</th><th>device == host INT8</th><th>device</th><th>reasons</th></tr>"
+            + "".join(rows) + "</table>")

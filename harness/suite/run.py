@@ -2,13 +2,18 @@
 
     from harness.suite import SuiteConfig, load_suite_model, deploy, run_model
     model = load_suite_model("minmax")
-    deploy(client, model, config)                 # LOAD_BEGIN/CHUNK/END + SET_PREPROCESS
-    model_run = run_model(client, model, config)  # every scenario; .scenarios[i].device etc.
+    model_run = run_model(device, model, config)  # device: a RunningDevice; every scenario
+    model_run.scenarios[i].device_outputs, .device_fault, .fault_events
 
 The host INT8 reference runs on the device's own input codes (the device's codes are first
-checked against the host mirror of the fold by harness.device.infer_windows), so a difference in
-outputs is the engine's, never the preprocessing's. The float reference runs on the scaler's
-float output of the same sensor counts.
+checked against the host mirror of the fold), so a difference in outputs is the engine's, never
+the preprocessing's. The float reference runs on the scaler's float output of the same counts.
+
+A device that stops answering is reset through its target, the model and fold are deployed again
+and the window retried once; a second failure records the window as a DEVICE FAULT
+(harness.device.recovery). Those windows keep their row (``device_fault``) but no metric uses
+them. When the run aborts (the device is lost, Ctrl-C), ``into`` keeps every scenario measured so
+far and ``aborted`` says why.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness.device import infer_windows, load_model, set_preprocess
+from harness.device import load_model, set_preprocess
+from harness.device.recovery import DeviceRecovery, infer_windows_recovering, parse_injection
+from harness.errors import DeviceLostError
 from harness.suite.config import SuiteConfig
 from harness.suite.models import SuiteModel
 from harness.suite.scenarios import SCENARIOS, ScenarioWindows, scenario_set
@@ -35,10 +42,28 @@ class ScenarioRun:
     float_scores: np.ndarray         # (n, classes) float32 probabilities
     host_outputs: np.ndarray         # (n, classes) int8: host INT8 reference on the device's codes
     device_seconds: float
+    device_fault: np.ndarray | None = None   # (n,) bool: DEVICE FAULT windows (no figures)
+    fault_events: list = field(default_factory=list)   # FaultEvent per window the device failed
+
+    def __post_init__(self):
+        if self.device_fault is None:
+            self.device_fault = np.zeros(len(self.scenario), dtype=bool)
 
     @property
     def name(self) -> str:
         return self.scenario.name
+
+    def measured(self) -> "ScenarioRun":
+        """The windows the device answered (every one unless some are DEVICE FAULT)."""
+        keep = ~self.device_fault
+        if keep.all():
+            return self
+        sw = self.scenario
+        windows = ScenarioWindows(sw.name, sw.counts[keep], sw.labels[keep], sw.shock_peak_g[keep],
+                                  sw.counts_per_g, sw.seed)
+        return ScenarioRun(windows, self.device_input_codes[keep], self.device_outputs[keep], self.cost[keep],
+                           self.cost_unit, self.float_scores[keep], self.host_outputs[keep], self.device_seconds,
+                           None, list(self.fault_events))
 
     @property
     def windows_per_s(self) -> float:
@@ -51,6 +76,23 @@ class ModelRun:
     config: SuiteConfig
     scenarios: list[ScenarioRun] = field(default_factory=list)
     target: str = ""
+    aborted: str = ""   # why the run stopped before its last scenario ('' when it finished)
+    device_lost: bool = False   # it stopped because the device could not be brought back
+
+    def measured(self) -> "ModelRun":
+        """This run without its DEVICE FAULT windows: what every figure is computed on."""
+        return ModelRun(self.model, self.config, [s.measured() for s in self.scenarios], self.target, self.aborted,
+                        self.device_lost)
+
+    @property
+    def fault_events(self) -> list[tuple[str, object]]:
+        """(scenario, FaultEvent) for every window the device failed, recovered or not."""
+        return [(s.name, e) for s in self.scenarios for e in s.fault_events]
+
+    @property
+    def device_faults(self) -> int:
+        """Windows recorded as DEVICE FAULT."""
+        return int(sum(s.device_fault.sum() for s in self.scenarios))
 
     def pooled(self, attribute: str) -> np.ndarray:
         return np.concatenate([getattr(s, attribute) for s in self.scenarios])
@@ -84,8 +126,12 @@ class Progress:
             print(text, file=self.stream, flush=True)
 
     def scenario_done(self, model: str, run: ScenarioRun, done: int, total: int) -> None:
+        faults = int(run.device_fault.sum())
+        recovered = len(run.fault_events) - faults
+        notes = (f"  {recovered} recovered after a reset" if recovered else "") + \
+            (f"  {faults} DEVICE FAULT" if faults else "")
         self.line(f"hil run: {model:<11} {run.name:<12} {len(run.scenario):4d} windows "
-                  f"{run.windows_per_s:6.1f} windows/s  [{done}/{total}]")
+                  f"{run.windows_per_s:6.1f} windows/s  [{done}/{total}]{notes}")
 
 
 def deploy(client, model: SuiteModel, config: SuiteConfig):
@@ -95,30 +141,67 @@ def deploy(client, model: SuiteModel, config: SuiteConfig):
     return info
 
 
-def run_scenario(client, model: SuiteModel, scenario: ScenarioWindows, info) -> ScenarioRun:
-    started = time.monotonic()
-    result = infer_windows(client, scenario.counts, model=info)   # checks codes vs the host mirror
-    seconds = time.monotonic() - started
+def _scenario_run(model: SuiteModel, scenario: ScenarioWindows, info, recovered, seconds: float) -> ScenarioRun:
     n = len(scenario)
+    result = recovered.result
     codes = result.input_codes.reshape(n, info.window_len, info.input.channels)
     outputs = result.outputs.reshape(n, -1)
     scaled = model.scaler.transform(scenario.g).astype(np.float32)
     float_scores = model.float_reference.predict(scaled).scores
     host = model.int8_reference.predict_codes(codes).codes
     return ScenarioRun(scenario, codes, outputs, result.cost.astype(np.int64), result.cost_unit,
-                       float_scores, host, seconds)
+                       float_scores, host, seconds, recovered.faulted, recovered.events)
 
 
-def run_model(client, model: SuiteModel, config: SuiteConfig, names=SCENARIOS,
-              progress: Progress | None = None, target: str = "") -> ModelRun:
-    """Deploy ``model`` and stream every scenario of ``names`` through it."""
-    info = deploy(client, model, config)
+def _head(scenario: ScenarioWindows, n: int) -> ScenarioWindows:
+    return ScenarioWindows(scenario.name, scenario.counts[:n], scenario.labels[:n], scenario.shock_peak_g[:n],
+                           scenario.counts_per_g, scenario.seed)
+
+
+def run_scenario(recovery: DeviceRecovery, model: SuiteModel, scenario: ScenarioWindows, info,
+                 config: SuiteConfig) -> ScenarioRun:
+    """One scenario through the device (recovering from device faults); DeviceLostError's
+    ``partial`` is then a ScenarioRun of the windows measured before it."""
+    inject = parse_injection(config.inject_fault)
+    if inject is not None and inject.scenario not in ("", scenario.name):
+        inject = None
+    started = time.monotonic()
+    try:
+        recovered = infer_windows_recovering(recovery, scenario.counts, model=info, inject=inject,
+                                             timeout_s=config.window_timeout_s)
+    except DeviceLostError as e:
+        done = len(e.partial.faulted)
+        e.partial = _scenario_run(model, _head(scenario, done), info, e.partial, time.monotonic() - started)
+        raise
+    return _scenario_run(model, scenario, info, recovered, time.monotonic() - started)
+
+
+def run_model(device, model: SuiteModel, config: SuiteConfig, names=SCENARIOS,
+              progress: Progress | None = None, target: str = "", into: ModelRun | None = None) -> ModelRun:
+    """Deploy ``model`` on ``device`` (a RunningDevice) and stream every scenario of ``names``.
+
+    ``into``: the ModelRun to fill (the caller keeps it when the run aborts: every scenario
+    measured so far is in it, with ``aborted`` set, and the exception propagates)."""
+    model_run = into if into is not None else ModelRun(model, config, target=target)
+    recovery = DeviceRecovery(device, prepare=lambda client: deploy(client, model, config))
     scenarios = scenario_set(model.dataset_config, config.windows, config.seed, config.counts_per_g,
                              config.sweep_peaks_g, config.sweep_windows, names)
-    model_run = ModelRun(model, config, target=target)
-    for index, scenario in enumerate(scenarios, 1):
-        run = run_scenario(client, model, scenario, info)
-        model_run.scenarios.append(run)
-        if progress is not None:
-            progress.scenario_done(model.name, run, index, len(scenarios))
+    try:
+        info = deploy(device.client, model, config)
+        for index, scenario in enumerate(scenarios, 1):
+            try:
+                run = run_scenario(recovery, model, scenario, info, config)
+            except DeviceLostError as e:
+                if len(e.partial.scenario):
+                    model_run.scenarios.append(e.partial)
+                raise
+            info = recovery.model_info or info
+            model_run.scenarios.append(run)
+            if progress is not None:
+                progress.scenario_done(model.name, run, index, len(scenarios))
+    except BaseException as e:
+        model_run.device_lost = isinstance(e, DeviceLostError)
+        model_run.aborted = (f"{type(e).__name__}: {e}" if str(e) else type(e).__name__) + \
+            f" (after {model_run.windows} windows)"
+        raise
     return model_run

@@ -159,7 +159,7 @@ def test_models_dir_points_the_suite_at_another_folder(tmp_path):
         shutil.copy(models.MODELS_DIR / f"robust{suffix}", tmp_path / f"robust{suffix}")
     assert model_names("", tmp_path) == ["robust"]
     assert "minmax" in model_names("")
-    session = SuiteSession(client=None, models_dir=str(tmp_path))
+    session = SuiteSession(device=None, models_dir=str(tmp_path))
     assert session.model("robust").bundle.json_path == tmp_path / "robust.json"
     args = build_parser().parse_args(["run", "--models-dir", str(tmp_path)])
     assert f"--hil-models-dir={tmp_path.resolve()}" in pytest_arguments(args, tmp_path / "out", None)

@@ -6,8 +6,10 @@ codes, and print the verdict table.
 Runs the acceptance suite (harness/suite/acceptance/test_acceptance.py) with pytest.main and writes
 into --out: report.html (pytest-html, self-contained, figures as base64 PNG), junit.xml,
 windows.parquet + windows.csv (one row per window), input_codes.npz, summary.json.
-Exit status: 0 when every expectation holds (min-max COLLAPSED, the recovering models OK), 1 when
-one fails, 2 on a harness error.
+Exit status: 0 when every expectation holds (min-max COLLAPSED, the recovering models OK) and the
+device answered every window, 1 when one fails (a model verdict, or a DEVICE FAULT: a window the
+device failed twice, reset in between), 2 on a harness error. A run that aborts still writes what
+it measured (an ABORTED entry in summary.json, its windows in the tables).
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed of the scenario windows (default: the suite's)")
     parser.add_argument("--out", default="reports/suite", help="output folder (default: %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="no per-scenario progress lines on stderr")
+    parser.add_argument("--window-timeout", type=float, default=None,
+                        help="seconds a window may take before the device counts as hung: reset, retry once, "
+                             "then DEVICE FAULT (default: 10)")
+    parser.add_argument("--inject-fault", default="",
+                        help="test the device-fault path on this bench: MODE@[SCENARIO:]WINDOW[:persistent], "
+                             "MODE hang or crash (test-only FAULT_ARM request), e.g. hang@mixed:5")
     parser.add_argument("--models-dir", default=None,
                         help="models folder instead of fixtures/models (same <name>.json bundles)")
     nightly = parser.add_argument_group("nightly (harness.nightly)")
@@ -59,6 +67,10 @@ def pytest_arguments(args: argparse.Namespace, out_dir, progress_fd: int | None)
         argv.append(f"--hil-models-dir={Path(args.models_dir).resolve()}")
     if args.seed is not None:
         argv.append(f"--hil-seed={args.seed}")
+    if args.window_timeout is not None:
+        argv.append(f"--hil-window-timeout={args.window_timeout}")
+    if args.inject_fault:
+        argv.append(f"--hil-inject-fault={args.inject_fault}")
     if args.inventory:
         argv.append(f"--hil-inventory={args.inventory}")
     if progress_fd is not None:
@@ -112,11 +124,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"\n{model['model']} {model['verdict']}:")
             for reason in model["reasons"]:
                 print(f"  - {reason}")
+    for model in summary["models"]:
+        device_reasons = [r for r in model.get("device_reasons", []) if r not in model["reasons"]]
+        if device_reasons:
+            print(f"\n{model['model']} device ({model.get('device_status', '?')}, not the model):")
+            for reason in device_reasons:
+                print(f"  - {reason}")
     windows = sum(t["windows"] for t in summary["timing"].values())
     device_s = sum(t["device_seconds"] for t in summary["timing"].values())
     print()
-    print(f"windows: {windows} on {args.target}, {windows / device_s:.1f} windows/s on the device; "
-          f"suite {elapsed:.0f} s")
+    rate = f"{windows / device_s:.1f}" if device_s else "n/a"
+    print(f"windows: {windows} on {args.target}, {rate} windows/s on the device; suite {elapsed:.0f} s")
     for name in ("report.html", "junit.xml", "windows.parquet", "windows.csv", "input_codes.npz", SUMMARY_NAME):
         print(f"{name}: {out_dir / name}")
     print(f"expectations: {'all hold' if int(status) == 0 else f'FAILED (pytest exit {int(status)})'}")
