@@ -8,6 +8,10 @@ A model regresses, against a reference row of the same model, when:
 A model the reference lacks is new, and a model file whose sha256 changed is noted: neither is a
 regression by itself.
 
+Apart from the model, the device: a window the device failed twice (reset and retried once in
+between) or a run that aborted fails the night as a **device** finding of this run alone, worded
+so nobody reads it as a model regression; windows that answered after one reset are noted.
+
 The baseline is a JSON file ``{"models": {name: {verdict, recall_device: {class: r}, cost_median,
 cost_unit, ...}}}`` (``hil history --pin`` writes it from the latest run) or a Parquet file of
 history rows (the last run in it is used).
@@ -38,7 +42,7 @@ class RegressionThresholds:
 @dataclass(frozen=True)
 class Finding:
     model: str
-    kind: str        # accuracy | collapse | latency (regressions); new | changed (notes)
+    kind: str        # accuracy | collapse | latency | device (fail the night); new | changed | reset (notes)
     against: str     # "previous run <id>" | "baseline <path>"
     message: str
     regression: bool = True
@@ -87,6 +91,28 @@ def compare_model(current: dict, reference: dict, against: str,
             found.append(Finding(model, "latency", against,
                                  f"median {unit} per inference rose from {float(ref_c):.0f} to {float(cur_c):.0f} "
                                  f"(+{rise:.1%} > {thresholds.cost_increase:.0%})"))
+    return found
+
+
+def device_findings(current: pd.DataFrame) -> list[Finding]:
+    """The device's own failures in this run (not comparisons): DEVICE FAULT windows, aborted runs,
+    and, as notes, windows that answered after a reset."""
+    found = []
+    for row in current.to_dict("records"):
+        model = str(row["model"])
+        faults = int(row.get("device_faults") or 0)
+        recoveries = int(row.get("device_recoveries") or 0)
+        aborted = str(row.get("aborted") or "")
+        if aborted and aborted != "nan":
+            found.append(Finding(model, "device", "this run", f"run aborted (the device or the bench, not the model): "
+                                                              f"{aborted}"))
+        elif faults:
+            found.append(Finding(model, "device", "this run",
+                                 f"DEVICE FAULT on {faults} window(s): the device failed them twice, reset in between "
+                                 "(the board or its firmware, not the model; see summary.json fault_events)"))
+        if recoveries:
+            found.append(Finding(model, "reset", "this run", f"{recoveries} window(s) answered only after a device reset",
+                                 regression=False))
     return found
 
 
@@ -176,7 +202,7 @@ def nightly_findings(current: pd.DataFrame, history: pd.DataFrame, baseline: pd.
     the baseline; returns (findings, previous run id or None)."""
     first = current.iloc[0]
     prev = previous_run(history, str(first["target"]), str(first["board"]), exclude_run=str(first["run_id"]))
-    findings: list[Finding] = []
+    findings: list[Finding] = device_findings(current)
     prev_id = None
     if not prev.empty:
         prev_id = str(prev.iloc[0]["run_id"])

@@ -4,7 +4,10 @@ Columns: run_id, time_utc, git_describe, firmware_build_id, target, board, engin
 model_sha256 (of the INT8 .tflite the run used), verdict, recall_device_<class>,
 recall_float_<class>, top1_agreement, exact_share, band_codes, band_bits, cost_median (per
 inference, over every window of the model), cost_unit (instructions on QEMU, cycles on a board),
-windows, suite_exit (the acceptance suite's pytest exit status).
+windows, suite_exit (the acceptance suite's pytest exit status), device_status (OK or DEVICE FAULT),
+device_faults (windows the device failed twice, reset in between), device_recoveries (windows it
+answered after one reset), aborted (why the run stopped early; '' when it finished; verdict is
+then ABORTED).
 """
 
 from __future__ import annotations
@@ -78,7 +81,9 @@ def run_rows(summary: dict, windows: pd.DataFrame | None, *, run_id: str, time_u
                 row[f"recall_{kind}_{cls}"] = float("nan") if value is None else float(value)
         row.update(top1_agreement=m.get("top1_agreement"), exact_share=m.get("exact_share"),
                    band_codes=m.get("band_codes"), band_bits=m.get("band_bits"),
-                   cost_median=cost, cost_unit=unit, windows=m.get("windows"), suite_exit=int(suite_exit))
+                   cost_median=cost, cost_unit=unit, windows=m.get("windows"), suite_exit=int(suite_exit),
+                   device_status=str(m.get("device_status", "OK")), device_faults=int(m.get("device_faults", 0)),
+                   device_recoveries=int(m.get("device_recoveries", 0)), aborted=str(m.get("aborted", "")))
         rows.append(row)
     return pd.DataFrame(rows)
 
