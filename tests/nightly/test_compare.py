@@ -10,8 +10,8 @@ import pytest
 
 from harness.cli.main import main
 from harness.errors import ConfigError
-from harness.nightly.compare import (RegressionThresholds, compare_model, nightly_findings, previous_run,
-                                     read_baseline, write_baseline)
+from harness.nightly.compare import (RegressionThresholds, compare_model, device_findings, nightly_findings,
+                                     previous_run, read_baseline, write_baseline)
 from harness.nightly.history import append_history, read_history, run_order, run_rows, trend_table
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)
@@ -171,3 +171,29 @@ def test_models_dir_points_the_suite_at_another_folder(tmp_path):
 def build_parser_main(argv):
     from harness.cli.main import main
     return main(argv)
+
+
+def test_device_faults_fail_the_night_as_device_findings_not_model_regressions():
+    summ = summary(robust=("OK", 0.98, 0.99), minmax=("COLLAPSED", 0.2, 0.99), log1p=("OK", 0.97, 0.98))
+    summ["models"][0].update(device_status="DEVICE FAULT", device_faults=2, device_recoveries=1)
+    summ["models"][2].update(device_recoveries=3)
+    summ["models"].append({"model": "two_stage", "verdict": "ABORTED", "recall_device": {}, "recall_float": {},
+                           "band_codes": None, "band_bits": None, "windows": 40, "device_status": "DEVICE FAULT",
+                           "device_faults": 0, "device_recoveries": 0,
+                           "aborted": "DeviceLostError: probe 0669FF lost (after 40 windows)"})
+    current = rows("r2", T0, summ, windows(robust=7e6, minmax=7e6, log1p=7e6, two_stage=7e6))
+    assert current.set_index("model")["device_faults"].to_dict() == {"robust": 2, "minmax": 0, "log1p": 0,
+                                                                      "two_stage": 0}
+    found = device_findings(current)
+    assert [(f.model, f.kind, f.regression) for f in found] == [
+        ("robust", "device", True), ("robust", "reset", False), ("log1p", "reset", False),
+        ("two_stage", "device", True)]
+    assert "DEVICE FAULT on 2 window(s)" in str(found[0]) and "not the model" in str(found[0])
+    assert "run aborted" in str(found[3]) and "0669FF" in str(found[3])
+    # an earlier clean run: the device findings come first, the model comparison is unchanged by them
+    previous = rows("r1", T0 - timedelta(days=1), summary(robust=("OK", 0.98, 0.99), minmax=("COLLAPSED", 0.2, 0.99),
+                                                          log1p=("OK", 0.97, 0.98), two_stage=("OK", 0.97, 0.98)),
+                    windows(robust=7e6, minmax=7e6, log1p=7e6, two_stage=7e6))
+    findings, prev_id = nightly_findings(current, previous, None)
+    assert prev_id == "r1"
+    assert [(f.model, f.kind) for f in findings if f.regression] == [("robust", "device"), ("two_stage", "device")]
