@@ -92,7 +92,8 @@ def test_an_aborted_run_keeps_every_window_it_measured(tmp_path, monkeypatch):
 
 
 @pytest.mark.timeout(300)
-def test_ctrl_c_keeps_the_scenarios_measured_and_stops_the_emulator(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_run_keeps_the_scenarios_measured_and_stops_the_emulator(tmp_path, signum):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli.main", "run", "--models", "robust", "--windows", "48",
                              "--sweep-windows", "4", "--out", str(out)], cwd=REPO, stdout=subprocess.PIPE,
@@ -107,7 +108,10 @@ def test_ctrl_c_keeps_the_scenarios_measured_and_stops_the_emulator(tmp_path):
         emulators = subprocess.run(["pgrep", "-P", str(proc.pid), "qemu-system-arm"], capture_output=True,
                                    text=True).stdout.split()
         assert len(emulators) == 1, emulators
-        os.killpg(proc.pid, signal.SIGINT)    # as a terminal's Ctrl-C: the whole process group
+        if signum == signal.SIGINT:
+            os.killpg(proc.pid, signum)       # as a terminal's Ctrl-C: the whole process group
+        else:
+            proc.send_signal(signum)          # as a CI job's timeout or kill: the hil process
         stdout, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
@@ -116,6 +120,8 @@ def test_ctrl_c_keeps_the_scenarios_measured_and_stops_the_emulator(tmp_path):
     assert proc.returncode != 0
     entry, = json.loads((out / "summary.json").read_text())["models"]
     assert entry["verdict"] == ABORTED and "KeyboardInterrupt" in entry["aborted"], entry
+    if signum == signal.SIGTERM:
+        assert "signal SIGTERM" in entry["aborted"], entry
     assert entry["scenarios_done"][:2] == ["normal", "pre_failure"]
     windows = pd.read_parquet(out / "windows.parquet")
     assert len(windows) == entry["windows"] >= 2 * 16

@@ -15,6 +15,7 @@ it measured (an ABORTED entry in summary.json, its windows in the tables).
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -78,6 +79,25 @@ def pytest_arguments(args: argparse.Namespace, out_dir, progress_fd: int | None)
     return argv + list(args.pytest_args)
 
 
+@contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (a CI job's timeout, ``kill``) ends the suite as Ctrl-C does: pytest's interrupted
+    path writes what was measured (an ABORTED entry) and the fixtures stop the target."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args: argparse.Namespace) -> int:
     import os
     import sys
@@ -107,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
     # pytest captures fd 2; progress lines go to a duplicate taken before it does
     progress_fd = None if args.no_progress else os.dup(sys.stderr.fileno())
     try:
-        status = pytest.main(pytest_arguments(args, out_dir, progress_fd))
+        with _sigterm_as_interrupt():
+            status = pytest.main(pytest_arguments(args, out_dir, progress_fd))
     finally:
         if progress_fd is not None:
             os.close(progress_fd)
