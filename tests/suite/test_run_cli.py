@@ -35,3 +35,24 @@ def test_verdict_table_text():
     assert lines[1].split()[:7] == ["minmax", "minmax", "COLLAPSED", "33/256", "5.0", "0.97/0.16", "0.95/1.00"]
     assert lines[2].split()[:4] == ["minmax_qat", "minmax", "QAT", "DEGRADED"]
     assert lines[1].endswith("0.2-1.5 g band uses 33 of 256 codes (...")
+
+
+def test_device_fault_options_reach_pytest(tmp_path):
+    args = build_parser().parse_args(["run", "--window-timeout", "2.5", "--inject-fault", "hang@mixed:3:persistent",
+                                      "--out", str(tmp_path)])
+    argv = pytest_arguments(args, Path(tmp_path), None)
+    assert "--hil-window-timeout=2.5" in argv and "--hil-inject-fault=hang@mixed:3:persistent" in argv
+    defaults = pytest_arguments(build_parser().parse_args(["run", "--out", str(tmp_path)]), Path(tmp_path), None)
+    assert not any(a.startswith(("--hil-window-timeout", "--hil-inject-fault")) for a in defaults)
+
+
+def test_suite_config_checks_the_fault_options():
+    import pytest
+
+    from harness.errors import ConfigError
+    from harness.suite.config import SuiteConfig
+    assert SuiteConfig(window_timeout_s=2.0, inject_fault="crash@impact:0").to_dict()["inject_fault"] == "crash@impact:0"
+    with pytest.raises(ConfigError, match="window timeout must be > 0"):
+        SuiteConfig(window_timeout_s=0)
+    with pytest.raises(ConfigError, match="fault injection 'boom@1'"):
+        SuiteConfig(inject_fault="boom@1")

@@ -39,7 +39,8 @@ def register(subparsers) -> None:
                              "then DEVICE FAULT (default: 10)")
     parser.add_argument("--inject-fault", default="",
                         help="test the device-fault path on this bench: MODE@[SCENARIO:]WINDOW[:persistent], "
-                             "MODE hang or crash (test-only FAULT_ARM request), e.g. hang@mixed:5")
+                             "MODE hang or crash (test-only FAULT_ARM request); without SCENARIO in every scenario; "
+                             "e.g. hang@mixed:5")
     parser.add_argument("--models-dir", default=None,
                         help="models folder instead of fixtures/models (same <name>.json bundles)")
     nightly = parser.add_argument_group("nightly (harness.nightly)")
