@@ -157,15 +157,18 @@ def verdict_table_html(summaries: list[dict]) -> str:
     for s in summaries:
         rf, rd = s["recall_float"], s["recall_device"]
         recalls = " ".join(f"{c} {rf[c]:.2f}/{rd[c]:.2f}" for c in ("normal", "pre_failure") if rf.get(c) is not None)
-        listed = s["reasons"] + [r for r in s.get("device_reasons", []) if r not in s["reasons"]]
-        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in listed)
+        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in s["reasons"])
+        device_reasons = "".join(f"<li>{html.escape(r)}</li>" for r in s.get("device_reasons", [])
+                                 if r not in s["reasons"])
         codes = "-" if s["band_codes"] is None else f"{s['band_codes']}/256 ({s['band_bits']:.1f} bits)"
         exact = "-" if s["exact_share"] is None else f"{s['exact_share']:.1%}"
         device = device_cell(s)
         rows.append(f"<tr><td>{html.escape(s['model'])}</td><td>{html.escape(s['scaler'])} {s['method']}</td>"
                     f"<td style='color:{colours.get(s['verdict'], '#000')};font-weight:bold'>{s['verdict']}</td>"
                     f"<td>{codes}</td><td>{recalls}</td><td>{exact}</td>"
-                    f"<td style='color:{'#2e7d32' if device == 'ok' else '#6a1b9a'}'>{html.escape(device)}</td>"
+                    f"<td style='color:{'#2e7d32' if device == 'ok' else '#6a1b9a'}'>{html.escape(device)}"
+                    + (f"<ul style='margin:0;font-size:smaller'>{device_reasons}</ul>" if device_reasons else "")
+                    + "</td>"
                     f"<td><ul style='margin:0'>{reasons}</ul></td></tr>")
     return ("<h2>Verdicts</h2><table style='border-collapse:collapse' border='1' cellpadding='4'>"
             "<tr><th>model</th><th>scaler</th><th>verdict</th><th>normal-band codes</th>"
