@@ -56,3 +56,25 @@ def test_suite_config_checks_the_fault_options():
         SuiteConfig(window_timeout_s=0)
     with pytest.raises(ConfigError, match="fault injection 'boom@1'"):
         SuiteConfig(inject_fault="boom@1")
+
+
+def test_verdict_tables_show_the_device_apart_from_the_model():
+    from harness.suite.outputs import device_cell, verdict_table_html
+    base = {"model": "robust", "scaler": "robust", "method": "PTQ", "verdict": "OK", "band_codes": 162,
+            "band_bits": 7.3, "recall_float": {"normal": 1.0, "pre_failure": 0.95},
+            "recall_device": {"normal": 1.0, "pre_failure": 0.95}, "exact_share": 1.0,
+            "reasons": ["0.2-1.5 g band uses 162 of 256 codes"]}
+    faulted = {**base, "device_status": "DEVICE FAULT", "device_faults": 1, "device_recoveries": 2,
+               "device_reasons": ["mixed window 3: DEVICE FAULT (no reply, again after a reset and a retry): <x>"]}
+    aborted = {**base, "model": "log1p", "verdict": "ABORTED", "band_codes": None, "band_bits": None,
+               "exact_share": None, "recall_float": {}, "recall_device": {}, "device_faults": 0,
+               "aborted": "DeviceLostError: probe lost", "reasons": ["run aborted: DeviceLostError: probe lost"],
+               "device_reasons": ["run aborted: DeviceLostError: probe lost"]}
+    assert [device_cell(s) for s in (base, faulted, aborted)] == ["ok", "DEVICE FAULT (1 window), 2 resets", "ABORTED"]
+    lines = verdict_table([base, faulted, aborted]).splitlines()
+    assert lines[0].split()[-2:] == ["device", "reason"]
+    assert "ok" in lines[1].split() and "DEVICE FAULT (1 window), 2 resets" in lines[2]
+    assert lines[3].split()[:5] == ["log1p", "robust", "ABORTED", "-", "-"]
+    html = verdict_table_html([faulted, aborted])
+    assert "<th>device</th>" in html and "DEVICE FAULT (1 window), 2 resets<ul" in html
+    assert "&lt;x&gt;" in html and html.count("run aborted: DeviceLostError") == 1   # listed once, not twice
