@@ -177,7 +177,10 @@ class PipelineMismatchError(HarnessError):
     """The device fed the model other input codes than the host mirror computes for the same raw
     window: a harness or firmware fault (preprocessing, its parameters, the transfer), not a
     model fault. ``result`` holds every result received; ``mismatches`` lists
-    (window, element, device_code, host_code) for the first differences."""
+    (window, element, device_code, host_code) for the first differences; ``recovered`` is the
+    RecoveredRun (faulted windows marked) when harness.device.recovery ran the stream."""
+
+    recovered = None
 
     def __init__(self, message: str, result=None, mismatches: list | None = None, count: int = 0):
         self.result = result

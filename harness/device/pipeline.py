@@ -419,8 +419,9 @@ def infer_codes(client: DeviceClient, input_codes, *, model: ModelInfo | None = 
     return run_stream(client, MsgType.INFER_CODES, payloads, model, depth, timeout_s)
 
 
-def check_mirror(result: InferenceResult, raw_counts, fold, max_listed: int = 10) -> None:
-    """Device input codes == host mirror (``fold.codes``), element for element, every window."""
+def check_mirror(result: InferenceResult, raw_counts, fold, max_listed: int = 10, window_numbers=None) -> None:
+    """Device input codes == host mirror (``fold.codes``), element for element, every window.
+    ``window_numbers``: what to call window k in the error (default k)."""
     fold = as_fold(fold)
     n = len(result)
     host = fold.codes(np.asarray(raw_counts)[:n]).reshape(n, -1)
@@ -430,7 +431,8 @@ def check_mirror(result: InferenceResult, raw_counts, fold, max_listed: int = 10
                                     f"{device.shape[1]}: preprocessing and model input disagree", result)
     differ = np.argwhere(host != device)
     if len(differ):
-        listed = [(int(w), int(i), int(device[w, i]), int(host[w, i])) for w, i in differ[:max_listed]]
+        name = np.arange(n) if window_numbers is None else np.asarray(window_numbers)
+        listed = [(int(name[w]), int(i), int(device[w, i]), int(host[w, i])) for w, i in differ[:max_listed]]
         w, i, d, h = listed[0]
         raise PipelineMismatchError(
             f"device input codes differ from the host mirror in {len(differ)} element(s) of "

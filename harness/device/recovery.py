@@ -13,7 +13,9 @@ What counts as a device fault (``fault_kind``): no reply within the window's dea
 (DeviceTimeoutError), a HardFault report (DeviceFaultError), a BOOT in the middle of a request
 (DeviceRebootedError) and a link that broke (LinkError from the transport). An ERROR reply is the
 device refusing an input (it keeps serving; not retried), a differing input code is a
-PipelineMismatchError (harness/firmware); neither is a device fault.
+PipelineMismatchError (harness/firmware); neither is a device fault. The mirror check runs once,
+over the windows measured; its PipelineMismatchError names windows of the whole stream and
+carries the RecoveredRun as ``recovered``.
 
 When the device cannot be brought back (the reset itself fails: probe lost, emulator gone) or
 ``max_consecutive_faults`` windows in a row fault, DeviceLostError ends the stream; its
@@ -31,7 +33,8 @@ import numpy as np
 from harness.device.pipeline import (DEFAULT_DEPTH, DEFAULT_TIMEOUT_S, InferenceResult, ModelInfo, _counts,
                                      check_mirror, infer_windows)
 from harness.errors import (DeviceError, DeviceFaultError, DeviceLostError, DeviceRebootedError,
-                            DeviceTimeoutError, FrameError, HarnessError, LinkError, ProtocolError, StreamError)
+                            DeviceTimeoutError, FrameError, HarnessError, LinkError, PipelineMismatchError,
+                            ProtocolError, StreamError)
 from harness.link.protocol import FaultMode
 
 HANG, HARDFAULT, REBOOT, LINK = "no reply", "hardfault", "reboot", "link lost"
@@ -241,8 +244,12 @@ def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: Mod
     run = buffers.run(n, events)
     fold = _mirror_fold(recovery.client, mirror)
     if fold is not None:
-        measured = ~run.faulted
-        check_mirror(_subset(run.result, measured), counts[measured], fold)
+        measured = np.flatnonzero(~run.faulted)
+        try:
+            check_mirror(_subset(run.result, measured), counts[measured], fold, window_numbers=measured)
+        except PipelineMismatchError as e:   # every result kept, faulted windows marked
+            e.result, e.recovered = run.result, run
+            raise
     return run
 
 

@@ -173,6 +173,9 @@ def write_report(out_dir, report: dict, outcome, triage, windows_g: dict, max_pl
         lines.append(f"- device: {device['outputs_equal']}/{device['windows']} windows give the host INT8 "
                      f"output codes; input codes {'equal' if device['mirror_equal'] else 'DIFFER from'} "
                      "the host mirror")
+        for fault in device.get("device_faults", []):
+            lines.append(f"- device: window {fault['index']} is a DEVICE FAULT ({fault['kind']}, failed again after a "
+                         f"reset; not compared): {fault['error']}")
     lines += ["", "![timeline](timeline.png)", "", "## Episodes", "",
               "| start s | stop s | windows | kinds |", "|---|---|---|---|"]
     lines += [f"| {e['start_s']:.3f} | {e['stop_s']:.3f} | {e['windows']} | "

@@ -6,7 +6,7 @@ confirm on the device, then the device confirmation itself.
     outcome = triage_recording(trace, triage, out_dir)        # journal in out_dir, resumable
     chosen = choose_confirmation(outcome, sample_agreeing=16)
     windows = collect_windows(trace, triage.window_len, chosen)  # second streaming pass
-    confirmation = confirm_on_device(client, triage, windows)   # device == host INT8, codes == mirror
+    confirmation = confirm_on_device(device, triage, windows)   # device == host INT8, codes == mirror
 """
 
 from __future__ import annotations
@@ -287,6 +287,8 @@ class Confirmation:
     host_class: list = field(default_factory=list)
     cost: list = field(default_factory=list)
     cost_unit: str = ""
+    device_faults: list = field(default_factory=list)   # {index, kind, error}: failed twice, reset between
+    resets: int = 0                                     # device resets during the confirmation
 
     @property
     def all_equal(self) -> bool:
@@ -295,33 +297,48 @@ class Confirmation:
     def to_dict(self) -> dict:
         return {"windows": len(self.indices), "all_equal": self.all_equal,
                 "outputs_equal": int(sum(self.output_equal)), "mirror_equal": self.mirror_equal,
-                "mirror_mismatches": self.mirror_mismatches,
+                "mirror_mismatches": self.mirror_mismatches, "device_faults": self.device_faults,
+                "resets": self.resets,
                 "per_window": [{"index": i, "device_class": d, "host_int8_class": h, "outputs_equal": e}
                                for i, d, h, e in zip(self.indices, self.device_class,
                                                      self.host_class, self.output_equal)]}
 
 
-def confirm_on_device(client, triage: HostTriage, windows: dict[int, np.ndarray],
+def confirm_on_device(device, triage: HostTriage, windows: dict[int, np.ndarray],
                       timeout_s: float = 10.0) -> Confirmation:
-    """Load the INT8 model and its fold on the device, run the windows as raw counts, compare."""
-    from harness.device import infer_windows, load_model, set_preprocess
+    """Load the INT8 model and its fold on the device (a RunningDevice), run the windows as raw
+    counts, compare. A device that stops answering is reset and the window retried once
+    (harness.device.recovery); a window that fails twice is listed in ``device_faults`` and left
+    out of the comparison (``indices`` holds the windows compared)."""
+    from harness.device import load_model, set_preprocess
+    from harness.device.recovery import DeviceRecovery, infer_windows_recovering
     indices = sorted(windows)
     if not indices:
         return Confirmation([], [], True)
     counts = triage.counts(np.stack([windows[i] for i in indices]))
-    model = load_model(client, triage.bundle.int8_path.read_bytes(), timeout_s=timeout_s)
-    set_preprocess(client, triage.fold, timeout_s=timeout_s)
+
+    def prepare(client):
+        model = load_model(client, triage.bundle.int8_path.read_bytes(), timeout_s=timeout_s)
+        set_preprocess(client, triage.fold, timeout_s=timeout_s)
+        return model
+    recovery = DeviceRecovery(device, prepare)
+    model = prepare(device.client)
     mismatches: list = []
     try:
-        result = infer_windows(client, counts, model=model, timeout_s=timeout_s)
+        run = infer_windows_recovering(recovery, counts, model=model, timeout_s=timeout_s)
         mirror_equal = True
     except PipelineMismatchError as e:
-        result, mirror_equal = e.result, False
+        run, mirror_equal = e.recovered, False
         mismatches = [list(m) for m in e.mismatches]
+    measured = ~run.faulted
+    faults = [{"index": indices[e.window], "kind": e.kind, "error": e.retry_error or e.error}
+              for e in run.device_faults]
+    counts, result = counts[measured], run.result
+    indices = [i for i, keep in zip(indices, measured) if keep]
     host = triage.int8_reference.predict_codes(triage.input_codes(counts))
-    device_codes = np.asarray(result.outputs).reshape(len(indices), -1)
+    device_codes = np.asarray(result.outputs)[measured].reshape(len(indices), -1)
     equal = [bool(np.array_equal(d, h)) for d, h in zip(device_codes, host.codes)]
     return Confirmation(indices, equal, mirror_equal, mismatches,
                         [triage.classes[int(c)] for c in device_codes.argmax(axis=1)],
                         [triage.classes[int(c)] for c in host.argmax],
-                        [int(c) for c in result.cost], result.cost_unit)
+                        [int(c) for c in np.asarray(result.cost)[measured]], result.cost_unit, faults, recovery.resets)

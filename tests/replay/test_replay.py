@@ -216,3 +216,30 @@ def test_bad_input_through_the_cli_names_the_row(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "row 2000, column 'time_s': gap of 0.25" in err and "file line 2002" in err
     assert "--allow-gaps" in err
+
+
+def test_confirmation_resets_a_device_that_hangs_and_compares_every_window(recording, tmp_path):
+    """Real QEMU: the device hangs on the third confirmed window (FAULT_ARM); confirm_on_device resets
+    it, loads the model again, retries the window, and every window is compared as without the hang."""
+    from harness.device import load_model, set_preprocess
+    from harness.firmware.build import build_firmware
+    from harness.link.protocol import FaultMode
+    from harness.replay.run import confirm_on_device
+    from harness.targets import running_device
+    triage = HostTriage("minmax")
+    trace = ChunkedTrace(recording, chunk_rows=10000)
+    outcome = triage_recording(trace, triage, tmp_path)
+    chosen = choose_confirmation(outcome, sample_agreeing=3, seed=1)
+    indices = chosen["disagreeing"] + chosen["agreeing"]
+    windows = collect_windows(trace, triage.window_len, indices)
+    with running_device("qemu", build_firmware(engine="portable")) as device:
+        clean = confirm_on_device(device, triage, windows, timeout_s=1.5)
+        first = device.client.send(0x01)            # how many requests one model upload takes
+        load_model(device.client, triage.bundle.int8_path.read_bytes())
+        set_preprocess(device.client, triage.fold)
+        uploads = device.client.send(0x01) - first - 1
+        device.client.arm_fault(FaultMode.HANG, after=uploads + 2)
+        hung = confirm_on_device(device, triage, windows, timeout_s=1.5)
+    assert clean.resets == 0 and hung.resets == 1 and hung.device_faults == []
+    assert clean.all_equal and hung.all_equal and hung.indices == clean.indices == sorted(indices)
+    assert hung.cost == clean.cost and hung.device_class == clean.device_class

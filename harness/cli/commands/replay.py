@@ -103,7 +103,7 @@ def replay(args: argparse.Namespace, after_chunk=None) -> dict:
         from harness.cli.device import open_device
         device_started = time.perf_counter()
         with open_device(args) as device:
-            confirmation = confirm_on_device(device.client, triage,
+            confirmation = confirm_on_device(device, triage,
                                              {i: windows[i] for i in chosen["disagreeing"] + chosen["agreeing"]},
                                              timeout_s=args.timeout)
         device_s = time.perf_counter() - device_started
