@@ -58,12 +58,9 @@ class ScenarioRun:
         keep = ~self.device_fault
         if keep.all():
             return self
-        sw = self.scenario
-        windows = ScenarioWindows(sw.name, sw.counts[keep], sw.labels[keep], sw.shock_peak_g[keep],
-                                  sw.counts_per_g, sw.seed)
-        return ScenarioRun(windows, self.device_input_codes[keep], self.device_outputs[keep], self.cost[keep],
-                           self.cost_unit, self.float_scores[keep], self.host_outputs[keep], self.device_seconds,
-                           None, list(self.fault_events))
+        return ScenarioRun(self.scenario.select(keep), self.device_input_codes[keep], self.device_outputs[keep],
+                           self.cost[keep], self.cost_unit, self.float_scores[keep], self.host_outputs[keep],
+                           self.device_seconds, None, list(self.fault_events))
 
     @property
     def windows_per_s(self) -> float:
@@ -153,11 +150,6 @@ def _scenario_run(model: SuiteModel, scenario: ScenarioWindows, info, recovered,
                        float_scores, host, seconds, recovered.faulted, recovered.events)
 
 
-def _head(scenario: ScenarioWindows, n: int) -> ScenarioWindows:
-    return ScenarioWindows(scenario.name, scenario.counts[:n], scenario.labels[:n], scenario.shock_peak_g[:n],
-                           scenario.counts_per_g, scenario.seed)
-
-
 def run_scenario(recovery: DeviceRecovery, model: SuiteModel, scenario: ScenarioWindows, info,
                  config: SuiteConfig) -> ScenarioRun:
     """One scenario through the device (recovering from device faults); DeviceLostError's
@@ -171,7 +163,8 @@ def run_scenario(recovery: DeviceRecovery, model: SuiteModel, scenario: Scenario
                                              timeout_s=config.window_timeout_s)
     except DeviceLostError as e:
         done = len(e.partial.faulted)
-        e.partial = _scenario_run(model, _head(scenario, done), info, e.partial, time.monotonic() - started)
+        e.partial = _scenario_run(model, scenario.select(slice(0, done)), info, e.partial,
+                                  time.monotonic() - started)
         raise
     return _scenario_run(model, scenario, info, recovered, time.monotonic() - started)
 

@@ -48,6 +48,11 @@ class ScenarioWindows:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def select(self, which) -> "ScenarioWindows":
+        """The windows ``which`` picks (a boolean mask, index array or slice), same scenario."""
+        return ScenarioWindows(self.name, self.counts[which], self.labels[which], self.shock_peak_g[which],
+                               self.counts_per_g, self.seed)
+
 
 def _regime_windows(config: DatasetConfig, label: int, count: int, seed: int) -> np.ndarray:
     split = make_split(count, seed, config)
