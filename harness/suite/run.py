@@ -26,7 +26,7 @@ import numpy as np
 
 from harness.device import load_model, set_preprocess
 from harness.device.recovery import DeviceRecovery, infer_windows_recovering, parse_injection
-from harness.errors import DeviceLostError
+from harness.errors import ConfigError, DeviceLostError
 from harness.suite.config import SuiteConfig
 from harness.suite.models import SuiteModel
 from harness.suite.scenarios import SCENARIOS, ScenarioWindows, scenario_set
@@ -157,6 +157,9 @@ def run_scenario(recovery: DeviceRecovery, model: SuiteModel, scenario: Scenario
     inject = parse_injection(config.inject_fault)
     if inject is not None and inject.scenario not in ("", scenario.name):
         inject = None
+    if inject is not None and inject.scenario and inject.window >= len(scenario):
+        raise ConfigError(f"fault injection '{config.inject_fault}': scenario {scenario.name} has "
+                          f"{len(scenario)} windows (0..{len(scenario) - 1})")
     started = time.monotonic()
     try:
         recovered = infer_windows_recovering(recovery, scenario.counts, model=info, inject=inject,

@@ -123,7 +123,8 @@ class Target(abc.ABC):
 
 class ProcessTarget(Target):
     """A target whose backend is one child process on this host (an emulator), started with
-    :func:`spawn`; subclasses set ``_proc``, ``_log_path`` and ``_url`` in ``start``."""
+    :func:`spawn`; subclasses set ``_proc``, ``_log_path`` and ``_url`` in ``_start_process``.
+    ``reset_device`` power-cycles: the same image in a new process."""
 
     def __init__(self, **options):
         super().__init__(**options)
