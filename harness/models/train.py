@@ -8,7 +8,8 @@ on the held-out set and write ``<name>.json``.
 
 Determinism: ``tf.keras.utils.set_random_seed``, ``enable_op_determinism``, one thread, data
 from a seeded generator, and the seed re-set before each variant so that ``--only NAME`` makes the
-same files as a full run.
+same files as a full run - on the same machine. Another CPU gives other bytes (harness.models.
+determinism); the metadata records the training fingerprint that decides it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 from harness.errors import ConfigError
 from harness.models.architecture import ArchitectureConfig, build_classifier
 from harness.models.dataset import Dataset, DatasetConfig, make_dataset
+from harness.models.determinism import training_fingerprint
 from harness.models.evaluate import evaluate_reference
 from harness.models.metadata import (FLOAT_SUFFIX, INT8_SUFFIX, JSON_SUFFIX, ModelMetadata,
                                      sha256_file, write_metadata)
@@ -229,7 +231,9 @@ def train_variant(variant: Variant, dataset: Dataset, out_dir: str | Path,
         training={"seed": config.seed, "method": variant.method, "scaler": variant.scaler,
                   "scaler_params": dict(variant.scaler_params), "config": config.to_dict(),
                   "dataset": dataset.config.to_dict(), "final_history": history,
-                  "parameters": int(model.count_params())},
+                  "parameters": int(model.count_params()),
+                  # byte identity with another run holds only where this matches (determinism.py)
+                  "fingerprint": training_fingerprint()},
         calibration=dataset.calibration_summary(),
         accuracy=accuracy,
         held_out={"seed": dataset.config.held_out_seed, "windows": int(len(held_out.labels)),
