@@ -9,6 +9,8 @@ ROOT = pathlib.Path(__file__).resolve().parent
 
 # tests/link/fake_device.py is the protocol fake; CLI unit tests use it too.
 sys.path.insert(0, str(ROOT / "tests" / "link"))
+# tests/support/: helpers for tests in any folder (children started with known signal dispositions).
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 # pytester runs the harness's pytest plugin in a throwaway project (tests/cli/test_plugin.py).
 pytest_plugins = ["pytester"]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from signalled_child import popen_signalled
 
 from harness.deadline import poll_until
 
@@ -86,7 +87,7 @@ def test_hil_info_bad_target_is_one_line(hil_firmware, tmp_path):
 
 
 def test_ctrl_c_on_hil_echo_leaves_no_qemu(hil_firmware, tmp_path):
-    proc = subprocess.Popen(HIL + ["echo", "--target", "qemu", "--elf", str(hil_firmware.elf),
+    proc = popen_signalled(HIL + ["echo", "--target", "qemu", "--elf", str(hil_firmware.elf),
                                    "--bytes", "10000000"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from signalled_child import popen_signalled
 
 from harness.cli.commands.replay import replay
 from harness.errors import ConfigError
@@ -128,7 +129,7 @@ def test_sigint_mid_run_then_resume_gives_the_same_report(recording, baseline, t
     """A real interrupt: SIGINT to a `hil replay` process once its journal holds two chunks."""
     command = [sys.executable, "-m", "harness", "replay", "--trace", str(recording), "--model", "minmax",
                "--out", str(tmp_path), "--no-device", "--chunk-rows", "8192"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = popen_signalled(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and process.poll() is None:

@@ -15,6 +15,7 @@ from xml.etree import ElementTree
 
 import pandas as pd
 import pytest
+from signalled_child import popen_signalled
 
 from harness.errors import DeviceLostError, ProbeNotFoundError
 from harness.firmware.build import build_firmware
@@ -95,7 +96,7 @@ def test_an_aborted_run_keeps_every_window_it_measured(tmp_path, monkeypatch):
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_an_interrupted_run_keeps_the_scenarios_measured_and_stops_the_emulator(tmp_path, signum):
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli.main", "run", "--models", "robust", "--windows", "48",
+    proc = popen_signalled([sys.executable, "-m", "harness.cli.main", "run", "--models", "robust", "--windows", "48",
                              "--sweep-windows", "4", "--out", str(out)], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:

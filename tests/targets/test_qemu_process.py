@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from signalled_child import popen_signalled
 
 from harness.deadline import poll_until
 from harness.errors import DeviceTimeoutError
@@ -70,7 +71,7 @@ def test_qemu_failing_to_start_reports_log(idle_elf, tmp_path):
 
 
 def _start_holder(idle_elf, tmp_path) -> tuple[subprocess.Popen, int]:
-    holder = subprocess.Popen([sys.executable, str(HOLDER), str(idle_elf)], cwd=tmp_path,
+    holder = popen_signalled([sys.executable, str(HOLDER), str(idle_elf)], cwd=tmp_path,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = holder.stdout.readline()  # bounded by the holder's own 10 s start deadline
     assert line.startswith("pid="), (line, holder.stderr.read() if holder.poll() is not None else "")
