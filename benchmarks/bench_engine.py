@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))  # engine_support
 
+from engine_support.random_models import random_inputs, random_model  # noqa: E402
 from harness.engine.build import COMMON_FLAGS, M4_FLAGS, engine_sources  # noqa: E402
 from harness.engine.host import HostEngine  # noqa: E402
-from harness.engine.random_models import random_inputs, random_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

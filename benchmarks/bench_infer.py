@@ -41,7 +41,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def models(selection: str) -> list[tuple[str, bytes, str]]:
     """(name, model bytes, scaler kind to fit or the model's metadata JSON)"""
-    from harness.engine.random_models import random_model
+    sys.path.insert(0, str(REPO / "tests" / "support"))  # test tooling, not in the package
+    from engine_support.random_models import random_model
     built = [("window3 (128x3, robust)", window_classifier(3, seed=3), "robust"),
              ("window6 (128x6, two_stage)", window_classifier(6, seed=6), "two_stage"),
              ("random6 (40x6, two_stage)", random_model(6).model, "two_stage")]

@@ -1,8 +1,8 @@
 """Models, scenarios and folds shared by the device pipeline tests.
 
 Models: every fixtures/models/*.tflite (with its <name>.json for the scaler), the window-shaped
-classifiers of harness.device.models and seeded random models of harness.engine.random_models.
-HIL_WINDOWS sets the windows per scenario and model (default 32; the issue's acceptance run
+classifiers of harness.device.models and seeded random models of engine_support.random_models
+(tests/support/). HIL_WINDOWS sets the windows per scenario and model (default 32; the issue's acceptance run
 uses HIL_WINDOWS=500).
 """
 
@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from harness.firmware.build import REPO_ROOT
+from harness.paths import MODELS_DIR
 
-MODELS_DIR = REPO_ROOT / "fixtures" / "models"
 COUNTS_PER_G = 2048.0  # the default SensorModel: +-16 g, 16 bit
 DEFAULT_WINDOWS = 32
 # int8 inputs with 6, 3, 3 and 3 channels whose outputs vary over sensor windows; 105 has a batch
@@ -59,8 +58,8 @@ def fixture_models() -> list[ModelCase]:
 
 
 def builtin_models() -> list[ModelCase]:
+    from engine_support.random_models import random_model
     from harness.device.models import window_classifier
-    from harness.engine.random_models import random_model
     cases = [ModelCase("window3-robust", window_classifier(3, seed=3), "robust"),
              ModelCase("window6-two_stage", window_classifier(6, seed=6), "two_stage"),
              ModelCase("window3-log1p", window_classifier(3, seed=5), "log1p")]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.engine.random_models import GeneratedModel, random_model
+from engine_support.random_models import GeneratedModel, random_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # INT8 models only: the <name>.float.tflite twins are the float references, not engine inputs.
@@ -75,8 +75,8 @@ def run_on_qemu(elf, workdir, model: bytes, inputs: list[np.ndarray]) -> bytes:
 def oracle_case(seed: int) -> tuple[bytes, list[np.ndarray], bytes]:
     """(model, inputs, the oracle's output bytes) of random model ``seed``, inputs seeded seed + 1:
     what every build of an engine (host, cross-compiled, TFLM) must reproduce."""
+    from engine_support.random_models import random_inputs
     from harness.engine.host import HostEngine
-    from harness.engine.random_models import random_inputs
     model = generated(seed).model
     rng = np.random.default_rng(seed + 1)
     inputs = [random_inputs(rng, info.dtype, info.shape) for info in HostEngine(model).inputs]

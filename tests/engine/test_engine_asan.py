@@ -9,10 +9,10 @@ import subprocess
 import numpy as np
 import pytest
 from engine_cases import RANDOM_SEEDS, generated
+from engine_support.random_models import random_inputs
 
 from harness.engine.build import build_runner
 from harness.engine.host import HostEngine
-from harness.engine.random_models import random_inputs
 
 ASAN_MODELS = 40
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from engine_cases import FIXTURE_MODELS, RANDOM_SEEDS, generated, oracle_run
+from engine_support.random_models import random_inputs
 
 from harness.engine.host import HostEngine
-from harness.engine.random_models import random_inputs
 
 INPUTS_PER_MODEL = 3
 

@@ -8,10 +8,10 @@ import shutil
 import numpy as np
 import pytest
 from engine_cases import FIXTURE_MODELS, QEMU, RANDOM_SEEDS, oracle_case, oracle_run, run_on_qemu
+from engine_support.qemu_selftest import build_qemu_selftest
+from engine_support.random_models import random_inputs
 
-from harness.engine.build import build_qemu_selftest
 from harness.engine.host import HostEngine
-from harness.engine.random_models import random_inputs
 
 QEMU_MODELS = 30
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from engine_cases import FIXTURE_MODELS, QEMU, RANDOM_SEEDS, generated, oracle_case, oracle_run, run_on_qemu
+from engine_support.qemu_selftest import build_qemu_selftest_tflm
+from engine_support.random_models import random_inputs
 
 from harness.engine import tflite_builder as tb
-from harness.engine.build import build_qemu_selftest_tflm
 from harness.engine.host import EngineError, HostEngine
-from harness.engine.random_models import random_inputs
 from harness.engine.tflite_builder import Activation, BuiltinOp, ModelBuilder
 
 TFLM_DIR = os.environ.get("HIL_TFLM_DIR")

@@ -13,8 +13,9 @@ import shutil
 
 import pytest
 
-from harness.engine import fuzz
+from engine_support import fuzz
 from harness.engine.build import DEFAULT_BUILD_DIR
+from harness.paths import MODELS_DIR
 
 TOTAL_SECONDS = float(os.environ.get("HIL_FUZZ_SECONDS", "40"))
 SHARE = {"fuzz_model_reader": 2 / 3, "fuzz_frame_decoder": 1 / 3}
@@ -40,7 +41,7 @@ def test_fuzz_target_finds_no_crash(name):
         pytest.skip("HIL_FUZZ_SECONDS=0: fuzzing runs disabled")
     corpus = WORK_DIR / f"corpus_{name}"
     seeds = [seed_corpus(name)]
-    committed = fuzz.REPO_ROOT / "fixtures" / "models"
+    committed = MODELS_DIR
     if name == "fuzz_model_reader" and any(committed.glob("*.tflite")):
         seeds.append(committed)  # read only: libFuzzer adds new inputs to the first directory
     result = fuzz.run(name, seconds, [corpus, *seeds], WORK_DIR / f"run_{name}")
