@@ -17,12 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import BuildError, ConfigError, ToolMissingError
+from harness.paths import FIRMWARE_DIR, build_root
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FIRMWARE_DIR = REPO_ROOT / "firmware"
-BUILD_ROOT = REPO_ROOT / "build"
 ENGINES = ("none", "portable", "tflm")
 CROSS_GCC = "arm-none-eabi-gcc"
 CROSS_SIZE = "arm-none-eabi-size"
@@ -74,7 +72,8 @@ def list_boards() -> list[str]:
 
 
 def default_build_dir(board: str, engine: str) -> Path:
-    return BUILD_ROOT / "firmware" / f"{board}-{engine}"
+    """build/firmware/<board>-<engine> in a checkout, the cache folder when installed (harness.paths)."""
+    return build_root() / "firmware" / f"{board}-{engine}"
 
 
 def _require_tool(tool: str, package: str) -> str:
@@ -141,6 +140,9 @@ def build_firmware(board: str = "netduinoplus2", engine: str = "none",
     Raises ToolMissingError when make or the cross compiler is missing, ConfigError for an
     unknown board or engine, BuildError (with the log path) when the build fails.
     """
+    if not (FIRMWARE_DIR / "Makefile").is_file():
+        raise ConfigError(f"no firmware sources at {FIRMWARE_DIR}: this install of the harness lacks its "
+                          "package data; reinstall from a wheel built from the repository (pip install PATH)")
     if board not in list_boards():
         raise ConfigError(f"unknown board '{board}'; boards: {', '.join(list_boards())}")
     if engine not in ENGINES:
@@ -180,7 +182,7 @@ def _host_library_path(name: str, sanitize: Sequence[str], build_dir: Path) -> P
 def build_host_library(name: str = "hilcodec", sanitize: Sequence[str] = (),
                        build_dir: str | os.PathLike | None = None, cc: str | None = None,
                        timeout_s: float = 120.0) -> Path:
-    """Compiles the firmware's codec and ring for the host into ``build/host/lib<name>.so``.
+    """Compiles the firmware's codec and ring for the host into ``<build root>/host/lib<name>.so``.
 
     ``sanitize`` takes "address" and/or "undefined" (the file name then says so). A library
     built with "address" can only be loaded into a process that preloads libasan
@@ -192,7 +194,7 @@ def build_host_library(name: str = "hilcodec", sanitize: Sequence[str] = (),
         raise ConfigError(f"unknown sanitizer(s) {unknown}; choose from {SANITIZERS}")
     compiler = cc or os.environ.get("CC") or "cc"
     compiler_path = _require_tool(compiler, "gcc")
-    out_dir = Path(build_dir).resolve() if build_dir is not None else BUILD_ROOT / "host"
+    out_dir = Path(build_dir).resolve() if build_dir is not None else build_root() / "host"
     out_dir.mkdir(parents=True, exist_ok=True)
     output = _host_library_path(name, sanitize, out_dir)
 

@@ -24,10 +24,11 @@ VERDICT_RANK = {"OK": 0, "DEGRADED": 1, "COLLAPSED": 2}
 
 
 def git_describe(repo: str | Path | None = None) -> str:
-    from harness.firmware.build import REPO_ROOT
+    from harness.paths import CHECKOUT_DIR
     try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=repo or REPO_ROOT,
-                             capture_output=True, text=True, timeout=10)
+        # installed from a wheel there is no harness checkout; the caller's folder is the project
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"],
+                             cwd=repo or CHECKOUT_DIR or Path.cwd(), capture_output=True, text=True, timeout=10)
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from harness.errors import ConfigError
+from harness.paths import FIELD_DIR
 
-CASES_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "field"
+CASES_DIR = FIELD_DIR
 
 
 def case_paths(cases_dir=CASES_DIR) -> list[Path]:

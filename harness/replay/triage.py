@@ -16,6 +16,7 @@ import numpy as np
 
 from harness.device.inputs import DEFAULT_COUNTS_PER_G, to_counts
 from harness.errors import ConfigError
+from harness.paths import MODELS_DIR
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def resolve_model(model) -> Path:
     if path.suffix == ".tflite":
         path = path.with_name(path.name.removesuffix(".float.tflite").removesuffix(".tflite") + ".json")
     elif path.suffix != ".json":
-        path = Path(__file__).resolve().parents[2] / "fixtures" / "models" / f"{model}.json"
+        path = MODELS_DIR / f"{model}.json"
     if not path.is_file():
         raise ConfigError(f"model '{model}': no metadata {path} (give a fixtures/models name, a "
                           "<name>.json or the <name>.tflite beside it)")

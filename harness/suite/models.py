@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.errors import ConfigError
-from harness.firmware.build import REPO_ROOT
-
-MODELS_DIR = REPO_ROOT / "fixtures" / "models"
+from harness.paths import MODELS_DIR
 
 
 def available_models(models_dir: str | Path = MODELS_DIR) -> list[str]:

@@ -16,7 +16,7 @@ import sys
 import pandas as pd
 import pytest
 
-from harness.firmware.build import REPO_ROOT
+from harness.paths import CHECKOUT_DIR as REPO_ROOT
 from harness.suite.models import MODELS_DIR
 
 pytestmark = pytest.mark.hil_device
