@@ -47,7 +47,7 @@ RATE_HZ = 50
 WINDOW = 32
 HOP = 16
 AXES = ("acc_x", "acc_y", "acc_z")
-ROBUST_CLIP = 4.0
+ROBUST_CLIP = 8.0
 SPIKE_G = 8.13
 BAND_G = (0.2, 1.5)
 
