@@ -1,6 +1,8 @@
 /*
- * HIL link firmware: receives frames through an RX-interrupt ring, answers each one, and
- * sleeps (wfi) whenever the ring is empty.
+ * This firmware is one port of the HIL agent (firmware/agent/, hil_agent/port.h): the board
+ * layer gives it the link UART and the cost counter, the pipeline (APP=pipeline) the engine and
+ * the fold preprocessing. main() sets them up in order, then serves the link and sleeps (wfi)
+ * whenever the RX ring is empty.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -10,35 +12,47 @@
 #include "hil/cortex_m.h"
 #include "hil/dispatch.h"
 #include "hil/info.h"
-#include "hil/link.h"
-#include "hil/ring.h"
+#include "hil/pipeline.h"
+#include "hil_agent/agent.h"
 
-static hil_ring_t rx_ring;
-static uint8_t rx_storage[HIL_RX_RING_SIZE];
-/* one encoded frame of maximal size; decoded in place, so ECHO replies straight from it */
-static uint8_t frame_storage[HIL_FRAME_MAX_WIRE(HIL_MAX_PAYLOAD)];
-static hil_frame_reader_t frame_reader;
+static hil_agent_port_t port;
 
-static void link_sink(void *context, const uint8_t *data, size_t len)
+/* Default: no engine hook, no extra commands. An engine's strong definition replaces it. */
+__attribute__((weak)) int hil_engine_setup(void)
 {
-    (void)context;
-    board_uart_write(data, len);
+    return 0;
 }
 
-static int ring_setup(void)
+/* Default: no application, so no inference requests. */
+__attribute__((weak)) int hil_app_setup(hil_agent_port_t *app_port)
 {
-    return hil_ring_init(&rx_ring, rx_storage, sizeof rx_storage) ? 0 : -1;
+    (void)app_port;
+    return 0;
 }
 
-static int reader_setup(void)
+static void board_reset(void)
 {
-    return hil_frame_reader_init(&frame_reader, frame_storage, sizeof frame_storage,
-                                 HIL_MAX_PAYLOAD) ? 0 : -1;
+    /* the reply must be on the wire before the UART is reset with the chip */
+    if (board_uart_flush() != 0) {
+        /* a stuck UART would not deliver BOOT either; reset anyway, it is the best remedy */
+    }
+    hil_reset_cause_mark_software();
+    hil_system_reset();
 }
 
-static int dispatch_setup(const char *reset_cause)
+static void board_port_setup(const char *reset_cause)
 {
-    return hil_dispatch_init(link_sink, NULL, reset_cause);
+    port.firmware_version = HIL_FIRMWARE_VERSION;
+    port.board = HIL_BOARD_NAME;
+    port.build_id = hil_build_id();
+    port.engine = HIL_ENGINE_NAME;
+    port.cpu = HIL_BOARD_CPU;
+    port.cost_unit = HIL_BOARD_COST_UNIT;
+    port.reset_cause = reset_cause;
+    port.write = board_uart_write;
+    port.cycles = board_cost_counter;
+    port.reset = board_reset;
+    port.fault_injection = true; /* cortex-m/fault.c reports through hil_agent_report_fault() */
 }
 
 /* Interrupts are masked between the emptiness check and wfi: a byte arriving in that window
@@ -46,7 +60,7 @@ static int dispatch_setup(const char *reset_cause)
 static void sleep_until_rx(void)
 {
     hil_irq_disable();
-    if (hil_ring_is_empty(&rx_ring)) {
+    if (!hil_agent_rx_pending()) {
         hil_dsb();
         hil_wfi();
     }
@@ -57,50 +71,39 @@ static void sleep_until_rx(void)
 static __attribute__((noreturn)) void serve_forever(void)
 {
     for (;;) {
-        uint8_t byte;
-        if (!hil_ring_pop(&rx_ring, &byte)) {
+        if (!hil_agent_poll()) {
             sleep_until_rx();
-            continue;
-        }
-        hil_frame_t frame;
-        int error = 0;
-        switch (hil_frame_reader_push(&frame_reader, byte, &frame, &error)) {
-        case HIL_RX_FRAME:
-            hil_dispatch_frame(&frame);
-            break;
-        case HIL_RX_ERROR:
-            hil_dispatch_rx_error(error);
-            break;
-        case HIL_RX_PENDING:
-            break;
         }
     }
 }
 
 int main(void)
 {
-    const char *reset_cause = hil_reset_cause_take();
-    /* before the link is up a failure has no one to tell: halt where a debugger sees it */
-    if (ring_setup() != 0 || reader_setup() != 0) {
+    board_port_setup(hil_reset_cause_take());
+    int app_rc = hil_app_setup(&port);
+    const int agent_rc = hil_agent_init(&port);
+    if (agent_rc == HIL_AGENT_ERR_PORT) {
+        hil_halt(); /* no link to tell anyone: halt where a debugger sees it */
+    }
+    if (agent_rc == HIL_AGENT_ERR_MODEL && app_rc == 0) {
+        app_rc = -2; /* the linked model loaded but does not fit the protocol; INFO shows none */
+    }
+    if (board_init(hil_agent_rx_ring()) != 0) {
         hil_halt();
     }
-    if (board_init(&rx_ring) != 0) {
-        hil_halt();
-    }
-    if (dispatch_setup(reset_cause) != 0) {
-        hil_reply_error(HIL_SEQ_UNKNOWN, 0u, HIL_LINK_ERR_INTERNAL, 0u, "dispatch setup failed");
+    if (agent_rc == HIL_AGENT_ERR_INFO || agent_rc == HIL_AGENT_ERR_TABLE) {
+        hil_agent_reply_error(HIL_SEQ_UNKNOWN, 0u, HIL_LINK_ERR_INTERNAL, 0u, "dispatch setup failed");
         hil_halt();
     }
     const int engine_rc = hil_engine_setup();
-    const int app_rc = hil_app_setup();
     /* BOOT only once the receiver is on: the host sends nothing before it sees BOOT */
-    hil_dispatch_boot();
+    hil_agent_boot();
     if (engine_rc != 0) {
         /* the link commands still work; say why the engine's do not */
-        hil_reply_error(HIL_SEQ_UNKNOWN, 0u, HIL_LINK_ERR_INTERNAL, (uint32_t)engine_rc, "engine setup failed");
+        hil_agent_reply_error(HIL_SEQ_UNKNOWN, 0u, HIL_LINK_ERR_INTERNAL, (uint32_t)engine_rc, "engine setup failed");
     }
     if (app_rc != 0) {
-        hil_reply_error(HIL_SEQ_UNKNOWN, 0u, HIL_LINK_ERR_INTERNAL, (uint32_t)app_rc, "app setup failed");
+        hil_agent_reply_error(HIL_SEQ_UNKNOWN, 0u, HIL_LINK_ERR_INTERNAL, (uint32_t)app_rc, "app setup failed");
     }
     serve_forever();
 }

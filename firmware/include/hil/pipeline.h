@@ -1,11 +1,12 @@
 /*
- * The on-device pipeline (firmware/src/app/pipeline.c): raw int16 sensor windows in, the
+ * The on-device pipeline (src/app/pipeline.c and src/port/): raw int16 sensor windows in, the
  * configured preprocessing (hil/preprocess.h) writes the model's int8 input tensor, the engine
- * (hil/engine.h) runs, and the reply carries the codes fed, the output tensor and the cost.
+ * (hil/engine.h) runs, and the agent's reply carries the codes fed, the output tensor and the
+ * cost.
  *
- * Requests (docs/protocol.md, "Pipeline"): SET_PREPROCESS, LOAD_BEGIN / LOAD_CHUNK / LOAD_END,
- * MODEL_INFO, INFER_WINDOW, INFER_CODES. Built when APP=pipeline (the Makefile's default with a
- * real engine); hil_app_setup() registers them.
+ * Requests (docs/protocol.md, "Pipeline"): SET_PREPROCESS (this port's), and the agent's
+ * LOAD_BEGIN / LOAD_CHUNK / LOAD_END, MODEL_INFO, INFER_WINDOW, INFER_CODES. Built when
+ * APP=pipeline (the Makefile's default with a real engine); hil_app_setup() fills the port.
  *
  * RAM: the uploaded model lives in a static buffer of HIL_MODEL_BUFFER_SIZE bytes and the
  * engine's tensors in an arena of HIL_ARENA_SIZE bytes, both 16-byte aligned. A model linked
@@ -16,6 +17,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "hil_agent/agent.h"
 
 #ifndef HIL_MODEL_BUFFER_SIZE
 #define HIL_MODEL_BUFFER_SIZE 65536u
@@ -32,14 +35,17 @@
 #define HIL_PIPELINE_THRESHOLD_POOL (6u * 255u)
 
 /* hil_model_source values (MODEL_INFO source byte; INFO MODEL_SOURCE string) */
-#define HIL_MODEL_SOURCE_NONE 0u
-#define HIL_MODEL_SOURCE_LINKED 1u
-#define HIL_MODEL_SOURCE_UPLOADED 2u
+#define HIL_MODEL_SOURCE_NONE HIL_AGENT_MODEL_SOURCE_NONE
+#define HIL_MODEL_SOURCE_LINKED HIL_AGENT_MODEL_SOURCE_LINKED
+#define HIL_MODEL_SOURCE_UPLOADED HIL_AGENT_MODEL_SOURCE_UPLOADED
 
 /* Preprocessing kinds on the wire (SET_PREPROCESS kind byte) = hil_channel_kind_t */
 #define HIL_PREPROCESS_KIND_AFFINE 1u
 #define HIL_PREPROCESS_KIND_THRESHOLD 2u
 
-int hil_app_setup(void);
+/* Application hook, called by main() before hil_agent_init(): fills the inference half of the
+ * port (a weak default leaves it empty: no inference requests). Returns 0 or a negative error,
+ * reported after BOOT as "app setup failed". */
+int hil_app_setup(hil_agent_port_t *port);
 
 #endif /* HIL_PIPELINE_H */

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target over the link codec (firmware/src/link): the streaming frame reader fed
+ * libFuzzer target over the link codec (firmware/agent/src/link): the streaming frame reader fed
  * byte by byte, the in-place frame decoder and COBS decode. Decoded frames must stay inside
  * their buffer and respect max_payload, and re-encoding a decoded frame must decode back to the
  * same frame.

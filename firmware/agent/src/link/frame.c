@@ -1,17 +1,8 @@
 /* Link protocol v1 frames (docs/protocol.md): header(8) payload crc32(4), COBS, 0x00. */
 #include "hil/link.h"
 
+#include "hil/le.h"
 #include "memsink.h"
-
-static uint16_t read_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t read_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
 
 void hil_frame_write(hil_sink_fn sink, void *context, uint8_t type, uint16_t seq,
                      const uint8_t *payload, size_t len)
@@ -68,18 +59,18 @@ int hil_frame_decode(uint8_t *buf, size_t encoded_len, size_t max_payload, hil_f
         return HIL_LINK_ERR_OVERSIZE;
     }
     const size_t body_len = raw_len - HIL_FRAME_CRC_SIZE;
-    if (read_le32(buf + body_len) != hil_crc32(buf, body_len)) {
+    if (hil_le_get_u32(buf + body_len) != hil_crc32(buf, body_len)) {
         return HIL_LINK_ERR_BAD_CRC;
     }
     if (buf[0] != HIL_PROTOCOL_VERSION) {
         return HIL_LINK_ERR_BAD_VERSION;
     }
-    const uint16_t length = read_le16(buf + 4);
+    const uint16_t length = hil_le_get_u16(buf + 4);
     if (length != body_len - HIL_FRAME_HEADER_SIZE) {
         return HIL_LINK_ERR_BAD_LENGTH;
     }
     frame->type = buf[1];
-    frame->seq = read_le16(buf + 2);
+    frame->seq = hil_le_get_u16(buf + 2);
     frame->length = length;
     frame->payload = buf + HIL_FRAME_HEADER_SIZE;
     return 0;

@@ -1,0 +1,1 @@
+../../agent/include/hil/le.h
