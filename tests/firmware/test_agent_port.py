@@ -125,6 +125,20 @@ team_fw: team_port.c $(HIL_AGENT_SRCS)
 arm_objs: team_port.c $(HIL_AGENT_SRCS)
 \tfor src in $^; do arm-none-eabi-gcc $(CFLAGS) -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 \\
 \t\t-Os -ffunction-sections -fdata-sections -c $$src -o $$(basename $$src).o || exit 1; done
+\tarm-none-eabi-g++ -std=c++17 -Wall -Wextra -Werror -mcpu=cortex-m4 -mthumb $(addprefix -I,$(HIL_AGENT_INCLUDES)) \\
+\t\t-c tflm_port.cc -o tflm_port.cc.o
+"""
+
+# a TFLM port is C++: the agent's headers must compile there too
+TFLM_PORT_CC = """\
+#include "hil_agent/agent.h"
+extern "C" int team_invoke(hil_agent_error_t *error);
+int team_invoke(hil_agent_error_t *error)
+{
+    hil_agent_error_set(error, HIL_LINK_ERR_INVOKE_FAILED, 1u);
+    hil_agent_error_text(error, "Invoke failed");
+    return static_cast<int>(hil_crc32(nullptr, 0u) != 0u);
+}
 """
 
 
@@ -135,6 +149,7 @@ def team_firmware(tmp_path_factory):
     work = tmp_path_factory.mktemp("team")
     literal = '"' + "".join(f"\\x{b:02x}" for b in MODEL) + '"'
     (work / "team_port.c").write_text(PORT_C.replace("MODEL_BYTES", literal))
+    (work / "tflm_port.cc").write_text(TFLM_PORT_CC)
     (work / "Makefile").write_text(FOREIGN_MAKEFILE.format(agent_mk=AGENT_MK))
     built = subprocess.run(["make", "-C", str(work), "team_fw"], capture_output=True, text=True)
     assert built.returncode == 0, built.stdout + built.stderr
@@ -147,6 +162,7 @@ def test_the_agent_cross_compiles_from_a_foreign_makefile(team_firmware):
     built = subprocess.run(["make", "-C", str(team_firmware.parent), "arm_objs"], capture_output=True, text=True)
     assert built.returncode == 0, built.stdout + built.stderr
     assert (team_firmware.parent / "agent.c.o").is_file() and (team_firmware.parent / "infer.c.o").is_file()
+    assert (team_firmware.parent / "tflm_port.cc.o").is_file()
 
 
 def converse(firmware, requests: list[Frame]) -> list[Frame]:

@@ -13,6 +13,10 @@
 
 #include "hil/protocol.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Largest COBS encoding of raw_len bytes, delimiter excluded: n + 1 + n/254. */
 #define HIL_COBS_MAX_ENCODED(raw_len) ((raw_len) + 1u + (raw_len) / 254u)
 /* Largest encoded frame (delimiter excluded) a receiver with max_payload accepts. */
@@ -89,5 +93,9 @@ bool hil_frame_reader_init(hil_frame_reader_t *reader, uint8_t *buf, size_t buf_
                            size_t max_payload);
 hil_rx_status_t hil_frame_reader_push(hil_frame_reader_t *reader, uint8_t byte,
                                       hil_frame_t *frame, int *error);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* HIL_LINK_H */

@@ -22,9 +22,11 @@
 
 #include "hil/link.h"
 #include "hil/protocol.h"
-#include "hil/ring.h"
 #include "hil_agent/config.h"
 #include "hil_agent/port.h"
+#ifndef __cplusplus
+#include "hil/ring.h" /* C11 atomics: hil_agent_rx_ring() is for C callers */
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,8 +68,10 @@ int hil_agent_init(const hil_agent_port_t *port);
  * fit in the ring are dropped and counted; the frame they belonged to then fails its CRC and the
  * host is told. */
 void hil_agent_rx_feed(const uint8_t *data, size_t len);
+#ifndef __cplusplus
 /* The RX ring itself, for an ISR that pushes bytes one at a time (hil_ring_push). */
 hil_ring_t *hil_agent_rx_ring(void);
+#endif
 /* True when received bytes wait to be served (check it with interrupts masked before sleeping). */
 bool hil_agent_rx_pending(void);
 /* Serves every byte in the ring: decodes frames and answers them. Returns true if it consumed

@@ -19,9 +19,11 @@
 #define HIL_AGENT_EXTRA_HANDLERS 8u
 #endif
 
+#ifndef __cplusplus /* C11's spelling; the checks run where the agent is compiled */
 _Static_assert(HIL_MAX_PAYLOAD <= 0xFFFFu, "MAX_PAYLOAD is a u16 in INFO and in the header");
 _Static_assert(HIL_MAX_PAYLOAD >= 64u, "MAX_PAYLOAD must hold INFO and an ERROR with its text");
 _Static_assert((HIL_RX_RING_SIZE & (HIL_RX_RING_SIZE - 1u)) == 0u, "RX ring size must be a power of two");
 _Static_assert(HIL_RX_RING_SIZE <= 0xFFFFu, "RX_BUFFER is a u16 in INFO");
+#endif
 
 #endif /* HIL_AGENT_CONFIG_H */
