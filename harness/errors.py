@@ -137,6 +137,15 @@ class ModelError(HarnessError):
         super().__init__(f"{path}: {message}" if path else message)
 
 
+class BundleError(ModelError):
+    """A model bundle (docs/bundle.md) is invalid: ``path`` is the file, ``field`` the dotted
+    field (``sensor.counts_per_g``, ``data.recordings[0].label_column``) that is wrong."""
+
+    def __init__(self, message: str, path: str | None = None, field: str | None = None):
+        self.field = field
+        super().__init__(f"field '{field}' {message}" if field else message, path)
+
+
 # --- on-device pipeline (harness.device) -----------------------------------------------------
 
 class ModelRejectedError(DeviceError):

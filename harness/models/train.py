@@ -26,7 +26,8 @@ import numpy as np
 
 from harness.errors import ConfigError
 from harness.models.architecture import ArchitectureConfig, build_classifier
-from harness.models.dataset import Dataset, DatasetConfig, make_dataset
+from harness.bundle.spec import CONTAINER_SENSOR, DEFAULT_BAND_G
+from harness.models.dataset import WATCHED_CLASSES, Dataset, DatasetConfig, make_dataset
 from harness.models.determinism import training_fingerprint
 from harness.models.evaluate import evaluate_reference
 from harness.models.metadata import (FLOAT_SUFFIX, INT8_SUFFIX, JSON_SUFFIX, ModelMetadata,
@@ -223,8 +224,13 @@ def train_variant(variant: Variant, dataset: Dataset, out_dir: str | Path,
         description=variant.description,
         classes=list(dataset.classes),
         scaler=scaler.export(),
-        window={"length": dataset.window_len, "rate_hz": dataset.rate_hz,
+        window={"length": dataset.window_len, "hop": dataset.window_len, "rate_hz": dataset.rate_hz,
                 "channels": int(dataset.calibration_g.shape[-1])},
+        data={"synthetic": "container"},
+        sensor=dict(CONTAINER_SENSOR, rate_hz=float(dataset.rate_hz)),
+        watched_classes=list(WATCHED_CLASSES),
+        band_g=list(DEFAULT_BAND_G),
+        expectations={"verdict": variant.expect[0], "input_verdict": variant.expect[1]},
         input=info.input.to_dict(),
         output=info.output.to_dict(),
         ops=list(info.ops),

@@ -19,6 +19,9 @@ class Variant:
     scaler_params: dict = field(default_factory=dict)
     method: str = "ptq"                 # "ptq" (post-training) or "qat" (quantization-aware)
     description: str = ""
+    # what the acceptance suite must find (written into the bundle's expectations; measured,
+    # see docs/suite.md): the model verdict and the input-code verdict
+    expect: tuple[str, str] = ("OK", "OK")
 
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
@@ -27,7 +30,7 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
         "failure: the shock sets the range, the normal band gets few input codes. Its INT8 normal "
         "recall is one training run's figure: 0.09 committed; retrains with the same TensorFlow and "
         "seeds gave 0.09 and 0.45 on other CPUs and 0.76 with oneDNN off. What reproduces is the "
-        "collapse, far below float's 0.985, and the squeezed input codes")),
+        "collapse, far below float's 0.985, and the squeezed input codes"), expect=("COLLAPSED", "COLLAPSED")),
     Variant("robust", "robust", description=(
         "median/IQR with the scaler's clip (+-4 IQR by default), so the shock cannot set the "
         "input range; PTQ")),
@@ -39,7 +42,7 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
         "fine channel (normal band, clipped) + coarse channel (full scale): 6 input channels; PTQ")),
     Variant("minmax_qat", "minmax", method="qat", description=(
         "the same outlier-laden min-max scaling, quantization-aware training; shows what QAT "
-        "can and cannot recover")),
+        "can and cannot recover"), expect=("DEGRADED", "COLLAPSED")),
     Variant("robust_qat", "robust", method="qat", description=(
         "clipped robust scaling with quantization-aware training")),
 )}

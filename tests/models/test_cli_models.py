@@ -35,7 +35,7 @@ def test_models_unknown_name(capsys):
 
 def test_models_missing_dir(tmp_path, capsys):
     assert main(["models", "--dir", str(tmp_path / "absent")]) == 2
-    assert "run hil train first" in capsys.readouterr().err
+    assert "models folder does not exist (hil train or hil bundle writes one)" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorflow") is not None,

@@ -20,7 +20,6 @@ from retrain_findings import assert_no_problems, retrain_problems
 
 from harness.models.determinism import fingerprint_differences, training_fingerprint
 from harness.models.metadata import read_metadata
-from harness.suite.expectations import EXPECTED_INPUT_VERDICTS
 
 pytestmark = [needs_tf, pytest.mark.timeout(1800)]
 
@@ -53,7 +52,7 @@ def test_every_committed_model_is_retrained(retrained):
 def test_retrained_reproduces_the_finding(retrained, held_out, name):
     # compare what was written (JSON), not the in-memory export: JSON has null for +-inf clips
     new, old = read_metadata(retrained[name].json_path), _committed(name)
-    assert_no_problems(retrain_problems(name, new, old, held_out, EXPECTED_INPUT_VERDICTS[name]), name)
+    assert_no_problems(retrain_problems(name, new, old, held_out, _committed(name).expectations["input_verdict"]), name)
     assert new.training["fingerprint"] == training_fingerprint()
 
 
@@ -70,7 +69,7 @@ def test_the_check_fails_when_min_max_stops_collapsing(retrained, held_out):
     """A min-max model whose scaler was swapped for robust (the retrained robust model under the
     min-max name) keeps its normal recall and its input codes: the finding check must say so."""
     swapped = replace(read_metadata(retrained["robust"].json_path), name="minmax")
-    problems = retrain_problems("minmax", swapped, _committed("minmax"), held_out, EXPECTED_INPUT_VERDICTS["minmax"])
+    problems = retrain_problems("minmax", swapped, _committed("minmax"), held_out, _committed("minmax").expectations["input_verdict"])
     assert any(p.startswith("min-max no longer collapses") for p in problems), problems
     assert any(p == "input-code verdict OK, expected COLLAPSED" for p in problems), problems
     assert any("fitted scaler differs" in p for p in problems), problems
@@ -79,7 +78,7 @@ def test_the_check_fails_when_min_max_stops_collapsing(retrained, held_out):
 def test_the_check_fails_when_a_good_model_collapses(retrained, held_out):
     """The robust check run on the min-max model: its INT8 recall gap and input codes are named."""
     collapsed = replace(read_metadata(retrained["minmax"].json_path), name="robust")
-    problems = retrain_problems("robust", collapsed, _committed("robust"), held_out, EXPECTED_INPUT_VERDICTS["robust"])
+    problems = retrain_problems("robust", collapsed, _committed("robust"), held_out, _committed("robust").expectations["input_verdict"])
     assert any(p.startswith("INT8 recall of normal") for p in problems), problems
     assert "input-code verdict COLLAPSED, expected OK" in problems
 
