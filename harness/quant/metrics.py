@@ -102,6 +102,11 @@ class ScalerMetrics:
     worst_axis: str
     saturation_axis: str
     per_axis: list[AxisMetrics] = field(default_factory=list)
+    # Share of the INT8 range the band gets on the worst axis: band width over the g span of
+    # the whole code range (affine scalers, where every code is as wide); for other scalers the
+    # share of codes whose value lies in the band (one side). A capacity, set by the scaler and
+    # the input quantization alone, whatever data is streamed.
+    band_share: float = math.nan
 
     def to_dict(self) -> dict:
         def clean(value):
@@ -161,6 +166,25 @@ def _channel_g_span(scaler: Scaler, params: QuantParams, channel: int) -> float:
     g = scaler.inverse(bounds)
     g = g if g.ndim == 2 else g[:, None]
     return float(abs(g[1, scaler.source_axis[channel]] - g[0, scaler.source_axis[channel]]))
+
+
+def band_share(scaler: Scaler, params: QuantParams, band: Band, axis: int) -> float:
+    """Share of the INT8 input range that the band ``lo..hi`` g gets on input ``axis``: the best
+    of the output channels computed from that axis (two_stage's fine channel, say)."""
+    channels = np.flatnonzero(scaler.source_axis == axis)
+    if scaler.affine:
+        return min(1.0, max(band.width_g / _channel_g_span(scaler, params, int(c)) for c in channels))
+    codes = np.arange(params.qmin, params.qmax + 1)
+    best = 0.0
+    for channel in channels:
+        grid = np.zeros((len(codes), scaler.output_channels))
+        grid[:, channel] = dequantize(codes, params)
+        g = scaler.inverse(grid)
+        g = g if g.ndim == 2 else g[:, None]
+        values = g[:, axis]
+        inside = (values >= band.lo_g) & (values <= band.hi_g)
+        best = max(best, float(inside.mean()))
+    return best
 
 
 def input_saturation_mask(scaler: Scaler, params: QuantParams, g: np.ndarray) -> np.ndarray:
@@ -225,6 +249,7 @@ def band_metrics(scaler: Scaler, params: QuantParams, trace_g, band: Band = Band
             g_per_code=float(np.median(widths)) if widths.size else math.inf, sqnr_db=sqnr,
             saturation_rate=float(axis_saturated[in_band, axis].mean()), range_g=range_g))
 
+    shares = {names[axis]: band_share(scaler, params, band, axis) for axis in range(g.shape[1])}
     measured = [a for a in per_axis if a.band_samples > 0]
     if not measured:
         raise TraceError(f"no sample of the trace falls in the band {band} (|value| on any axis); "
@@ -239,7 +264,8 @@ def band_metrics(scaler: Scaler, params: QuantParams, trace_g, band: Band = Band
         saturation_rate=saturating.saturation_rate, saturation_axis=saturating.axis,
         trace_saturation_rate=float(axis_saturated.mean()),
         range_g=worst.range_g, range_ratio=worst.range_g / band.width_g,
-        worst_axis=worst.axis, per_axis=per_axis)
+        worst_axis=worst.axis, per_axis=per_axis,
+        band_share=min(shares[a.axis] for a in measured))
 
 
 def analyze_scalers(specs, trace_g, calibration_g=None, band: Band = Band(*DEFAULT_BAND_G)):

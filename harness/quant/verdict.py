@@ -14,7 +14,15 @@ Default thresholds, in the terms of an 8-bit input:
 * SQNR over the band (signal = band samples minus their mean): below 30 dB DEGRADED, below 20 dB
   COLLAPSED. It catches what code counts miss, such as clipping error.
 
-The verdict is the worst of the three; every failing rule contributes a reason.
+* relative, so that the thresholds above are not the only judges (they were set on the
+  fixtures): the share of the INT8 range the band gets (``ScalerMetrics.band_share``: under 0.20,
+  the range is over 5x the band, DEGRADED; under 0.15, over 6.7x, COLLAPSED - the field report's
+  "allocates 90 % of those values to an outlier"), and, when the caller gives it, the bits lost
+  against the best registered scaler fitted on the same calibration data (2 bits, a quarter of
+  its codes: DEGRADED; 2.5 bits COLLAPSED).
+
+The verdict is the worst of the rules; every failing rule contributes a reason. Remedies are
+named only when the caller computed them on the same data (``remedies``).
 """
 
 from __future__ import annotations
@@ -35,6 +43,19 @@ class VerdictThresholds:
     degraded_saturation: float = 0.005
     collapsed_sqnr_db: float = 20.0
     degraded_sqnr_db: float = 30.0
+    collapsed_band_share: float = 0.15
+    degraded_band_share: float = 0.20
+    collapsed_bits_lost: float = 2.5
+    degraded_bits_lost: float = 2.0
+
+
+@dataclass(frozen=True)
+class Best:
+    """The best registered scaler on the same calibration data and band samples."""
+
+    spec: str
+    effective_bits: float
+    codes_used: int
 
 
 @dataclass(frozen=True)
@@ -50,7 +71,8 @@ class Verdict:
         return {"status": self.status, "reasons": list(self.reasons)}
 
 
-def judge(metrics: ScalerMetrics, thresholds: VerdictThresholds = VerdictThresholds()) -> Verdict:
+def judge(metrics: ScalerMetrics, thresholds: VerdictThresholds = VerdictThresholds(),
+          best: Best | None = None, remedies: list[str] | None = None) -> Verdict:
     m, t = metrics, thresholds
     findings: list[tuple[str, str]] = []
     band = f"{m.band} band"
@@ -60,17 +82,24 @@ def judge(metrics: ScalerMetrics, thresholds: VerdictThresholds = VerdictThresho
             return COLLAPSED if value < collapsed else DEGRADED if value < degraded else OK
         return COLLAPSED if value > collapsed else DEGRADED if value > degraded else OK
 
-    kind = m.scaler.split(":", 1)[0]
-    remedies = [r for k, r in (("robust", "robust (with clip)"), ("two_stage", "two_stage"),
-                               ("log1p", "log1p")) if k != kind]
+    hint = (f" - try {', '.join(remedies)}" if remedies else "")
     too_narrow = m.range_ratio < 1.0
     status = level(m.effective_bits, t.collapsed_bits, t.degraded_bits)
-    if status != OK and not too_narrow:
-        findings.append((status, (
+    share_status = OK if too_narrow or m.band_share != m.band_share else \
+        level(m.band_share, t.collapsed_band_share, t.degraded_band_share)
+    lost = best.effective_bits - m.effective_bits if best is not None else 0.0
+    lost_status = level(-lost, -t.collapsed_bits_lost, -t.degraded_bits_lost)
+    if max(status, share_status, lost_status, key=_RANK.get) != OK and not too_narrow:
+        worst = max(status, share_status, lost_status, key=_RANK.get)
+        relative = f"; the band gets {m.band_share:.0%} of the INT8 range" if m.band_share == m.band_share else ""
+        if best is not None and lost > 0:
+            relative += (f", {lost:.1f} bits fewer than {best.spec} ({best.codes_used} codes) on the same "
+                         "calibration data")
+        findings.append((worst, (
             f"{band} uses {m.codes_used} of {m.levels} codes ({m.effective_bits:.1f} bits) on "
             f"{m.worst_axis}: calibration range {m.range_g:.3g} g vs band {m.band.width_g:.3g} g "
-            f"({m.range_ratio:.1f}x, {m.g_per_code:.3g} g per code); the outliers set the INT8 "
-            f"range - try {', '.join(remedies[:-1])} or {remedies[-1]} scaling")))
+            f"({m.range_ratio:.1f}x, {m.g_per_code:.3g} g per code){relative}; the outliers set the INT8 "
+            f"range{hint}")))
 
     saturation = level(m.saturation_rate, t.collapsed_saturation, t.degraded_saturation, below=False)
     if too_narrow and status != OK:
