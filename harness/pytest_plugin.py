@@ -210,7 +210,7 @@ def hil_trace_factory(hil_suite_model, hil_suite_config):
     def make(scenario: str, windows: int | None = None, seed: int | None = None):
         return make_scenario_windows(scenario, hil_suite_model.dataset_config, windows or config.windows,
                                      config.seed + 1000 * SCENARIOS.index(scenario) if seed is None else seed,
-                                     config.counts_per_g, config.sweep_peaks_g, config.sweep_windows)
+                                     hil_suite_model.counts_per_g, config.sweep_peaks_g, config.sweep_windows)
     return make
 
 

@@ -2,9 +2,10 @@
 the model verdict with its reasons, and computed recommendations.
 
 Model verdict (docs/suite.md):
-  input  = harness.quant.verdict.judge on the device's input codes of the normal band
-           (0.2-1.5 g samples of every normal and pre-failure window of the run);
-  output = the larger recall drop, float minus device, of the normal and pre-failure classes:
+  input  = harness.quant.verdict.judge on the device's input codes of the band (the bundle's,
+           0.2-1.5 g by default: samples of every window of the watched classes), absolute and
+           relative to the best registered scaler fitted on the same calibration data;
+  output = the largest recall drop, float minus device, of the bundle's watched classes:
            COLLAPSED from ``collapsed_recall_drop`` (0.25), DEGRADED from ``degraded_recall_drop`` (0.10);
   model  = worst(output, min(input, DEGRADED)): input-code collapse alone makes a model DEGRADED
            (a latent risk: the resolution is gone but the outputs still hold); COLLAPSED needs the
@@ -21,14 +22,13 @@ import numpy as np
 from harness.models.evaluate import accuracy_report
 from harness.quant.metrics import ScalerMetrics, analyze_scalers, input_saturation_mask
 from harness.quant.tflite import dequantize
-from harness.quant.verdict import COLLAPSED, DEGRADED, OK, Verdict, judge
+from harness.quant.verdict import COLLAPSED, DEGRADED, OK, Best, Verdict, judge
 from harness.suite.collapse import codes_band_metrics
 from harness.suite.run import ModelRun
-from harness.suite.scenarios import REGIMES
 
 RANK = {OK: 0, DEGRADED: 1, COLLAPSED: 2}
 DEVICE_FAULT = "DEVICE FAULT"   # the device, not the model: harness.device.recovery
-WATCHED = ("normal", "pre_failure")   # the classes outlier-squeezed inputs lose
+SWEEPS = ("shock_sweep", "outlier_sweep")
 
 
 def output_figures(float_scores, device_scores, device_codes, host_codes, labels, classes) -> dict:
@@ -57,9 +57,9 @@ def output_figures(float_scores, device_scores, device_codes, host_codes, labels
     }
 
 
-def recall_drop(outputs: dict) -> tuple[float, str]:
+def recall_drop(outputs: dict, watched) -> tuple[float, str]:
     """Largest float-minus-device recall over the watched classes, and which class."""
-    drops = {c: outputs["recall_float"][c] - outputs["recall_device"][c] for c in WATCHED
+    drops = {c: outputs["recall_float"][c] - outputs["recall_device"][c] for c in watched
              if outputs["recall_float"].get(c) is not None and outputs["recall_device"].get(c) is not None}
     if not drops:
         return 0.0, ""
@@ -78,8 +78,15 @@ def _level(value: float, collapsed: float, degraded: float) -> str:
     return COLLAPSED if value >= collapsed else DEGRADED if value >= degraded else OK
 
 
+# Wider robust clips: a team whose normal peaks lie beyond +-4 IQR (an activity's running
+# steps against its idle spread) needs one; each is judged like the others, so only a clip that
+# keeps the band OK on the team's own calibration data is ever recommended.
+WIDER_CLIPS_IQR = (8.0, 16.0)
+
+
 def candidate_specs() -> list[str]:
-    """Every registered scaler, with the parameters of the committed variants where they set some."""
+    """Every registered scaler, with the parameters of the committed variants where they set
+    some, and the robust scaler at wider clips."""
     from harness.models.variants import VARIANTS
     from harness.quant.scalers import scaler_names
     specs = {}
@@ -88,6 +95,8 @@ def candidate_specs() -> list[str]:
         specs.setdefault(variant.scaler, variant.scaler + (f":{args}" if args else ""))
     for name in scaler_names():
         specs.setdefault(name, name)
+    for clip in WIDER_CLIPS_IQR:
+        specs.setdefault(f"robust:{clip:g}", f"robust:clip_lo={-clip:g},clip_hi={clip:g}")
     return list(specs.values())
 
 
@@ -101,12 +110,15 @@ class Recommendation:
 
 
 def recommend(model, band_g: np.ndarray, band, thresholds) -> list[Recommendation]:
-    """Every candidate scaler fitted on the model's own calibration set (with its 8.13 g shock) and
-    judged on the same band samples: harness.quant.metrics.analyze_scalers, best first."""
+    """Every candidate scaler fitted on the model's own calibration set (with its outliers) and
+    judged on the same band samples: harness.quant.metrics.analyze_scalers, best first. Each is
+    judged against the best of them, as the model's own scaler is."""
     results = analyze_scalers(candidate_specs(), band_g, calibration_g=model.calibration_g, band=band)
+    top = max(results, key=lambda r: r[3].effective_bits)
+    best = Best(top[0], top[3].effective_bits, top[3].codes_used)
     out = []
     for spec, _scaler, _params, metrics in results:
-        verdict = judge(metrics, thresholds)
+        verdict = judge(metrics, thresholds, best=best)
         out.append(Recommendation(spec, metrics.effective_bits, metrics.codes_used, verdict.status, verdict.reason))
     return sorted(out, key=lambda r: (RANK[r.status], -r.effective_bits))
 
@@ -130,6 +142,10 @@ class ModelReport:
     recommendations: list = field(default_factory=list)
     fault_events: list = field(default_factory=list)   # {scenario, window, kind, error, recovered, ...}
     aborted: str = ""
+    classes: list = field(default_factory=list)
+    watched_classes: list = field(default_factory=list)
+    best: Best | None = None                 # the best registered scaler on the same calibration data
+    thresholds: object = None                # the SuiteThresholds the verdicts used
 
     @property
     def reason(self) -> str:
@@ -164,9 +180,13 @@ class ModelReport:
         return {
             "model": self.name, "scaler": self.scaler, "method": self.method, "verdict": self.status,
             "input_verdict": self.input_verdict.status, "output_verdict": self.output_status,
+            "classes": list(self.classes), "watched_classes": list(self.watched_classes),
             "normal_codes": self.by_regime["normal"].codes_used if self.by_regime.get("normal") else None,
             "normal_bits": round(self.by_regime["normal"].effective_bits, 2) if self.by_regime.get("normal") else None,
             "band_codes": self.band.codes_used, "band_bits": round(self.band.effective_bits, 2),
+            "band_g": [self.band.band.lo_g, self.band.band.hi_g], "band_share": round(self.band.band_share, 4),
+            "best_scaler": self.best.__dict__ if self.best else None,
+            "bits_lost": round(self.best.effective_bits - self.band.effective_bits, 2) if self.best else None,
             "band_axis": self.band.worst_axis, "g_per_code": self.band.g_per_code,
             "sqnr_db": self.band.sqnr_db, "saturation_rate": self.band.saturation_rate,
             "recall_float": o["recall_float"], "recall_device": o["recall_device"],
@@ -190,12 +210,12 @@ def _scores(run: ModelRun, codes: np.ndarray) -> np.ndarray:
     return dequantize(codes, run.model.output_params).astype(np.float32)
 
 
-def _band_of(run: ModelRun, mask: np.ndarray, label: str):
+def _band_of(run: ModelRun, mask: np.ndarray, label: str, band):
     model = run.model
     g = run.g[mask].reshape(-1, model.scaler.input_channels)
     codes = run.pooled("device_input_codes")[mask].reshape(len(g), -1)
     try:
-        return codes_band_metrics(model.scaler, model.input_params, g, codes, run.config.band, label)
+        return codes_band_metrics(model.scaler, model.input_params, g, codes, band, label)
     except Exception as e:  # noqa: BLE001 - a regime without band samples has no figures
         from harness.errors import TraceError
         if isinstance(e, TraceError):
@@ -204,15 +224,17 @@ def _band_of(run: ModelRun, mask: np.ndarray, label: str):
 
 
 def _amplitude_rows(run: ModelRun) -> list[dict]:
-    sweep = [s for s in run.scenarios if s.name == "shock_sweep"]
+    """Per outlier amplitude of the sweep: saturation, recall of each window's own label (the
+    fixtures' shock sweep is labelled impact), float/device agreement and output error."""
+    sweep = [s for s in run.scenarios if s.name in SWEEPS]
     if not sweep:
         return []
     s = sweep[0]
     model = run.model
-    impact = REGIMES.index("impact")
     float_argmax = s.float_scores.argmax(axis=1)
     device_argmax = s.device_outputs.argmax(axis=1)
     device_scores = _scores(run, s.device_outputs)
+    labels = s.scenario.labels
     g = s.scenario.g
     rows = []
     for peak in np.unique(s.scenario.shock_peak_g):
@@ -223,38 +245,57 @@ def _amplitude_rows(run: ModelRun) -> list[dict]:
         rows.append({"peak_g": float(peak), "windows": int(mask.sum()),
                      "saturation_rate": float(saturated.any(axis=1).mean()),
                      "sensor_clip_rate": float(sensor_clipped.any(axis=-1).mean()),
-                     "recall_float": float((float_argmax[mask] == impact).mean()),
-                     "recall_device": float((device_argmax[mask] == impact).mean()),
+                     "recall_float": float((float_argmax[mask] == labels[mask]).mean()),
+                     "recall_device": float((device_argmax[mask] == labels[mask]).mean()),
                      "agreement": float((float_argmax[mask] == device_argmax[mask]).mean()),
                      "mae": float(np.abs(device_scores[mask] - s.float_scores[mask]).mean())})
     return rows
 
 
+def resolved_band(run: ModelRun):
+    """The suite option's band when given, else the bundle's."""
+    return run.config.band if run.config.band is not None else run.model.band
+
+
 def analyze(run: ModelRun) -> ModelReport:
     """Figures and verdicts on the windows the device answered (DEVICE FAULT windows are listed in
-    ``fault_events``, never scored)."""
+    ``fault_events``, never scored). Recall and the verdict use the scored scenarios (an injected
+    outlier makes a window's label no ground truth); every scenario has its own figures."""
     fault_events = [{"scenario": name, **event.to_dict()} for name, event in run.fault_events]
     aborted = run.aborted
-    run = run.measured()
-    model, config = run.model, run.config
+    everything = run.measured()
+    model, config = everything.model, everything.config
+    run = everything.scored()
     classes = model.classes
+    watched_classes = model.watched_classes
     labels = run.labels
+    band_spec = resolved_band(run)
+    t = config.thresholds.resolve(model.spec.thresholds)
     device_codes = run.pooled("device_outputs")
     outputs = output_figures(run.pooled("float_scores"), _scores(run, device_codes), device_codes,
                              run.pooled("host_outputs"), labels, classes)
     per_scenario = {}
-    for s in run.scenarios:
+    for s in everything.scenarios:
         figures = output_figures(s.float_scores, _scores(run, s.device_outputs), s.device_outputs,
                                  s.host_outputs, s.scenario.labels, classes)
-        figures.update(windows_per_s=s.windows_per_s, cost_median=float(np.median(s.cost)), cost_unit=s.cost_unit)
+        figures.update(windows_per_s=s.windows_per_s, cost_median=float(np.median(s.cost)) if len(s.cost) else None,
+                       cost_unit=s.cost_unit, scored=s.scenario.scored)
         per_scenario[s.name] = figures
-    by_regime = {regime: _band_of(run, labels == index, f"{model.name}:{regime}")
-                 for index, regime in enumerate(REGIMES)}
-    watched = np.isin(labels, [classes.index(c) for c in WATCHED])
-    band = _band_of(run, watched, model.name)
-    input_verdict = judge(band, config.thresholds.input)
-    drop, drop_class = recall_drop(outputs)
-    t = config.thresholds
+    by_regime = {cls: _band_of(run, labels == index, f"{model.name}:{cls}", band_spec)
+                 for index, cls in enumerate(classes)}
+    watched = np.isin(labels, [classes.index(c) for c in watched_classes])
+    band = _band_of(run, watched, model.name, band_spec)
+    if band is None:
+        from harness.errors import TraceError
+        raise TraceError(f"{model.name}: no sample of the watched classes' windows ({', '.join(watched_classes)}) "
+                         f"lies in the band {band_spec}; set the bundle's band_g to where their signal is")
+    band_g = run.g[watched].reshape(-1, model.scaler.input_channels)
+    candidates = recommend(model, band_g, band_spec, t.input)
+    top = max(candidates, key=lambda r: r.effective_bits)
+    best = Best(top.spec, top.effective_bits, top.codes_used)
+    keeping = [r for r in candidates if r.status == OK]
+    input_verdict = judge(band, t.input, best=best, remedies=[r.spec for r in keeping])
+    drop, drop_class = recall_drop(outputs, watched_classes)
     output_status = _level(drop, t.collapsed_recall_drop, t.degraded_recall_drop)
     status = combine(input_verdict.status, output_status)
 
@@ -272,15 +313,14 @@ def analyze(run: ModelRun) -> ModelReport:
         reasons.append("input resolution is gone but the outputs still hold (latent: DEGRADED, not COLLAPSED)")
     recommendations = []
     if input_verdict.status != OK:
-        band_g = run.g[watched].reshape(-1, model.scaler.input_channels)
-        recommendations = recommend(model, band_g, config.band, t.input)
-        keeping = [r for r in recommendations if r.status == OK]
+        recommendations = candidates
+        peak = float(np.abs(model.calibration_g).max())
         if keeping:
             listed = ", ".join(f"{r.spec} ({r.codes_used} codes, {r.effective_bits:.1f} bits)" for r in keeping)
-            reasons.append(f"on this model's calibration set (with its {model.metadata.calibration.get('outlier_peak_g', '?')} g "
-                           f"shock) these scalers keep the band OK: {listed}")
+            reasons.append(f"on this model's calibration set (peak {peak:.3g} g) these scalers keep the band OK: {listed}")
         else:
-            reasons.append("no available scaler keeps the band OK on this calibration set")
+            reasons.append(f"no registered scaler keeps the band OK on this calibration set (peak {peak:.3g} g)")
     return ModelReport(model.name, model.scaler_label, model.method, outputs, per_scenario, band, by_regime,
-                       _amplitude_rows(run), input_verdict, output_status, drop, drop_class, status, reasons,
-                       recommendations, fault_events, aborted)
+                       _amplitude_rows(everything), input_verdict, output_status, drop, drop_class, status, reasons,
+                       recommendations, fault_events, aborted, classes=list(classes),
+                       watched_classes=list(watched_classes), best=best, thresholds=t)

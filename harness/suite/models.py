@@ -41,14 +41,47 @@ class SuiteModel:
         return self.bundle.scaler
 
     @property
+    def spec(self):
+        """The bundle's suite sections (harness.bundle.spec.BundleSpec)."""
+        return self.bundle.spec
+
+    @property
+    def watched_classes(self) -> list[str]:
+        return list(self.spec.watched_classes)
+
+    @property
+    def counts_per_g(self) -> float:
+        return float(self.spec.sensor.counts_per_g)
+
+    @property
+    def window_len(self) -> int:
+        return int(self.metadata.window["length"])
+
+    @property
+    def band(self):
+        from harness.quant.metrics import Band
+        return Band(*self.spec.band_g)
+
+    @property
+    def expectations(self):
+        return self.spec.expectations
+
+    @property
+    def synthetic(self) -> bool:
+        """The harness's own container recipe (the fixtures), not the team's recordings."""
+        return bool(self.spec.data.synthetic)
+
+    @property
     def scaler_label(self) -> str:
-        params = self.metadata.training.get("scaler_params") or {}
-        args = ",".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in params.items())
-        return self.metadata.training["scaler"] + (f":{args}" if args else "")
+        training = self.metadata.training
+        kind = training.get("scaler") or self.scaler.name
+        params = training.get("scaler_params") if "scaler" in training else {}
+        args = ",".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in (params or {}).items())
+        return kind + (f":{args}" if args else "")
 
     @property
     def method(self) -> str:
-        return str(self.metadata.training.get("method", "")).upper()
+        return str(self.metadata.training.get("method") or self.metadata.provenance.get("method") or "").upper()
 
     @property
     def model_bytes(self) -> bytes:
@@ -64,19 +97,25 @@ class SuiteModel:
         from harness.quant.tflite import QuantParams
         return QuantParams(float(self.metadata.output["scale"]), int(self.metadata.output["zero_point"]))
 
-    def fold(self, counts_per_g: float):
+    def fold(self, counts_per_g: float | None = None):
         """The integer preprocessing the device runs (SET_PREPROCESS) for this model's scaler."""
         from harness.quant.fold import fold_scaler
-        return fold_scaler(self.scaler, self.input_params, counts_per_g)
+        return fold_scaler(self.scaler, self.input_params, self.counts_per_g if counts_per_g is None else counts_per_g)
 
     @cached_property
     def dataset_config(self):
         from harness.models.dataset import DatasetConfig
+        if not self.synthetic:
+            raise ConfigError(f"{self.name}: its data are recordings, not the synthetic container recipe")
         return DatasetConfig(**self.metadata.training["dataset"])
 
     @cached_property
     def float_reference(self):
         from harness.models.references import FloatReference
+        if self.bundle.float_path is None:
+            from harness.errors import BundleError
+            raise BundleError("is missing: the suite's float reference (recall float vs device, top-1 agreement, "
+                              "errors against float) needs the float .tflite", str(self.bundle.json_path), "files.float")
         return FloatReference(self.bundle.float_path)
 
     @cached_property
@@ -84,10 +123,24 @@ class SuiteModel:
         from harness.models.references import HostInt8Reference
         return HostInt8Reference(self.bundle.int8_path)
 
+    def scenarios(self, config) -> list:
+        """The suite's labelled windows for this model (harness.suite.scenarios for the synthetic
+        recipe, harness.suite.recorded for the team's recordings)."""
+        if self.synthetic:
+            from harness.suite.scenarios import scenario_set
+            return scenario_set(self.dataset_config, config.windows, config.seed, self.counts_per_g,
+                                config.sweep_peaks_g, config.sweep_windows)
+        from harness.suite.recorded import recorded_scenarios
+        return recorded_scenarios(self, config.windows, config.seed, config.sweep_peaks_g, config.sweep_windows)
+
     @cached_property
     def calibration_g(self) -> np.ndarray:
-        """The calibration set the scaler and the INT8 input were fitted on, rebuilt from the
-        metadata's seed and checked against the summary recorded at training time."""
+        """The calibration set the scaler and the INT8 input were fitted on: the team's calibration
+        file, or the synthetic recipe's, rebuilt from the metadata's seed and checked against the
+        summary recorded at training time."""
+        if not self.synthetic:
+            from harness.bundle.recordings import read_recording
+            return read_recording(self.spec.data.calibration, self.spec.sensor).g.astype(np.float32)
         from harness.models import dataset
         windows = dataset.calibration_windows(self.dataset_config).astype(np.float32)
         recorded = self.metadata.calibration

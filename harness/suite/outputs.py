@@ -23,7 +23,6 @@ import pandas as pd
 
 from harness.quant.tflite import dequantize
 from harness.suite.collapse import window_code_stats
-from harness.suite.scenarios import REGIMES
 
 SUMMARY_NAME = "summary.json"
 
@@ -36,7 +35,8 @@ def window_rows(run) -> pd.DataFrame:
         n = len(s.scenario)
         columns = {"model": model.name, "scaler": model.scaler_label, "method": model.method,
                    "target": run.target, "scenario": s.name, "window": np.arange(n),
-                   "label": np.array(REGIMES, dtype=object)[s.scenario.labels],
+                   "label": np.array(classes, dtype=object)[s.scenario.labels],
+                   "scored": s.scenario.scored,
                    "shock_peak_g": s.scenario.shock_peak_g,
                    "peak_g": np.abs(s.scenario.g).max(axis=(1, 2))}
         device_scores = dequantize(s.device_outputs, model.output_params)
@@ -113,9 +113,10 @@ def read_summary(out_dir) -> dict:
 
 
 def verdict_table(summaries: list[dict], reason_width: int = 0) -> str:
-    """Plain-text table: model, scaler, verdict, normal-band codes/bits, float vs device recall of
-    normal and pre-failure, and the first reason (truncated to ``reason_width`` if > 0)."""
-    head = ["model", "scaler", "verdict", "band codes", "bits", "normal f/dev", "pre-fail f/dev", "device", "reason"]
+    """Plain-text table: model, scaler, verdict, band codes/bits, float vs device recall of each
+    watched class, and the first reason (truncated to ``reason_width`` if > 0)."""
+    watched = list(dict.fromkeys(c for s in summaries for c in s.get("watched_classes", [])))
+    head = ["model", "scaler", "verdict", "band codes", "bits", *(f"{c} f/dev" for c in watched), "device", "reason"]
     rows = []
     for s in summaries:
         rf, rd = s["recall_float"], s["recall_device"]
@@ -127,7 +128,8 @@ def verdict_table(summaries: list[dict], reason_width: int = 0) -> str:
             return "n/a" if rf.get(c) is None else f"{rf[c]:.2f}/{rd[c]:.2f}"
         rows.append([s["model"], s["scaler"] + (f" {s['method']}" if s.get("method") == "QAT" else ""), s["verdict"],
                      "-" if s["band_codes"] is None else f"{s['band_codes']}/256",
-                     "-" if s["band_bits"] is None else f"{s['band_bits']:.1f}", pair("normal"), pair("pre_failure"),
+                     "-" if s["band_bits"] is None else f"{s['band_bits']:.1f}",
+                     *(pair(c) if c in s.get("watched_classes", [c]) else "" for c in watched),
                      device_cell(s), reason])
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head) - 1)]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(head[:-1], widths)) + "  " + head[-1]]
@@ -156,7 +158,7 @@ def verdict_table_html(summaries: list[dict]) -> str:
     rows = []
     for s in summaries:
         rf, rd = s["recall_float"], s["recall_device"]
-        recalls = " ".join(f"{c} {rf[c]:.2f}/{rd[c]:.2f}" for c in ("normal", "pre_failure") if rf.get(c) is not None)
+        recalls = " ".join(f"{c} {rf[c]:.2f}/{rd[c]:.2f}" for c in s.get("watched_classes", []) if rf.get(c) is not None)
         reasons = "".join(f"<li>{html.escape(r)}</li>" for r in s["reasons"])
         device_reasons = "".join(f"<li>{html.escape(r)}</li>" for r in s.get("device_reasons", [])
                                  if r not in s["reasons"])
@@ -171,6 +173,6 @@ def verdict_table_html(summaries: list[dict]) -> str:
                     + "</td>"
                     f"<td><ul style='margin:0'>{reasons}</ul></td></tr>")
     return ("<h2>Verdicts</h2><table style='border-collapse:collapse' border='1' cellpadding='4'>"
-            "<tr><th>model</th><th>scaler</th><th>verdict</th><th>normal-band codes</th>"
+            "<tr><th>model</th><th>scaler</th><th>verdict</th><th>band codes</th>"
             "<th>recall float/device</th><th>device == host INT8</th><th>device</th><th>reasons</th></tr>"
             + "".join(rows) + "</table>")

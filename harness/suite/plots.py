@@ -15,7 +15,6 @@ import io
 
 import numpy as np
 
-from harness.suite.scenarios import REGIMES
 
 DPI = 72
 
@@ -49,14 +48,16 @@ def code_histograms(run, report) -> bytes:
     g = run.g
     codes = run.pooled("device_input_codes")
     params = model.input_params
-    figure, axes = plt.subplots(1, len(REGIMES), figsize=(13, 3.2))
-    for index, (regime, ax) in enumerate(zip(REGIMES, axes)):
+    band = report.band.band
+    classes = model.classes
+    figure, axes = plt.subplots(1, len(classes), figsize=(3.3 * max(3, len(classes)) + 3, 3.2), squeeze=False)
+    for index, (regime, ax) in enumerate(zip(classes, axes[0])):
         mask = labels == index
         if not mask.any():
             ax.set_title(f"{regime}: no windows")
             continue
         values = g[mask][..., axis].ravel()
-        in_band = run.config.band.contains(values)
+        in_band = band.contains(values)
         device = codes[mask][..., channel].ravel()[in_band].astype(int)
         scaled = model.scaler.transform(g[mask].reshape(-1, g.shape[-1]))[:, channel][in_band]
         float_codes = scaled / float(np.float32(params.scale)) + params.zero_point
@@ -67,7 +68,7 @@ def code_histograms(run, report) -> bytes:
         ax.hist(device, bins=np.arange(params.qmin - 0.5, params.qmax + 1.5), density=True, histtype="step",
                 color="#d62728", linewidth=1.2, label=f"device codes ({distinct} distinct)")
         ax.set_xlim(params.qmin - 1, params.qmax + 1)
-        ax.set_title(f"{regime}: {report.band.worst_axis} in {run.config.band}: {distinct} of {params.levels} codes",
+        ax.set_title(f"{regime}: {report.band.worst_axis} in {band}: {distinct} of {params.levels} codes",
                      fontsize=10)
         ax.set_xlabel("input code")
         ax.legend(fontsize=7, loc="upper right")
@@ -109,7 +110,7 @@ def misclassified_traces(run, report, limit: int = 4) -> bytes | None:
     starts = np.cumsum([0] + [len(s.scenario) for s in run.scenarios])
     g = run.g
     figure, axes = plt.subplots(1, len(order), figsize=(3.4 * len(order), 2.8), squeeze=False)
-    rate = run.model.dataset_config.rate_hz
+    rate = run.model.spec.sensor.rate_hz
     for ax, index in zip(axes[0], order):
         t_ms = np.arange(g.shape[1]) / rate * 1e3
         for a, name in enumerate(("x", "y", "z")):
@@ -133,8 +134,8 @@ def error_vs_amplitude(run, report) -> bytes | None:
     plt = _pyplot()
     peaks = [r["peak_g"] for r in rows]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2))
-    left.plot(peaks, [r["recall_float"] for r in rows], "o-", label="float impact recall")
-    left.plot(peaks, [r["recall_device"] for r in rows], "s--", label="device impact recall")
+    left.plot(peaks, [r["recall_float"] for r in rows], "o-", label="float recall (window's label)")
+    left.plot(peaks, [r["recall_device"] for r in rows], "s--", label="device recall (window's label)")
     left.set_xlabel("shock peak (g)")
     left.set_ylim(-0.05, 1.05)
     left.legend(fontsize=8)
@@ -143,7 +144,7 @@ def error_vs_amplitude(run, report) -> bytes | None:
                label="input samples saturated (share)")
     right.set_xlabel("shock peak (g)")
     right.legend(fontsize=8)
-    figure.suptitle(f"{run.model.name}: shock-amplitude sweep 1-16 g", fontsize=11)
+    figure.suptitle(f"{run.model.name}: outlier-amplitude sweep {min(peaks):g}-{max(peaks):g} g", fontsize=11)
     return _png(figure)
 
 

@@ -29,7 +29,7 @@ from harness.device.recovery import DeviceRecovery, infer_windows_recovering, pa
 from harness.errors import ConfigError, DeviceLostError
 from harness.suite.config import SuiteConfig
 from harness.suite.models import SuiteModel
-from harness.suite.scenarios import SCENARIOS, ScenarioWindows, scenario_set
+from harness.suite.scenarios import ScenarioWindows
 
 
 @dataclass
@@ -80,6 +80,11 @@ class ModelRun:
         """This run without its DEVICE FAULT windows: what every figure is computed on."""
         return ModelRun(self.model, self.config, [s.measured() for s in self.scenarios], self.target, self.aborted,
                         self.device_lost)
+
+    def scored(self) -> "ModelRun":
+        """This run's scenarios whose labels are ground truth (not an injected outlier sweep)."""
+        return ModelRun(self.model, self.config, [s for s in self.scenarios if s.scenario.scored], self.target,
+                        self.aborted, self.device_lost)
 
     @property
     def fault_events(self) -> list[tuple[str, object]]:
@@ -134,7 +139,7 @@ class Progress:
 def deploy(client, model: SuiteModel, config: SuiteConfig):
     """Upload the model and configure its scaler's fold; returns the device's ModelInfo."""
     info = load_model(client, model.model_bytes)
-    set_preprocess(client, model.fold(config.counts_per_g))
+    set_preprocess(client, model.fold())
     return info
 
 
@@ -172,7 +177,7 @@ def run_scenario(recovery: DeviceRecovery, model: SuiteModel, scenario: Scenario
     return _scenario_run(model, scenario, info, recovered, time.monotonic() - started)
 
 
-def run_model(device, model: SuiteModel, config: SuiteConfig, names=SCENARIOS,
+def run_model(device, model: SuiteModel, config: SuiteConfig, names=None,
               progress: Progress | None = None, target: str = "", into: ModelRun | None = None) -> ModelRun:
     """Deploy ``model`` on ``device`` (a RunningDevice) and stream every scenario of ``names``.
 
@@ -180,8 +185,7 @@ def run_model(device, model: SuiteModel, config: SuiteConfig, names=SCENARIOS,
     measured so far is in it, with ``aborted`` set, and the exception propagates)."""
     model_run = into if into is not None else ModelRun(model, config, target=target)
     recovery = DeviceRecovery(device, prepare=lambda client: deploy(client, model, config))
-    scenarios = scenario_set(model.dataset_config, config.windows, config.seed, config.counts_per_g,
-                             config.sweep_peaks_g, config.sweep_windows, names)
+    scenarios = [s for s in model.scenarios(config) if names is None or s.name in names]
     try:
         info = deploy(device.client, model, config)
         for index, scenario in enumerate(scenarios, 1):

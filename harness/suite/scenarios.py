@@ -40,6 +40,7 @@ class ScenarioWindows:
     shock_peak_g: np.ndarray
     counts_per_g: float
     seed: int
+    scored: bool = True    # False: the windows' labels are not ground truth (an injected outlier)
 
     @property
     def g(self) -> np.ndarray:
@@ -51,7 +52,7 @@ class ScenarioWindows:
     def select(self, which) -> "ScenarioWindows":
         """The windows ``which`` picks (a boolean mask, index array or slice), same scenario."""
         return ScenarioWindows(self.name, self.counts[which], self.labels[which], self.shock_peak_g[which],
-                               self.counts_per_g, self.seed)
+                               self.counts_per_g, self.seed, self.scored)
 
 
 def _regime_windows(config: DatasetConfig, label: int, count: int, seed: int) -> np.ndarray:

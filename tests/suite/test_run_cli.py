@@ -1,27 +1,27 @@
-"""hil run's command line: the pytest arguments it builds, help, and the verdict table text."""
+"""hil run's command line: its options (one table with the plugin's), and the verdict table text."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from harness.cli.main import build_parser
-from harness.cli.commands.run import pytest_arguments
-from harness.suite.acceptance import MODULE
 from harness.suite.outputs import verdict_table
 
 
-def test_defaults_and_pytest_arguments(tmp_path):
-    args = build_parser().parse_args(["run", "--models", "minmax,robust", "--out", str(tmp_path), "--", "-k", "verdict"])
+def test_defaults_come_from_the_one_option_table(tmp_path):
+    """hil run's suite options and the plugin's are one table (harness.suite.config.SUITE_OPTIONS),
+    so their defaults cannot drift apart."""
+    from harness.cli.commands.run import requested_models, suite_config
+    from harness.suite.config import OPTIONS, SUITE_OPTIONS, SuiteConfig
+    args = build_parser().parse_args(["run", "--models", "minmax,robust", "--bundle", "b.json", "--out", str(tmp_path)])
     assert (args.target, args.board, args.engine, args.windows, args.sweep_windows) == \
         ("qemu", "netduinoplus2", "portable", 64, 3)
-    argv = pytest_arguments(args, Path(tmp_path), progress_fd=7)
-    assert argv[0] == str(MODULE) and MODULE.is_file()
-    for expected in (f"--html={tmp_path / 'report.html'}", "--self-contained-html", f"--junitxml={tmp_path / 'junit.xml'}",
-                     "--hil-target=qemu", "--hil-windows=64", "--hil-sweep-windows=3", "--hil-models=minmax,robust",
-                     f"--hil-suite-out={tmp_path}", "--hil-progress=fd:7", "--hil-engine=portable"):
-        assert expected in argv
-    assert argv[-2:] == ["-k", "verdict"]
-    assert not any(a.startswith("--hil-progress") for a in pytest_arguments(args, Path(tmp_path), None))
+    for option in SUITE_OPTIONS:
+        assert OPTIONS[option.name][0] == str(option.default)
+        if option.cli and option.name != "models":
+            assert getattr(args, option.name) == option.default
+    assert suite_config(args) == SuiteConfig()
+    assert requested_models(args) == ["minmax", "robust", str((Path.cwd() / "b.json").resolve())]
 
 
 def test_verdict_table_text():
@@ -29,6 +29,7 @@ def test_verdict_table_text():
                "band_bits": 5.04, "recall_float": {"normal": 0.97, "pre_failure": 0.95, "impact": 1.0},
                "recall_device": {"normal": 0.16, "pre_failure": 1.0, "impact": 1.0},
                "reasons": ["0.2-1.5 g band uses 33 of 256 codes (5.0 bits) on az_g: calibration range 8.92 g"]}
+    summary["watched_classes"] = ["normal", "pre_failure"]
     lines = verdict_table([summary, {**summary, "model": "minmax_qat", "method": "QAT", "verdict": "DEGRADED"}],
                           reason_width=40).splitlines()
     assert lines[0].split()[:4] == ["model", "scaler", "verdict", "band"]
@@ -37,13 +38,13 @@ def test_verdict_table_text():
     assert lines[1].endswith("0.2-1.5 g band uses 33 of 256 codes (...")
 
 
-def test_device_fault_options_reach_pytest(tmp_path):
+def test_device_fault_options_reach_the_suite_config(tmp_path):
+    from harness.cli.commands.run import suite_config
     args = build_parser().parse_args(["run", "--window-timeout", "2.5", "--inject-fault", "hang@mixed:3:persistent",
-                                      "--out", str(tmp_path)])
-    argv = pytest_arguments(args, Path(tmp_path), None)
-    assert "--hil-window-timeout=2.5" in argv and "--hil-inject-fault=hang@mixed:3:persistent" in argv
-    defaults = pytest_arguments(build_parser().parse_args(["run", "--out", str(tmp_path)]), Path(tmp_path), None)
-    assert not any(a.startswith(("--hil-window-timeout", "--hil-inject-fault")) for a in defaults)
+                                      "--band", "0.1:1", "--collapsed-bits", "5", "--out", str(tmp_path)])
+    config = suite_config(args)
+    assert (config.window_timeout_s, config.inject_fault) == (2.5, "hang@mixed:3:persistent")
+    assert (config.band.lo_g, config.band.hi_g, config.thresholds.input.collapsed_bits) == (0.1, 1.0, 5.0)
 
 
 def test_suite_config_checks_the_fault_options():
@@ -63,7 +64,7 @@ def test_verdict_tables_show_the_device_apart_from_the_model():
     base = {"model": "robust", "scaler": "robust", "method": "PTQ", "verdict": "OK", "band_codes": 162,
             "band_bits": 7.3, "recall_float": {"normal": 1.0, "pre_failure": 0.95},
             "recall_device": {"normal": 1.0, "pre_failure": 0.95}, "exact_share": 1.0,
-            "reasons": ["0.2-1.5 g band uses 162 of 256 codes"]}
+            "reasons": ["0.2-1.5 g band uses 162 of 256 codes"], "watched_classes": ["normal", "pre_failure"]}
     faulted = {**base, "device_status": "DEVICE FAULT", "device_faults": 1, "device_recoveries": 2,
                "device_reasons": ["mixed window 3: DEVICE FAULT (no reply, again after a reset and a retry): <x>"]}
     aborted = {**base, "model": "log1p", "verdict": "ABORTED", "band_codes": None, "band_bits": None,
