@@ -11,6 +11,8 @@ ROOT = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "tests" / "link"))
 # tests/support/: helpers for tests in any folder (children started with known signal dispositions).
 sys.path.insert(0, str(ROOT / "tests" / "support"))
+# tests/bundle/bundle_cases.py: the activity bundles, for the bundle and suite tests.
+sys.path.insert(0, str(ROOT / "tests" / "bundle"))
 
 # pytester runs the harness's pytest plugin in a throwaway project (tests/cli/test_plugin.py).
 pytest_plugins = ["pytester"]
