@@ -86,7 +86,7 @@ typedef struct {
 typedef struct {
     /* ---- INFO / BOOT strings (must outlive the agent) ---- */
     const char *firmware_version; /* e.g. "1.4.2" */
-    const char *board;            /* e.g. "nucleo_f446re" (docs: the board name in boards.toml) */
+    const char *board;            /* e.g. "nucleo_f446re" (INFO BOARD) */
     const char *build_id;         /* e.g. git describe */
     const char *engine;           /* "tflm", "portable", "none", or the team's engine name */
     const char *cpu;              /* e.g. "cortex-m4f" */
