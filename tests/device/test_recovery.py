@@ -69,7 +69,7 @@ def suite_model():
 
 @pytest.fixture(scope="module")
 def windows(suite_model):
-    return make_scenario_windows("mixed", suite_model.dataset_config, WINDOWS, 11, SuiteConfig().counts_per_g)
+    return make_scenario_windows("mixed", suite_model.dataset_config, WINDOWS, 11, suite_model.counts_per_g)
 
 
 @pytest.fixture(scope="module")

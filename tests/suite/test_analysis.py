@@ -46,7 +46,7 @@ def test_one_lsb_and_errors_are_counted():
 def test_recall_drop_takes_the_worse_watched_class():
     outputs = {"recall_float": {"normal": 0.97, "pre_failure": 0.95, "impact": 1.0},
                "recall_device": {"normal": 0.25, "pre_failure": 1.0, "impact": 0.2}}
-    drop, cls = recall_drop(outputs)
+    drop, cls = recall_drop(outputs, ("normal", "pre_failure"))
     assert cls == "normal" and drop == pytest.approx(0.72)   # impact is not a watched class
 
 
@@ -65,5 +65,7 @@ def test_verdict_rule(input_status, output_status, expected):
 def test_candidates_cover_every_registered_scaler_once():
     from harness.quant.scalers import scaler_names
     specs = candidate_specs()
-    assert sorted(s.split(":")[0] for s in specs) == scaler_names()
+    assert sorted(set(s.split(":")[0] for s in specs)) == scaler_names()
+    assert len(specs) == len(set(specs))
+    assert "robust:clip_lo=-8,clip_hi=8" in specs and "robust:clip_lo=-16,clip_hi=16" in specs   # wider clips
     assert "log1p:knee_g=1" in specs   # the committed variant's knee, not the default

@@ -39,6 +39,6 @@ def test_window_table_recomputes_the_report(hil_suite_result, tmp_path):
     counts, codes = arrays["minmax__counts"], arrays["minmax__input_codes"]
     assert counts.shape == (run.windows, 128, 3) and codes.shape == (run.windows, 128, 3)
     watched = table["label"].isin(["normal", "pre_failure"]).to_numpy()
-    again = codes_band_metrics(run.model.scaler, run.model.input_params, counts[watched].reshape(-1, 3) / 2048.0,
-                               codes[watched].reshape(-1, 3), run.config.band, "minmax")
+    again = codes_band_metrics(run.model.scaler, run.model.input_params, counts[watched].reshape(-1, 3) / run.model.counts_per_g,
+                               codes[watched].reshape(-1, 3), report.band.band, "minmax")
     assert again.to_dict() == report.band.to_dict()

@@ -30,7 +30,8 @@ def test_defaults(pytester):
     pytester.makepyfile(PROBE)
     result = pytester.runpytest("-s", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=9)   # 2 + 6 fixture models + 1
-    result.stdout.fnmatch_lines(["*WINDOWS=32 SWEEP=2 SEED=7000 BITS=5.5 DROP=0.25 BAND=0.2-1.5 g*",
+    # the defaults are hil run's (one table); BAND=None: each bundle's own band
+    result.stdout.fnmatch_lines(["*WINDOWS=64 SWEEP=3 SEED=7000 BITS=5.5 DROP=0.25 BAND=None*",
                                  "*PARAM_WINDOWS=5*", "*MODEL=log1p*", "*MODEL=two_stage*", "*OWN=robust*"])
 
 
@@ -39,11 +40,11 @@ def test_ini_then_command_line_then_parametrize(pytester):
     pytester.makepyfile(PROBE)
     result = pytester.runpytest("-s", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
-    result.stdout.fnmatch_lines(["*WINDOWS=16 SWEEP=2 SEED=7000 BITS=4.5*", "*PARAM_WINDOWS=5*", "*MODEL=minmax*"])
+    result.stdout.fnmatch_lines(["*WINDOWS=16 SWEEP=3 SEED=7000 BITS=4.5*", "*PARAM_WINDOWS=5*", "*MODEL=minmax*"])
     result = pytester.runpytest("-s", "-p", "no:cacheprovider", "--hil-windows", "8", "--hil-models", "robust,log1p",
                                 "--hil-collapsed-recall-drop", "0.3", "--hil-band", "0.1:2")
     result.assert_outcomes(passed=5)
-    result.stdout.fnmatch_lines(["*WINDOWS=8 SWEEP=2 SEED=7000 BITS=4.5 DROP=0.3 BAND=0.1-2 g*",
+    result.stdout.fnmatch_lines(["*WINDOWS=8 SWEEP=3 SEED=7000 BITS=4.5 DROP=0.3 BAND=0.1-2 g*",
                                  "*PARAM_WINDOWS=5*", "*MODEL=robust*", "*MODEL=log1p*", "*OWN=robust*"])
 
 
