@@ -19,6 +19,7 @@ import shutil
 import time
 from pathlib import Path
 
+from harness.paths import build_root
 from harness.deadline import Deadline
 from harness.errors import TargetError, ToolMissingError
 from harness.targets.base import free_port, spawn, terminate
@@ -74,7 +75,7 @@ class QemuGdbBoard:
         executable = shutil.which(self.qemu)
         if executable is None:
             raise ToolMissingError(self.qemu, "qemu-system-arm")
-        run_dir = self.run_dir or (Path.cwd() / "build" / "runs" /
+        run_dir = self.run_dir or (build_root() / "runs" /
                                    f"pyocd-qemu-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_counter)}")
         run_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = run_dir / "qemu-gdb.log"

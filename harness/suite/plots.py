@@ -63,6 +63,9 @@ def code_histograms(run, report) -> bytes:
         float_codes = scaled / float(np.float32(params.scale)) + params.zero_point
         distinct = len(np.unique(device))
         # the whole int8 range on x: a squeezed band is a narrow spike, a healthy one spreads
+        if not in_band.any():
+            ax.set_title(f"{regime}: no sample in {band}", fontsize=10)
+            continue
         ax.hist(float_codes, bins=np.linspace(params.qmin - 0.5, params.qmax + 0.5, 4 * params.levels + 1),
                 density=True, color="#9ecae1", label="float-scaled input (code units)")
         ax.hist(device, bins=np.arange(params.qmin - 0.5, params.qmax + 1.5), density=True, histtype="step",

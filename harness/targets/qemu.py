@@ -21,6 +21,7 @@ import shutil
 import time
 from pathlib import Path
 
+from harness.paths import build_root
 from harness.deadline import Deadline
 from harness.errors import ConfigError, TargetError, ToolMissingError
 from harness.targets import register_target
@@ -98,7 +99,7 @@ class QemuTarget(ProcessTarget):
         executable = shutil.which(self.qemu)
         if executable is None:
             raise ToolMissingError(self.qemu, QEMU_PACKAGE)
-        run_dir = self.run_dir or (Path.cwd() / "build" / "runs" /
+        run_dir = self.run_dir or (build_root() / "runs" /
                                    f"qemu-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_run_counter)}")
         run_dir.mkdir(parents=True, exist_ok=True)
         self._log_path = run_dir / ("qemu.log" if not self.resets else f"qemu-reset{self.resets}.log")

@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.paths import build_root
 from harness.deadline import Deadline
 from harness.errors import ConfigError, TargetError, ToolMissingError
 from harness.link.client import DeviceClient
@@ -278,7 +279,7 @@ class RenodeTarget(ProcessTarget):
         if executable is None:
             raise RenodeMissingError(self.renode)
         setup = self._board_setup()
-        run_dir = self.run_dir or (Path.cwd() / "build" / "runs" /
+        run_dir = self.run_dir or (build_root() / "runs" /
                                    f"renode-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_run_counter)}")
         run_dir.mkdir(parents=True, exist_ok=True)
         uart_port, monitor_port = free_port(), free_port()
