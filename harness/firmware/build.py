@@ -27,7 +27,8 @@ CROSS_SIZE = "arm-none-eabi-size"
 CROSS_PACKAGE = "gcc-arm-none-eabi"
 
 # The host library: the codec and the ring, nothing that touches hardware.
-HOST_SOURCES = ("src/link/cobs.c", "src/link/crc32.c", "src/link/frame.c", "src/ring.c")
+HOST_SOURCES = ("agent/src/link/cobs.c", "agent/src/link/crc32.c", "agent/src/link/frame.c", "agent/src/ring.c")
+HOST_INCLUDES = ("include", "agent/include")
 HOST_WARNINGS = ("-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wmissing-prototypes",
                  "-Wstrict-prototypes", "-Wconversion")
 SANITIZERS = ("address", "undefined")
@@ -215,14 +216,16 @@ def build_host_library(name: str = "hilcodec", sanitize: Sequence[str] = (),
     output = _host_library_path(name, sanitize, out_dir)
 
     sources = [FIRMWARE_DIR / s for s in HOST_SOURCES]
-    flags = ["-std=c11", "-O1", "-g", "-fPIC", "-shared", *HOST_WARNINGS, f"-I{FIRMWARE_DIR / 'include'}"]
+    flags = ["-std=c11", "-O1", "-g", "-fPIC", "-shared", *HOST_WARNINGS,
+             *(f"-I{FIRMWARE_DIR / include}" for include in HOST_INCLUDES)]
     if sanitize:
         flags += [f"-fsanitize={','.join(sanitize)}", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
     cmd = [compiler_path, *flags, *map(str, sources), "-o"]
 
     stamp = output.with_suffix(".flags")
     stamp_text = " ".join(cmd)
-    inputs = sources + list((FIRMWARE_DIR / "include").rglob("*.h")) + list((FIRMWARE_DIR / "src").rglob("*.h"))
+    inputs = sources + [h for include in HOST_INCLUDES for h in (FIRMWARE_DIR / include).rglob("*.h")] + \
+        list((FIRMWARE_DIR / "agent" / "src").rglob("*.h"))
     if output.is_file() and stamp.is_file() and stamp.read_text() == stamp_text:
         newest_input = max(p.stat().st_mtime for p in inputs)
         if output.stat().st_mtime >= newest_input:

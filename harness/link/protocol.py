@@ -1,6 +1,6 @@
 """Link protocol v1: message types, error codes and payload layouts (docs/protocol.md).
 
-The numbers here and in firmware/include/hil/protocol.h are one table; a test checks that
+The numbers here and in firmware/agent/include/hil/protocol.h are one table; a test checks that
 both sides agree.
 """
 
@@ -82,11 +82,28 @@ class InfoTag(enum.IntEnum):
     ARENA_SIZE = 15       # u32
     MODEL_SOURCE = 16     # str: none, linked (in the image) or uploaded
     PREPROCESS_CHANNELS = 17  # u8, configured preprocessing channels (0: none)
+    CAPABILITIES = 18     # u32, Capability bits: the optional requests the firmware serves (the agent's)
+
+
+class Capability(enum.IntFlag):
+    """INFO CAPABILITIES (firmware/agent/include/hil_agent/agent.h HIL_AGENT_CAP_*). A firmware
+    that predates the tag serves everything (the harness's own pipeline firmware did)."""
+
+    INFER_CODES = 1 << 0       # MODEL_INFO, INFER_CODES
+    INFER_WINDOW = 1 << 1      # raw windows through the firmware's own preprocessing
+    MODEL_UPLOAD = 1 << 2      # LOAD_BEGIN/CHUNK/END: without it the model is the one linked in
+    SET_PREPROCESS = 1 << 3    # the harness's fold preprocessing: without it, the team's own
+    RESET = 1 << 4
+    FAULT_INJECTION = 1 << 5   # CRASH, FAULT_ARM
+
+
+ALL_CAPABILITIES = Capability(0x3F)
 
 
 _INFO_INTS = {InfoTag.PROTOCOL_VERSION: "<B", InfoTag.MAX_PAYLOAD: "<H", InfoTag.RX_BUFFER: "<H",
               InfoTag.MODEL_CRC32: "<I", InfoTag.MODEL_BYTES: "<I", InfoTag.MODEL_BUFFER: "<I",
-              InfoTag.ARENA_USED: "<I", InfoTag.ARENA_SIZE: "<I", InfoTag.PREPROCESS_CHANNELS: "<B"}
+              InfoTag.ARENA_USED: "<I", InfoTag.ARENA_SIZE: "<I", InfoTag.PREPROCESS_CHANNELS: "<B",
+              InfoTag.CAPABILITIES: "<I"}
 
 
 @dataclass(frozen=True)
@@ -109,7 +126,11 @@ class DeviceInfo:
     arena_size: int = 0
     model_source: str = ""
     preprocess_channels: int = 0
+    capabilities: int = int(ALL_CAPABILITIES)   # absent from INFO: a firmware that serves everything
     unknown: dict[int, bytes] = field(default_factory=dict)
+
+    def serves(self, capability: "Capability") -> bool:
+        return bool(self.capabilities & capability)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "unknown"}

@@ -17,7 +17,7 @@ import pytest
 
 from harness.firmware.build import FIRMWARE_DIR
 from harness.link.frame import Frame, FrameReader, encode_frame
-from harness.link.protocol import ErrorCode, MsgType, parse_info
+from harness.link.protocol import Capability, ErrorCode, MsgType, parse_info
 
 AGENT_MK = FIRMWARE_DIR / "agent" / "agent.mk"
 TAG_CAPABILITIES = 18
@@ -189,7 +189,8 @@ def test_boot_and_info_announce_the_linked_model_and_the_capabilities(team_firmw
     assert parsed.model_source == "linked"
     assert parsed.model_crc32 == zlib.crc32(MODEL) and parsed.model_bytes == len(MODEL)
     assert (parsed.model_buffer, parsed.arena_used, parsed.arena_size) == (0, 1234, 4096)
-    assert parsed.unknown == {TAG_CAPABILITIES: struct.pack("<I", CAP_INFER_CODES | CAP_INFER_WINDOW)}
+    assert parsed.unknown == {} and parsed.capabilities == CAP_INFER_CODES | CAP_INFER_WINDOW
+    assert parsed.serves(Capability.INFER_WINDOW) and not parsed.serves(Capability.MODEL_UPLOAD)
     assert info.payload[-6:] == bytes([TAG_CAPABILITIES, 4]) + struct.pack("<I", 3)  # the last tag
 
 

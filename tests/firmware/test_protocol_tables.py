@@ -1,4 +1,4 @@
-"""The C protocol tables (firmware/include/hil/protocol.h) equal the Python ones (harness.link)."""
+"""The C protocol tables (firmware/agent/include/hil/protocol.h) equal the Python ones (harness.link)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from harness.link import frame
 from harness.link.protocol import (ERROR_HEADER, FAULT_ARM, FAULT_REGISTERS, RESPONSE_BIT, ErrorCode, FaultMode,
                                    InfoTag, MsgType)
 
-HEADER = (FIRMWARE_DIR / "include" / "hil" / "protocol.h").read_text()
+HEADER = (FIRMWARE_DIR / "agent" / "include" / "hil" / "protocol.h").read_text()
 
 
 def c_enum(prefix: str) -> dict[str, int]:
@@ -51,3 +51,12 @@ def test_crash_is_in_both_tables():
 ])
 def test_c_constants_equal_python(c_name, py_value):
     assert c_define(c_name) == py_value
+
+
+def test_capability_bits_equal_python():
+    from harness.link.protocol import Capability
+    text = (FIRMWARE_DIR / "agent" / "include" / "hil_agent" / "agent.h").read_text()
+    import re
+    c_bits = {name: 1 << int(shift) for name, shift in
+              re.findall(r"#define HIL_AGENT_CAP_(\w+) \(1u << (\d+)\)", text)}
+    assert c_bits == {member.name: member.value for member in Capability}

@@ -64,7 +64,7 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_carries_firmware_and_fixtures_not_test_tooling(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for shipped in ("harness/_data/firmware/Makefile", "harness/_data/firmware/boards/netduinoplus2/board.mk",
-                    "harness/_data/firmware/src/engine/engine.mk", "harness/_data/firmware/include/hil/link.h",
+                    "harness/_data/firmware/src/engine/engine.mk", "harness/_data/firmware/agent/include/hil/link.h",
                     "harness/_data/fixtures/models/robust.json", "harness/_data/fixtures/models/robust.tflite",
                     "harness/_data/fixtures/field/false_alarm_minmax.json", "harness/paths.py",
                     "harness/engine/c/engine_run.c", "harness/suite/acceptance/test_acceptance.py"):

@@ -80,7 +80,7 @@ def main() -> None:
     reject("bad_length_long", cobs_encode(raw_frame(0x02, 4, b"hello", length=2)), "BAD_LENGTH")
 
     doc = {
-        "comment": "Shared frame-codec vectors for harness/link (Python) and firmware/src/link (C). "
+        "comment": "Shared frame-codec vectors for harness/link (Python) and firmware/agent/src/link (C). "
                    "Regenerate with tests/vectors/make_frame_vectors.py.",
         "max_payload": MAX_PAYLOAD,
         "cobs": [{"raw": r, "encoded": e} for r, e in COBS_EXAMPLES],

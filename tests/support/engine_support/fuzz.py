@@ -21,10 +21,11 @@ from harness.errors import BuildError, ToolMissingError
 from harness.paths import FIRMWARE_DIR
 
 FUZZ_SOURCE_DIR = REPO_ROOT / "firmware" / "tests" / "fuzz"
-LINK_DIR = FIRMWARE_DIR / "src" / "link"
+LINK_DIR = FIRMWARE_DIR / "agent" / "src" / "link"
 REGRESSION_DIR = REPO_ROOT / "tests" / "fuzz" / "regressions"
 FUZZ_FLAGS = ["-g", "-O1", "-std=c11", "-fsanitize=fuzzer,address,undefined",
-              "-fno-sanitize-recover=all", "-ffp-contract=off", f"-I{INCLUDE_DIR}"]
+              "-fno-sanitize-recover=all", "-ffp-contract=off", f"-I{INCLUDE_DIR}",
+              f"-I{FIRMWARE_DIR / 'agent' / 'include'}"]
 
 
 @dataclass(frozen=True)

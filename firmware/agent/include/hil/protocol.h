@@ -76,6 +76,7 @@ enum hil_info_tag {
     HIL_TAG_ARENA_SIZE = 15,
     HIL_TAG_MODEL_SOURCE = 16,
     HIL_TAG_PREPROCESS_CHANNELS = 17,
+    HIL_TAG_CAPABILITIES = 18,
 };
 
 /* ERROR payload: code:u16 request_type:u8 reserved:u8 detail:u32, then optional UTF-8 text */

@@ -35,10 +35,11 @@ extern "C" {
 /*
  * INFO / BOOT tag CAPABILITIES: u32 little-endian bitmask of the optional requests this
  * firmware serves. Appended after every other tag, so hosts that predate it skip it (tags
- * they do not know are kept aside, see harness/link/protocol.py parse_info). It is kept out
- * of protocol.h's InfoTag table until harness/link/protocol.py has the same entry.
+ * they do not know are kept aside, see harness/link/protocol.py parse_info). The tag is
+ * HIL_TAG_CAPABILITIES in hil/protocol.h; the bits are checked against harness/link/protocol.py
+ * Capability by tests/firmware/test_protocol_tables.py.
  */
-#define HIL_AGENT_TAG_CAPABILITIES 18u
+#define HIL_AGENT_TAG_CAPABILITIES ((uint8_t)HIL_TAG_CAPABILITIES)
 #define HIL_AGENT_CAP_INFER_CODES (1u << 0)     /* MODEL_INFO, INFER_CODES */
 #define HIL_AGENT_CAP_INFER_WINDOW (1u << 1)    /* INFER_WINDOW: raw windows, the port's preprocessing */
 #define HIL_AGENT_CAP_MODEL_UPLOAD (1u << 2)    /* LOAD_BEGIN, LOAD_CHUNK, LOAD_END */

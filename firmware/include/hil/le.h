@@ -1,1 +1,0 @@
-../../agent/include/hil/le.h
