@@ -24,6 +24,7 @@ from harness.quant.metrics import ScalerMetrics, analyze_scalers, input_saturati
 from harness.quant.tflite import dequantize
 from harness.quant.verdict import COLLAPSED, DEGRADED, OK, Best, Verdict, judge
 from harness.suite.collapse import codes_band_metrics
+from harness.suite.preprocessing import PREPROCESSING_MISMATCH, PreprocessingCheck, check_preprocessing
 from harness.suite.run import ModelRun
 
 RANK = {OK: 0, DEGRADED: 1, COLLAPSED: 2}
@@ -146,6 +147,15 @@ class ModelReport:
     watched_classes: list = field(default_factory=list)
     best: Best | None = None                 # the best registered scaler on the same calibration data
     thresholds: object = None                # the SuiteThresholds the verdicts used
+    preprocessing: PreprocessingCheck | None = None   # the device's own preprocessing vs the bundle's
+
+    @property
+    def verdict(self) -> str:
+        """The table's verdict: PREPROCESSING MISMATCH when the device did not feed its model what
+        the bundle declares (its figures are then about another pipeline), else the model's."""
+        if self.preprocessing is not None and self.preprocessing.mismatch:
+            return PREPROCESSING_MISMATCH
+        return self.status
 
     @property
     def reason(self) -> str:
@@ -178,7 +188,9 @@ class ModelReport:
     def summary(self) -> dict:
         o = self.outputs
         return {
-            "model": self.name, "scaler": self.scaler, "method": self.method, "verdict": self.status,
+            "model": self.name, "scaler": self.scaler, "method": self.method, "verdict": self.verdict,
+            "model_verdict": self.status,
+            "preprocessing": self.preprocessing.to_dict() if self.preprocessing else None,
             "input_verdict": self.input_verdict.status, "output_verdict": self.output_status,
             "classes": list(self.classes), "watched_classes": list(self.watched_classes),
             "normal_codes": self.by_regime["normal"].codes_used if self.by_regime.get("normal") else None,
@@ -320,7 +332,10 @@ def analyze(run: ModelRun) -> ModelReport:
             reasons.append(f"on this model's calibration set (peak {peak:.3g} g) these scalers keep the band OK: {listed}")
         else:
             reasons.append(f"no registered scaler keeps the band OK on this calibration set (peak {peak:.3g} g)")
+    preprocessing = check_preprocessing(everything.scenarios)
+    if preprocessing.mismatch:
+        reasons.insert(0, preprocessing.reason())
     return ModelReport(model.name, model.scaler_label, model.method, outputs, per_scenario, band, by_regime,
                        _amplitude_rows(everything), input_verdict, output_status, drop, drop_class, status, reasons,
                        recommendations, fault_events, aborted, classes=list(classes),
-                       watched_classes=list(watched_classes), best=best, thresholds=t)
+                       watched_classes=list(watched_classes), best=best, thresholds=t, preprocessing=preprocessing)

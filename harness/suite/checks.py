@@ -39,6 +39,12 @@ def float_reference_recognises_the_scenarios(result) -> list[str]:
     return [f"float recall under 0.8: {low} (all: {recall})"] if low else []
 
 
+def device_preprocessing_matches_the_bundle(result) -> list[str]:
+    """A firmware that runs its own preprocessing feeds its model what the bundle declares."""
+    check = result.report.preprocessing
+    return [check.reason()] if check is not None and check.mismatch else []
+
+
 def input_code_verdict(result) -> list[str]:
     return input_verdict_failures(result.report, result.run.model.expectations)
 
@@ -65,6 +71,7 @@ def collapse_comes_with_computed_recommendations(result) -> list[str]:
 CHECKS = {
     "device_outputs_match_host_int8": outputs_match_host_int8,
     "device_answered_every_window": device_answered_every_window,
+    "device_preprocessing_matches_the_bundle": device_preprocessing_matches_the_bundle,
     "float_reference_recognises_the_scenarios": float_reference_recognises_the_scenarios,
     "input_codes_collapse_verdict": input_code_verdict,
     "model_verdict": model_verdict,

@@ -154,7 +154,8 @@ def device_cell(summary: dict) -> str:
 def verdict_table_html(summaries: list[dict]) -> str:
     """The verdict table for the HTML report's summary, every reason listed."""
     import html
-    colours = {"OK": "#2e7d32", "DEGRADED": "#ef6c00", "COLLAPSED": "#c62828", "ABORTED": "#6a1b9a"}
+    colours = {"OK": "#2e7d32", "DEGRADED": "#ef6c00", "COLLAPSED": "#c62828", "ABORTED": "#6a1b9a",
+               "PREPROCESSING MISMATCH": "#ad1457"}
     rows = []
     for s in summaries:
         rf, rd = s["recall_float"], s["recall_device"]

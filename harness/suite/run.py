@@ -22,11 +22,15 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+import zlib
+
 import numpy as np
 
 from harness.device import load_model, set_preprocess
+from harness.device import model_info as device_model_info
 from harness.device.recovery import DeviceRecovery, infer_windows_recovering, parse_injection
 from harness.errors import ConfigError, DeviceLostError
+from harness.link.protocol import Capability
 from harness.suite.config import SuiteConfig
 from harness.suite.models import SuiteModel
 from harness.suite.scenarios import ScenarioWindows
@@ -44,6 +48,9 @@ class ScenarioRun:
     device_seconds: float
     device_fault: np.ndarray | None = None   # (n,) bool: DEVICE FAULT windows (no figures)
     fault_events: list = field(default_factory=list)   # FaultEvent per window the device failed
+    # the bundle's declared preprocessing of the same windows, when the firmware runs its own
+    # (no SET_PREPROCESS: a team's application); None for the harness's fold
+    declared_input_codes: np.ndarray | None = None
 
     def __post_init__(self):
         if self.device_fault is None:
@@ -60,7 +67,8 @@ class ScenarioRun:
             return self
         return ScenarioRun(self.scenario.select(keep), self.device_input_codes[keep], self.device_outputs[keep],
                            self.cost[keep], self.cost_unit, self.float_scores[keep], self.host_outputs[keep],
-                           self.device_seconds, None, list(self.fault_events))
+                           self.device_seconds, None, list(self.fault_events),
+                           None if self.declared_input_codes is None else self.declared_input_codes[keep])
 
     @property
     def windows_per_s(self) -> float:
@@ -136,14 +144,38 @@ class Progress:
                   f"{run.windows_per_s:6.1f} windows/s  [{done}/{total}]{notes}")
 
 
+def runs_own_preprocessing(client) -> bool:
+    """A firmware without SET_PREPROCESS (INFO CAPABILITIES) preprocesses windows its own way."""
+    info = client.boot_info or client.info()
+    return not info.serves(Capability.SET_PREPROCESS)
+
+
 def deploy(client, model: SuiteModel, config: SuiteConfig):
-    """Upload the model and configure its scaler's fold; returns the device's ModelInfo."""
-    info = load_model(client, model.model_bytes)
-    set_preprocess(client, model.fold())
-    return info
+    """Put the model and its preprocessing on the device; returns the device's ModelInfo.
+
+    The harness's firmware: upload the model, send its scaler's fold. A team's firmware (INFO
+    CAPABILITIES) without model upload runs the model linked into it, which must be the bundle's
+    (MODEL_CRC32); without SET_PREPROCESS it runs its own preprocessing, judged later against the
+    bundle's declared scaler (harness.suite.preprocessing)."""
+    info = client.info()
+    if info.serves(Capability.MODEL_UPLOAD):
+        model_info = load_model(client, model.model_bytes)
+    else:
+        expected = zlib.crc32(model.model_bytes)
+        if info.model_crc32 != expected:
+            raise ConfigError(f"the firmware runs its linked model (CRC-32 {info.model_crc32:08x}, {info.model_bytes} B) "
+                              f"and cannot take an upload, but the bundle {model.bundle.json_path} names "
+                              f"{model.bundle.int8_path.name} (CRC-32 {expected:08x}, {len(model.model_bytes)} B): "
+                              "build the firmware with the bundle's model, or judge the model it carries")
+        model_info = device_model_info(client)
+    if info.serves(Capability.SET_PREPROCESS):
+        set_preprocess(client, model.fold())
+    return model_info
 
 
-def _scenario_run(model: SuiteModel, scenario: ScenarioWindows, info, recovered, seconds: float) -> ScenarioRun:
+def _scenario_run(model: SuiteModel, scenario: ScenarioWindows, info, recovered, seconds: float,
+                  own_preprocessing: bool = False) -> ScenarioRun:
+    from harness.suite.preprocessing import declared_codes
     n = len(scenario)
     result = recovered.result
     codes = result.input_codes.reshape(n, info.window_len, info.input.channels)
@@ -151,8 +183,9 @@ def _scenario_run(model: SuiteModel, scenario: ScenarioWindows, info, recovered,
     scaled = model.scaler.transform(scenario.g).astype(np.float32)
     float_scores = model.float_reference.predict(scaled).scores
     host = model.int8_reference.predict_codes(codes).codes
+    declared = declared_codes(model, scenario.g).reshape(codes.shape) if own_preprocessing else None
     return ScenarioRun(scenario, codes, outputs, result.cost.astype(np.int64), result.cost_unit,
-                       float_scores, host, seconds, recovered.faulted, recovered.events)
+                       float_scores, host, seconds, recovered.faulted, recovered.events, declared)
 
 
 def run_scenario(recovery: DeviceRecovery, model: SuiteModel, scenario: ScenarioWindows, info,
@@ -165,6 +198,7 @@ def run_scenario(recovery: DeviceRecovery, model: SuiteModel, scenario: Scenario
     if inject is not None and inject.scenario and inject.window >= len(scenario):
         raise ConfigError(f"fault injection '{config.inject_fault}': scenario {scenario.name} has "
                           f"{len(scenario)} windows (0..{len(scenario) - 1})")
+    own = runs_own_preprocessing(recovery.client)
     started = time.monotonic()
     try:
         recovered = infer_windows_recovering(recovery, scenario.counts, model=info, inject=inject,
@@ -172,9 +206,9 @@ def run_scenario(recovery: DeviceRecovery, model: SuiteModel, scenario: Scenario
     except DeviceLostError as e:
         done = len(e.partial.faulted)
         e.partial = _scenario_run(model, scenario.select(slice(0, done)), info, e.partial,
-                                  time.monotonic() - started)
+                                  time.monotonic() - started, own)
         raise
-    return _scenario_run(model, scenario, info, recovered, time.monotonic() - started)
+    return _scenario_run(model, scenario, info, recovered, time.monotonic() - started, own)
 
 
 def run_model(device, model: SuiteModel, config: SuiteConfig, names=None,

@@ -55,7 +55,7 @@ def test_the_robust_variant_is_ok(judged):
 def test_a_collapsed_model_without_expectations_fails_the_run(judged):
     result, _, out = judged
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
-    assert "expectations: FAILED (1 of 12 checks)" in result.stdout
+    assert "expectations: FAILED (1 of 14 checks)" in result.stdout
     assert "activity_minmax: model_verdict: verdict COLLAPSED and the bundle expects nothing" in result.stdout
     junit = (out / "junit.xml").read_text()
     assert junit.count("<failure") == 1 and "test_model_verdict[activity_minmax]" in junit
@@ -66,7 +66,7 @@ def test_the_same_collapse_expected_passes(bundles, tmp_path):
     expected = make_bundle("minmax", tmp_path, "--expect-verdict", "COLLAPSED", "--expect-input-verdict", "COLLAPSED")
     result = hil(["run", "--bundle", str(expected), "--out", str(tmp_path / "out"), *FAST], tmp_path)
     assert result.returncode == 0, result.stdout[-2000:]
-    assert "expectations: all hold (6 checks)" in result.stdout
+    assert "expectations: all hold (7 checks)" in result.stdout
 
 
 def test_the_library_call_gives_hil_run_s_figures(bundles, judged):

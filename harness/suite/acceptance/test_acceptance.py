@@ -26,6 +26,13 @@ def test_device_answered_every_window(hil_suite_result):
     assert not failures, failures[0]
 
 
+def test_device_preprocessing_matches_the_bundle(hil_suite_result):
+    """A team's firmware with its own preprocessing (no SET_PREPROCESS) feeds its model what the
+    bundle declares; the harness's own firmware passes by its bit-exact fold check."""
+    failures = checks.device_preprocessing_matches_the_bundle(hil_suite_result)
+    assert not failures, failures[0]
+
+
 def test_float_reference_recognises_the_scenarios(hil_suite_result):
     failures = checks.float_reference_recognises_the_scenarios(hil_suite_result)
     assert not failures, failures[0]
