@@ -1,0 +1,75 @@
+/* The linked model on the portable INT8 engine (firmware/src/engine/portable/, hil/engine.h). */
+#include <stdbool.h>
+#include <string.h>
+
+#include "hil/engine.h"
+#include "model.h"
+
+_Static_assert(APP_ARENA_SIZE % 16u == 0u, "the arena must be a multiple of 16 bytes");
+
+static uint8_t arena[APP_ARENA_SIZE] __attribute__((aligned(16)));
+static hil_engine_t engine;
+static bool loaded;
+
+int app_model_setup(void)
+{
+    const size_t size = (size_t)(app_model_data_end - app_model_data);
+    if (hil_engine_load(app_model_data, size, arena, sizeof arena, &engine) != HIL_OK) {
+        return -1;
+    }
+    if (hil_engine_input_count(&engine) != 1 || hil_engine_output_count(&engine) != 1) {
+        return -2;
+    }
+    loaded = true;
+    return 0;
+}
+
+static void describe_tensor(hil_agent_tensor_t *tensor, const hil_tensor_info_t *info, void *data)
+{
+    memset(tensor, 0, sizeof *tensor);
+    tensor->data = data;
+    tensor->bytes = info->bytes;
+    tensor->dtype = (uint8_t)info->dtype;
+    tensor->rank = info->rank;
+    for (uint32_t d = 0u; d < info->rank && d < HIL_AGENT_MAX_DIMS; d++) {
+        tensor->dims[d] = info->dims[d];
+    }
+    tensor->scale = info->scale;
+    tensor->zero_point = info->zero_point;
+}
+
+int app_model_describe(hil_agent_model_t *model)
+{
+    hil_tensor_info_t input;
+    hil_tensor_info_t output;
+    if (!loaded || hil_engine_input_info(&engine, 0, &input) != HIL_OK ||
+        hil_engine_output_info(&engine, 0, &output) != HIL_OK) {
+        return -1;
+    }
+    model->bytes = app_model_data;
+    model->size = (uint32_t)(app_model_data_end - app_model_data);
+    model->arena_used = hil_engine_arena_used(&engine);
+    model->n_inputs = 1u;
+    model->n_outputs = 1u;
+    describe_tensor(&model->input, &input, hil_engine_input_data(&engine, 0));
+    /* the agent only reads the output */
+    describe_tensor(&model->output, &output, (void *)(uintptr_t)hil_engine_output_data(&engine, 0));
+    return 0;
+}
+
+int app_model_invoke(hil_agent_error_t *error)
+{
+    const hil_status status = hil_engine_invoke(&engine);
+    if (status != HIL_OK) {
+        hil_agent_error_set(error, HIL_LINK_ERR_INVOKE_FAILED, (uint32_t)status);
+        hil_agent_error_text(error, "invoke failed: ");
+        hil_agent_error_text(error, hil_status_name(status));
+        return -1;
+    }
+    return 0;
+}
+
+const char *app_model_engine(void)
+{
+    return "portable";
+}
