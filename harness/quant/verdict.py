@@ -88,7 +88,7 @@ def judge(metrics: ScalerMetrics, thresholds: VerdictThresholds = VerdictThresho
     share_status = OK if too_narrow or m.band_share != m.band_share else \
         level(m.band_share, t.collapsed_band_share, t.degraded_band_share)
     lost = best.effective_bits - m.effective_bits if best is not None else 0.0
-    lost_status = level(-lost, -t.collapsed_bits_lost, -t.degraded_bits_lost)
+    lost_status = COLLAPSED if lost >= t.collapsed_bits_lost else DEGRADED if lost >= t.degraded_bits_lost else OK
     if max(status, share_status, lost_status, key=_RANK.get) != OK and not too_narrow:
         worst = max(status, share_status, lost_status, key=_RANK.get)
         relative = f"; the band gets {m.band_share:.0%} of the INT8 range" if m.band_share == m.band_share else ""
