@@ -111,16 +111,14 @@ def test_installed_wheel_runs_from_an_empty_folder(wheel, tmp_path):
     plugin_help = run([python, "-m", "pytest", "-p", "no:cacheprovider", "--help"], cwd=empty, env=env).stdout
     assert "--hil-target" in plugin_help
 
-    run_help = run([hil, "run", "--help"], cwd=empty, env=env).stdout
     fast = ["--windows", "8", "--sweep-windows", "1", "--no-progress"]
-    if "--bundle" in run_help:
-        run([hil, "run", "--bundle", package / "_data" / "fixtures" / "models" / "robust.json", *fast],
-            cwd=empty, env=env, timeout_s=400)
-    else:
-        run([hil, "run", "--models", "robust", *fast], cwd=empty, env=env, timeout_s=400)
+    run([hil, "run", "--bundle", package / "_data" / "fixtures" / "models" / "robust.json", *fast],
+        cwd=empty, env=env, timeout_s=400)
     summary = empty / "reports" / "suite" / "summary.json"
     assert summary.is_file(), f"no {summary}; the empty folder holds {sorted(files_under(empty))}"
-    assert json.loads(summary.read_text())
+    model, = json.loads(summary.read_text())["models"]
+    assert (model["model"], model["verdict"], model["exact_share"]) == ("robust", "OK", 1.0)
+    assert sorted(p.name for p in empty.iterdir()) == ["reports"], "only the reports go in the user's folder"
 
     assert not (package / "build").exists()
     assert files_under(package) == shipped, f"written beside the package: {files_under(package) - shipped}"
