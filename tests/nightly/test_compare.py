@@ -150,9 +150,8 @@ def test_run_options():
 def test_models_dir_points_the_suite_at_another_folder(tmp_path):
     import shutil
 
-    from harness.cli.commands.run import pytest_arguments
-    from harness.cli.main import build_parser
     from harness.suite import models
+    from harness.suite.api import resolve_models
     from harness.suite.config import model_names
     from harness.suite.session import SuiteSession
     for suffix in (".json", ".tflite", ".float.tflite"):
@@ -161,8 +160,7 @@ def test_models_dir_points_the_suite_at_another_folder(tmp_path):
     assert "minmax" in model_names("")
     session = SuiteSession(device=None, models_dir=str(tmp_path))
     assert session.model("robust").bundle.json_path == tmp_path / "robust.json"
-    args = build_parser().parse_args(["run", "--models-dir", str(tmp_path)])
-    assert f"--hil-models-dir={tmp_path.resolve()}" in pytest_arguments(args, tmp_path / "out", None)
+    assert resolve_models((), tmp_path) == ["robust"]
     empty = tmp_path / "none"
     empty.mkdir()
     assert build_parser_main(["run", "--models-dir", str(empty)]) == 2
