@@ -141,7 +141,7 @@ def test_run_options():
     from harness.cli.main import build_parser
     args = build_parser().parse_args(["run", "--target", "pyocd", "--board", "nucleo-f446re-1", "--nightly"])
     assert (args.nightly, args.history, args.baseline, args.recall_drop, args.cost_increase, args.models_dir) == \
-        (True, "reports/history.parquet", None, 0.05, 0.05, None)
+        (True, "reports/history.parquet", None, 0.05, 0.05, "")
     args = build_parser().parse_args(["run", "--nightly", "--recall-drop", "0.1", "--cost-increase", "0.02",
                                       "--baseline", "b.json", "--models-dir", "m"])
     assert (args.recall_drop, args.cost_increase, args.baseline, args.models_dir) == (0.1, 0.02, "b.json", "m")
