@@ -7,4 +7,3 @@ app_model_data:
     .incbin APP_MODEL_PATH
     .global app_model_data_end
 app_model_data_end:
-    .section .note.GNU-stack, "", %progbits
