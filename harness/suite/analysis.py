@@ -32,9 +32,21 @@ DEVICE_FAULT = "DEVICE FAULT"   # the device, not the model: harness.device.reco
 SWEEPS = ("shock_sweep", "outlier_sweep")
 
 
+NO_FLOAT = ("no float reference in the bundle (files.float): float recall, the recall drop, top-1 agreement "
+            "and the errors against float are missing, so the verdict rests on the input codes alone")
+
+
 def output_figures(float_scores, device_scores, device_codes, host_codes, labels, classes) -> dict:
     """Top-1 agreement, recalls and confusions (float, device), errors of the device's dequantized
-    outputs against float, and bit-exactness against the host INT8 reference."""
+    outputs against float, and bit-exactness against the host INT8 reference. Without a float
+    reference (``float_scores`` all NaN) every float figure is None."""
+    if np.isnan(float_scores).all():
+        figures = output_figures(np.zeros_like(device_scores, dtype=np.float32), device_scores, device_codes,
+                                 host_codes, labels, classes)
+        for key in ("top1_agreement", "accuracy_float", "confusion_float", "mae", "rmse", "l2r", "cosine"):
+            figures[key] = None
+        figures["recall_float"] = {c: None for c in figures["recall_float"]}
+        return figures
     float_argmax = float_scores.argmax(axis=1)
     device_argmax = device_codes.argmax(axis=1)
     difference = device_scores.astype(np.float64) - float_scores.astype(np.float64)
@@ -243,6 +255,7 @@ def _amplitude_rows(run: ModelRun) -> list[dict]:
         return []
     s = sweep[0]
     model = run.model
+    has_float = not np.isnan(s.float_scores).all()
     float_argmax = s.float_scores.argmax(axis=1)
     device_argmax = s.device_outputs.argmax(axis=1)
     device_scores = _scores(run, s.device_outputs)
@@ -257,10 +270,10 @@ def _amplitude_rows(run: ModelRun) -> list[dict]:
         rows.append({"peak_g": float(peak), "windows": int(mask.sum()),
                      "saturation_rate": float(saturated.any(axis=1).mean()),
                      "sensor_clip_rate": float(sensor_clipped.any(axis=-1).mean()),
-                     "recall_float": float((float_argmax[mask] == labels[mask]).mean()),
+                     "recall_float": float((float_argmax[mask] == labels[mask]).mean()) if has_float else None,
                      "recall_device": float((device_argmax[mask] == labels[mask]).mean()),
-                     "agreement": float((float_argmax[mask] == device_argmax[mask]).mean()),
-                     "mae": float(np.abs(device_scores[mask] - s.float_scores[mask]).mean())})
+                     "agreement": float((float_argmax[mask] == device_argmax[mask]).mean()) if has_float else None,
+                     "mae": float(np.abs(device_scores[mask] - s.float_scores[mask]).mean()) if has_float else None})
     return rows
 
 
@@ -332,6 +345,8 @@ def analyze(run: ModelRun) -> ModelReport:
             reasons.append(f"on this model's calibration set (peak {peak:.3g} g) these scalers keep the band OK: {listed}")
         else:
             reasons.append(f"no registered scaler keeps the band OK on this calibration set (peak {peak:.3g} g)")
+    if model.float_reference is None:
+        reasons.append(NO_FLOAT)
     preprocessing = check_preprocessing(everything.scenarios)
     if preprocessing.mismatch:
         reasons.insert(0, preprocessing.reason())

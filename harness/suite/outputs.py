@@ -42,7 +42,8 @@ def window_rows(run) -> pd.DataFrame:
         device_scores = dequantize(s.device_outputs, model.output_params)
         for i, c in enumerate(classes):
             columns[f"float_p_{c}"] = s.float_scores[:, i]
-        columns["float_argmax"] = np.array(classes, dtype=object)[s.float_scores.argmax(axis=1)]
+        columns["float_argmax"] = (np.array(classes, dtype=object)[s.float_scores.argmax(axis=1)]
+                                   if not np.isnan(s.float_scores).all() else None)
         for i, c in enumerate(classes):
             columns[f"host_code_{c}"] = s.host_outputs[:, i]
         for i, c in enumerate(classes):
@@ -125,7 +126,9 @@ def verdict_table(summaries: list[dict], reason_width: int = 0) -> str:
             reason = reason[:reason_width - 3] + "..."
 
         def pair(c):
-            return "n/a" if rf.get(c) is None else f"{rf[c]:.2f}/{rd[c]:.2f}"
+            if rd.get(c) is None:
+                return "n/a"
+            return ("-" if rf.get(c) is None else f"{rf[c]:.2f}") + f"/{rd[c]:.2f}"
         rows.append([s["model"], s["scaler"] + (f" {s['method']}" if s.get("method") == "QAT" else ""), s["verdict"],
                      "-" if s["band_codes"] is None else f"{s['band_codes']}/256",
                      "-" if s["band_bits"] is None else f"{s['band_bits']:.1f}",
@@ -159,7 +162,8 @@ def verdict_table_html(summaries: list[dict]) -> str:
     rows = []
     for s in summaries:
         rf, rd = s["recall_float"], s["recall_device"]
-        recalls = " ".join(f"{c} {rf[c]:.2f}/{rd[c]:.2f}" for c in s.get("watched_classes", []) if rf.get(c) is not None)
+        recalls = " ".join(f"{c} {'-' if rf.get(c) is None else format(rf[c], '.2f')}/{rd[c]:.2f}"
+                           for c in s.get("watched_classes", []) if rd.get(c) is not None)
         reasons = "".join(f"<li>{html.escape(r)}</li>" for r in s["reasons"])
         device_reasons = "".join(f"<li>{html.escape(r)}</li>" for r in s.get("device_reasons", [])
                                  if r not in s["reasons"])

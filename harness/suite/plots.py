@@ -85,6 +85,10 @@ def confusion_matrices(run, report) -> bytes:
     classes = run.model.classes
     figure, axes = plt.subplots(1, 2, figsize=(8.5, 3.6))
     for ax, (title, key) in zip(axes, (("float", "confusion_float"), ("device INT8", "confusion_device"))):
+        if report.outputs[key] is None:
+            ax.set_title(f"{title}: no float reference", fontsize=10)
+            ax.axis("off")
+            continue
         matrix = np.asarray(report.outputs[key])
         ax.imshow(matrix, cmap="Blues")
         for (i, j), count in np.ndenumerate(matrix):
@@ -116,12 +120,13 @@ def misclassified_traces(run, report, limit: int = 4) -> bytes | None:
     rate = run.model.spec.sensor.rate_hz
     for ax, index in zip(axes[0], order):
         t_ms = np.arange(g.shape[1]) / rate * 1e3
-        for a, name in enumerate(("x", "y", "z")):
+        for a, name in enumerate(run.model.spec.sensor.axes):
             ax.plot(t_ms, g[index][:, a], linewidth=0.8, label=name)
         scenario = names[index]
         local = index - starts[list(dict.fromkeys(names)).index(scenario)]
-        ax.set_title(f"{scenario}[{local}] true {classes[labels[index]]}\ndevice {classes[device[index]]}, "
-                     f"float {classes[float_argmax[index]]}", fontsize=8)
+        said_float = "" if run.model.float_reference is None else f", float {classes[float_argmax[index]]}"
+        ax.set_title(f"{scenario}[{local}] true {classes[labels[index]]}\ndevice {classes[device[index]]}{said_float}",
+                     fontsize=8)
         ax.set_xlabel("ms")
         ax.set_ylabel("g")
         ax.legend(fontsize=6)

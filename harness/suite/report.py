@@ -15,12 +15,15 @@ from harness.suite.outputs import verdict_table_html
 def model_summary_html(report) -> str:
     rows = "".join(f"<li>{html.escape(r)}</li>" for r in report.reasons)
     o = report.outputs
-    recalls = ", ".join(f"{c} {o['recall_float'][c]:.2f}/{o['recall_device'][c]:.2f}" for c in o["recall_float"]
-                        if o["recall_float"][c] is not None)
+    def figure(value, digits):
+        return "-" if value is None else f"{value:.{digits}f}"
+    recalls = ", ".join(f"{c} {figure(o['recall_float'][c], 2)}/{figure(o['recall_device'][c], 2)}"
+                        for c in o["recall_device"])
     return (f"<div><b>{html.escape(report.name)}</b> ({html.escape(report.scaler)}, {report.method}): "
-            f"<b>{report.status}</b> (input codes {report.input_verdict.status}, outputs {report.output_status})"
-            f"<br>recall float/device: {recalls}; top-1 agreement with float {o['top1_agreement']:.3f}; "
-            f"MAE {o['mae']:.4f}, RMSE {o['rmse']:.4f}, L2R {o['l2r']:.4f}, cosine {o['cosine']:.4f}; "
+            f"<b>{report.verdict}</b> (model {report.status}: input codes {report.input_verdict.status}, outputs "
+            f"{report.output_status})<br>recall float/device: {recalls}; top-1 agreement with float "
+            f"{figure(o['top1_agreement'], 3)}; MAE {figure(o['mae'], 4)}, RMSE {figure(o['rmse'], 4)}, "
+            f"L2R {figure(o['l2r'], 4)}, cosine {figure(o['cosine'], 4)}; "
             f"device == host INT8: {o['exact_share']:.1%} exact, {o['within_1lsb_share']:.1%} within 1 LSB"
             f"<ul>{rows}</ul></div>")
 

@@ -180,8 +180,10 @@ def _scenario_run(model: SuiteModel, scenario: ScenarioWindows, info, recovered,
     result = recovered.result
     codes = result.input_codes.reshape(n, info.window_len, info.input.channels)
     outputs = result.outputs.reshape(n, -1)
-    scaled = model.scaler.transform(scenario.g).astype(np.float32)
-    float_scores = model.float_reference.predict(scaled).scores
+    if model.float_reference is None:
+        float_scores = np.full(outputs.shape, np.nan, dtype=np.float32)   # no float figures (analysis says so)
+    else:
+        float_scores = model.float_reference.predict(model.scaler.transform(scenario.g).astype(np.float32)).scores
     host = model.int8_reference.predict_codes(codes).codes
     declared = declared_codes(model, scenario.g).reshape(codes.shape) if own_preprocessing else None
     return ScenarioRun(scenario, codes, outputs, result.cost.astype(np.int64), result.cost_unit,

@@ -83,3 +83,22 @@ def test_the_library_call_gives_hil_run_s_figures(bundles, judged):
         for scenario, figures in mine["per_scenario"].items():
             for key in ("recall_float", "recall_device", "top1_agreement", "exact_share", "cost_median"):
                 assert figures[key] == theirs["per_scenario"][scenario][key], (scenario, key)
+
+
+def test_without_a_float_reference_the_report_says_which_figures_are_missing(tmp_path):
+    """files.float is optional: the suite runs, says what it cannot compute, and judges the input."""
+    from bundle_cases import ACTIVITY, CLASSES
+    bundle = tmp_path / "no_float.json"
+    args = ["bundle", "--int8", str(ACTIVITY / "activity_minmax.tflite"), "--scaler", str(ACTIVITY / "scaler_minmax.pkl"),
+            "--classes", CLASSES, "--calibration", str(ACTIVITY / "calibration.csv"),
+            "--recording", str(ACTIVITY / "recording.csv"), "--label-column", "activity",
+            "--columns", "acc_x,acc_y,acc_z", "--rate-hz", "50", "--hop", "16", "--out", str(bundle)]
+    assert hil(args, tmp_path).returncode == 0
+    result = hil(["run", "--bundle", str(bundle), "--out", str(tmp_path / "out"), *FAST], tmp_path)
+    model, = json.loads((tmp_path / "out" / "summary.json").read_text())["models"]
+    assert result.returncode == 1, result.stderr[-2000:]   # the input codes are collapsed, no expectation
+    assert any(r.startswith("no float reference in the bundle (files.float)") for r in model["reasons"])
+    assert set(model["recall_float"].values()) == {None} and model["top1_agreement"] is None
+    assert (model["input_verdict"], model["verdict"]) == ("COLLAPSED", "DEGRADED")   # the input alone
+    assert model["exact_share"] == 1.0
+    assert "-/0." in result.stdout    # float recall shown as missing in the table
