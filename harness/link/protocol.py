@@ -30,6 +30,7 @@ class MsgType(enum.IntEnum):
     MODEL_INFO = 0x14      # the loaded model's description
     INFER_WINDOW = 0x15    # raw int16 counts -> preprocess -> invoke
     INFER_CODES = 0x16     # input tensor bytes as they are -> invoke
+    INFER_LAYERS = 0x17    # as INFER_CODES, op by op: a stream of replies, every op's output tensor
     # device -> host
     ERROR = 0x7F
     BOOT = 0xC0   # unsolicited, once after every reset; payload as INFO's reply
@@ -95,8 +96,10 @@ class Capability(enum.IntFlag):
     SET_PREPROCESS = 1 << 3    # the harness's fold preprocessing: without it, the team's own
     RESET = 1 << 4
     FAULT_INJECTION = 1 << 5   # CRASH, FAULT_ARM
+    INFER_LAYERS = 1 << 6      # every op's output tensor of one inference (harness.layers)
 
 
+# what a firmware without the CAPABILITIES tag serves (it predates INFER_LAYERS)
 ALL_CAPABILITIES = Capability(0x3F)
 
 

@@ -441,6 +441,9 @@ static bool port_complete(const hil_agent_port_t *port)
     if (port->preprocess != NULL && (port->window_shape == NULL || port->invoke == NULL)) {
         return false;
     }
+    if (port->invoke_layer != NULL && (port->layer_info == NULL || port->invoke == NULL)) {
+        return false;
+    }
     if (port->upload != NULL && (port->invoke == NULL || port->unload == NULL || port->upload->buffer == NULL ||
                                  port->upload->load == NULL)) {
         return false;

@@ -1,6 +1,6 @@
 /*
  * The agent's inference requests (docs/protocol.md, "Pipeline"): model upload, MODEL_INFO,
- * INFER_WINDOW and INFER_CODES. The port runs the model and the preprocessing; this file owns
+ * INFER_WINDOW, INFER_CODES and INFER_LAYERS (every op's output, a stream of replies). The port runs the model and the preprocessing; this file owns
  * the model's bookkeeping (source, size, CRC-32), the upload state machine and the replies.
  *
  *   no model --LOAD_BEGIN--> loading --LOAD_CHUNK*--> loading --LOAD_END--> model (or no model)
@@ -60,6 +60,8 @@ bool hil_agent_infer_serves(uint8_t type)
         return true;
     case HIL_MSG_INFER_WINDOW:
         return port()->preprocess != NULL;
+    case HIL_MSG_INFER_LAYERS:
+        return port()->invoke_layer != NULL;
     case HIL_MSG_LOAD_BEGIN:
     case HIL_MSG_LOAD_CHUNK:
     case HIL_MSG_LOAD_END:
@@ -80,6 +82,9 @@ uint32_t hil_agent_infer_capabilities(void)
     }
     if (port()->upload != NULL) {
         caps |= HIL_AGENT_CAP_MODEL_UPLOAD;
+    }
+    if (port()->invoke_layer != NULL) {
+        caps |= HIL_AGENT_CAP_INFER_LAYERS;
     }
     return caps;
 }
@@ -474,6 +479,93 @@ static void handle_infer_codes(const hil_frame_t *request)
     invoke_and_reply(request, request->payload[0]);
 }
 
+/* INFER_LAYERS: the input as INFER_CODES, then the model op by op; after each op its output
+ * tensor goes out at once (a later op may reuse its memory) as one or more reply frames of the
+ * same seq, each a chunk header, the tensor description and up to LAYER_DATA_MAX bytes with
+ * their own CRC-32. The cost of an op brackets its invoke_layer call and nothing else. */
+#define LAYER_DATA_MAX (HIL_MAX_PAYLOAD - HIL_LAYER_CHUNK_HEADER_SIZE - HIL_TENSOR_DESC_SIZE)
+
+static void layer_fail(uint16_t seq, uint8_t type, hil_agent_error_t *e, const char *text)
+{
+    hil_agent_error_set(e, HIL_LINK_ERR_INTERNAL, 0u);
+    hil_agent_error_text(e, text);
+    hil_agent_reply_error(seq, type, e->code, e->detail, e->text);
+}
+
+static void handle_infer_layers(const hil_frame_t *request)
+{
+    hil_agent_error_t e;
+    hil_agent_error_init(&e);
+    if (!require_model(request)) {
+        return;
+    }
+    const hil_agent_tensor_t *input = &model.port.input;
+    if (request->length != HIL_INFER_HEADER_SIZE + input->bytes) {
+        hil_agent_error_set(&e, HIL_LINK_ERR_SHAPE_MISMATCH, input->bytes);
+        hil_agent_error_text(&e, "input tensor is ");
+        hil_agent_error_int(&e, input->bytes);
+        hil_agent_error_text(&e, " bytes, request carries ");
+        hil_agent_error_int(&e, request->length < HIL_INFER_HEADER_SIZE ? 0 : request->length - HIL_INFER_HEADER_SIZE);
+        hil_agent_reply_failure(request, &e);
+        return;
+    }
+    const hil_agent_port_t *p = port();
+    const uint16_t seq = request->seq;
+    const uint8_t type = request->type;
+    const bool exclusive = (request->payload[0] & HIL_INFER_FLAG_EXCLUSIVE) != 0u;
+    hil_agent_layer_t layer;
+    memset(&layer, 0, sizeof layer);
+    if (p->layer_info(0u, &layer) != 0 || layer.n_layers == 0u) {
+        layer_fail(seq, type, &e, "engine has no layer info");
+        return;
+    }
+    const uint32_t n_layers = layer.n_layers;
+    memcpy(input->data, request->payload + HIL_INFER_HEADER_SIZE, input->bytes);
+    uint16_t frame = 0u;
+    for (uint32_t k = 0; k < n_layers; k++) {
+        if (p->layer_info(k, &layer) != 0 || layer.output.data == NULL) {
+            layer_fail(seq, type, &e, "engine has no layer info");
+            return;
+        }
+        if (exclusive) {
+            hil_agent_irq_disable();
+        }
+        const uint32_t start = p->cycles();
+        const int rc = p->invoke_layer(k, &e);
+        const uint32_t cost = p->cycles() - start;
+        if (exclusive) {
+            hil_agent_irq_enable();
+        }
+        if (rc != 0) {
+            hil_agent_reply_error(seq, type, e.code, e.detail, e.text);
+            return;
+        }
+        const uint8_t *bytes = (const uint8_t *)layer.output.data;
+        uint32_t offset = 0u;
+        do {
+            const uint32_t left = layer.output.bytes - offset;
+            const uint32_t len = left < LAYER_DATA_MAX ? left : LAYER_DATA_MAX;
+            const bool last = k + 1u == n_layers && offset + len == layer.output.bytes;
+            uint8_t *out = reply.bytes;
+            hil_le_put_u16(out, frame);
+            out[2] = last ? HIL_LAYER_FLAG_LAST : 0u;
+            out[3] = 0u;
+            hil_le_put_u16(out + 4, k);
+            hil_le_put_u16(out + 6, n_layers);
+            hil_le_put_u16(out + 8, layer.op_code);
+            hil_le_put_u16(out + 10, layer.tensor_index);
+            hil_le_put_u32(out + 12, cost);
+            hil_le_put_u32(out + 16, offset);
+            hil_le_put_u32(out + 20, hil_crc32(bytes + offset, len));
+            tensor_desc(out + HIL_LAYER_CHUNK_HEADER_SIZE, &layer.output);
+            memcpy(out + HIL_LAYER_CHUNK_HEADER_SIZE + HIL_TENSOR_DESC_SIZE, bytes + offset, len);
+            hil_agent_reply(type | HIL_RESPONSE_BIT, seq, out, HIL_LAYER_CHUNK_HEADER_SIZE + HIL_TENSOR_DESC_SIZE + len);
+            offset += len;
+            frame++;
+        } while (offset < layer.output.bytes);
+    }
+}
+
 bool hil_agent_infer_dispatch(const hil_frame_t *request)
 {
     if (!hil_agent_infer_serves(request->type)) {
@@ -494,6 +586,9 @@ bool hil_agent_infer_dispatch(const hil_frame_t *request)
         break;
     case HIL_MSG_INFER_WINDOW:
         handle_infer_window(request);
+        break;
+    case HIL_MSG_INFER_LAYERS:
+        handle_infer_layers(request);
         break;
     default: /* HIL_MSG_INFER_CODES */
         handle_infer_codes(request);

@@ -97,6 +97,24 @@ hil_status hil_engine_get_output(const hil_engine_t *engine, int index, void *da
 
 hil_status hil_engine_invoke(hil_engine_t *engine);
 
+/*
+ * Operator by operator (the portable engine; an engine may leave these out, the tflm adapter
+ * does). hil_engine_invoke_op(e, k) for k = 0 .. hil_engine_op_count(e) - 1, in order, after the
+ * inputs are set, is one hil_engine_invoke. Op k's output is at hil_engine_op_output_data(e, k)
+ * right after its call; a later op may overwrite it (the planner reuses memory), so read it
+ * before the next call.
+ */
+typedef struct {
+    int32_t code;             /* TFLite BuiltinOperator */
+    int32_t output_index;     /* tensor index of the op's output in subgraph 0 */
+    hil_tensor_info_t output;
+} hil_op_info_t;
+
+int hil_engine_op_count(const hil_engine_t *engine);
+hil_status hil_engine_op_info(const hil_engine_t *engine, int op_index, hil_op_info_t *info);
+const void *hil_engine_op_output_data(const hil_engine_t *engine, int op_index);
+hil_status hil_engine_invoke_op(hil_engine_t *engine, int op_index);
+
 uint32_t hil_engine_arena_used(const hil_engine_t *engine);
 const hil_error_t *hil_engine_last_error(const hil_engine_t *engine);
 

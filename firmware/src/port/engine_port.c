@@ -127,6 +127,44 @@ static int engine_invoke(hil_agent_error_t *error)
     return 0;
 }
 
+/* INFER_LAYERS over the engine's per-op entry points. They are weak here: an engine without them
+ * (the tflm adapter) links, and the port then leaves the hooks out (INFO CAPABILITIES says so). */
+extern int hil_engine_op_count(const hil_engine_t *engine) __attribute__((weak));
+extern hil_status hil_engine_op_info(const hil_engine_t *engine, int op_index, hil_op_info_t *info)
+    __attribute__((weak));
+extern const void *hil_engine_op_output_data(const hil_engine_t *engine, int op_index) __attribute__((weak));
+extern hil_status hil_engine_invoke_op(hil_engine_t *engine, int op_index) __attribute__((weak));
+
+static int engine_layer_info(uint32_t index, hil_agent_layer_t *layer)
+{
+    hil_op_info_t info;
+    if (!engine_state.loaded || index > 0x7FFFu ||
+        hil_engine_op_info(&engine_state.engine, (int)index, &info) != HIL_OK) {
+        return -1;
+    }
+    layer->n_layers = (uint32_t)hil_engine_op_count(&engine_state.engine);
+    layer->op_code = (uint16_t)info.code;
+    layer->tensor_index = (uint16_t)info.output_index;
+    /* read-only to the agent, like the model output */
+    tensor_from(&layer->output, &info.output,
+                (void *)(uintptr_t)hil_engine_op_output_data(&engine_state.engine, (int)index));
+    return 0;
+}
+
+static int engine_invoke_layer(uint32_t index, hil_agent_error_t *error)
+{
+    const hil_status status = hil_engine_invoke_op(&engine_state.engine, (int)index);
+    if (status != HIL_OK) {
+        hil_agent_error_set(error, HIL_LINK_ERR_INVOKE_FAILED, (uint32_t)status);
+        hil_agent_error_text(error, "op ");
+        hil_agent_error_int(error, index);
+        hil_agent_error_text(error, " failed: ");
+        hil_agent_error_text(error, hil_status_name(status));
+        return -1;
+    }
+    return 0;
+}
+
 static const hil_agent_upload_t upload = {
     .buffer = model_buffer,
     .size = sizeof model_buffer,
@@ -140,6 +178,11 @@ int hil_port_engine_setup(hil_agent_port_t *port)
     port->arena_size = sizeof arena;
     port->upload = &upload;
     port->unload = engine_unload;
+    if (hil_engine_op_count != NULL && hil_engine_op_info != NULL && hil_engine_op_output_data != NULL &&
+        hil_engine_invoke_op != NULL) {
+        port->layer_info = engine_layer_info;
+        port->invoke_layer = engine_invoke_layer;
+    }
     engine_unload();
 #ifdef HIL_LINKED_MODEL_PATH
     hil_agent_error_t error;

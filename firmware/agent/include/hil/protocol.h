@@ -30,6 +30,7 @@ enum hil_msg_type {
     HIL_MSG_MODEL_INFO = 0x14,
     HIL_MSG_INFER_WINDOW = 0x15,
     HIL_MSG_INFER_CODES = 0x16,
+    HIL_MSG_INFER_LAYERS = 0x17,
     HIL_MSG_ERROR = 0x7F,
     HIL_MSG_BOOT = 0xC0,
     HIL_MSG_FAULT = 0xC1,
@@ -86,6 +87,11 @@ enum hil_info_tag {
 #define HIL_INFER_HEADER_SIZE 4u          /* flags:u8 n_axes:u8 n_samples:u16 (codes: flags + 3 reserved) */
 #define HIL_INFER_REPLY_HEADER_SIZE 8u    /* cost:u32 input_len:u16 output_len:u16 */
 #define HIL_INFER_FLAG_EXCLUSIVE 0x01u    /* interrupts masked around invoke */
+/* INFER_LAYERS reply stream (docs/protocol.md, "INFER_LAYERS"): per frame a 24-byte chunk header
+ * frame:u16 flags:u8 reserved:u8 op_index:u16 n_ops:u16 op_code:u16 tensor_index:u16 cost:u32
+ * offset:u32 crc32:u32, the op's output tensor description (HIL_TENSOR_DESC_SIZE), the bytes */
+#define HIL_LAYER_CHUNK_HEADER_SIZE 24u
+#define HIL_LAYER_FLAG_LAST 0x01u         /* the last frame of the stream */
 #define HIL_PREPROCESS_HEADER_SIZE 8u     /* kind n_channels n_axes first count reserved:3 */
 #define HIL_AFFINE_RECORD_SIZE 20u
 #define HIL_THRESHOLD_RECORD_HEADER_SIZE 8u

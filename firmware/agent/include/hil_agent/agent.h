@@ -46,6 +46,7 @@ extern "C" {
 #define HIL_AGENT_CAP_SET_PREPROCESS (1u << 3)  /* SET_PREPROCESS (host-configured fold preprocessing) */
 #define HIL_AGENT_CAP_RESET (1u << 4)           /* RESET */
 #define HIL_AGENT_CAP_FAULT_INJECTION (1u << 5) /* CRASH, FAULT_ARM; FAULT from the fault handler */
+#define HIL_AGENT_CAP_INFER_LAYERS (1u << 6)    /* INFER_LAYERS: every op's output tensor (port invoke_layer) */
 
 /* MODEL_INFO source byte / INFO MODEL_SOURCE */
 #define HIL_AGENT_MODEL_SOURCE_NONE 0u

@@ -59,6 +59,14 @@ typedef struct {
     hil_agent_tensor_t output;
 } hil_agent_model_t;
 
+/* One operator of the model for INFER_LAYERS (hil_agent_port_t.layer_info). */
+typedef struct {
+    uint32_t n_layers;    /* operators in the model */
+    uint16_t op_code;     /* the engine's operator code (TFLite BuiltinOperator) */
+    uint16_t tensor_index; /* the op's output tensor in the model's graph */
+    hil_agent_tensor_t output; /* its output: data valid after invoke_layer(index), until the next */
+} hil_agent_layer_t;
+
 typedef struct {
     int code;             /* HIL_LINK_ERR_* (hil/protocol.h) */
     uint32_t detail;
@@ -140,6 +148,16 @@ typedef struct {
     size_t (*info_extension)(uint8_t *out, size_t cap);
     /* Capability bits the port's own requests add (HIL_AGENT_CAP_SET_PREPROCESS ...). */
     uint32_t extra_capabilities;
+
+    /* ---- optional: layer by layer (INFER_LAYERS); NULL invoke_layer = none ---- */
+    /* Describes operator index of the loaded model (its output tensor). Returns 0, or non-zero
+     * when there is no such operator. */
+    int (*layer_info)(uint32_t index, hil_agent_layer_t *layer);
+    /* Runs operator index alone. The agent calls index = 0, 1, .. n_layers - 1 in order after
+     * writing the input tensor, and reads the op's output before the next call (an engine's
+     * planner may reuse the memory later): together the calls are one invoke. The cost of each
+     * op is cycles() around its call. Returns 0, or non-zero with *error filled. */
+    int (*invoke_layer)(uint32_t index, hil_agent_error_t *error);
 } hil_agent_port_t;
 
 #ifdef __cplusplus

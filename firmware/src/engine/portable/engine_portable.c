@@ -705,6 +705,26 @@ hil_status hil_engine_get_output(const hil_engine_t *engine, int index, void *da
     return HIL_OK;
 }
 
+/* Inlined so hil_engine_invoke runs exactly the loop it ran before the per-op entry points. */
+static inline __attribute__((always_inline)) hil_status pe_eval_op(const pe_state *s, const pe_op *op)
+{
+    switch (op->code) {
+    case PE_OP_CONV_2D: pe_conv_eval(s, op); break;
+    case PE_OP_DEPTHWISE_CONV_2D: pe_depthwise_conv_eval(s, op); break;
+    case PE_OP_FULLY_CONNECTED: pe_fully_connected_eval(s, op); break;
+    case PE_OP_AVERAGE_POOL_2D: pe_average_pool_eval(s, op); break;
+    case PE_OP_MAX_POOL_2D: pe_max_pool_eval(s, op); break;
+    case PE_OP_MEAN: pe_mean_eval(s, op); break;
+    case PE_OP_RESHAPE: case PE_OP_SQUEEZE: case PE_OP_EXPAND_DIMS: pe_reshape_eval(s, op); break;
+    case PE_OP_SOFTMAX: pe_softmax_eval(s, op); break;
+    case PE_OP_ADD: pe_add_eval(s, op); break;
+    case PE_OP_QUANTIZE: pe_quantize_eval(s, op); break;
+    case PE_OP_DEQUANTIZE: pe_dequantize_eval(s, op); break;
+    default: return HIL_ERR_INVOKE;
+    }
+    return HIL_OK;
+}
+
 hil_status hil_engine_invoke(hil_engine_t *engine)
 {
     const pe_state *s = pe_state_of(engine);
@@ -712,23 +732,67 @@ hil_status hil_engine_invoke(hil_engine_t *engine)
         return HIL_ERR_NOT_LOADED;
     }
     for (uint32_t k = 0; k < s->n_ops; ++k) {
-        const pe_op *op = &s->ops[k];
-        switch (op->code) {
-        case PE_OP_CONV_2D: pe_conv_eval(s, op); break;
-        case PE_OP_DEPTHWISE_CONV_2D: pe_depthwise_conv_eval(s, op); break;
-        case PE_OP_FULLY_CONNECTED: pe_fully_connected_eval(s, op); break;
-        case PE_OP_AVERAGE_POOL_2D: pe_average_pool_eval(s, op); break;
-        case PE_OP_MAX_POOL_2D: pe_max_pool_eval(s, op); break;
-        case PE_OP_MEAN: pe_mean_eval(s, op); break;
-        case PE_OP_RESHAPE: case PE_OP_SQUEEZE: case PE_OP_EXPAND_DIMS: pe_reshape_eval(s, op); break;
-        case PE_OP_SOFTMAX: pe_softmax_eval(s, op); break;
-        case PE_OP_ADD: pe_add_eval(s, op); break;
-        case PE_OP_QUANTIZE: pe_quantize_eval(s, op); break;
-        case PE_OP_DEQUANTIZE: pe_dequantize_eval(s, op); break;
-        default: return HIL_ERR_INVOKE;
+        const hil_status st = pe_eval_op(s, &s->ops[k]);
+        if (st != HIL_OK) {
+            return st;
         }
     }
     return HIL_OK;
+}
+
+int hil_engine_op_count(const hil_engine_t *engine)
+{
+    const pe_state *s = pe_state_of(engine);
+    return s ? (int)s->n_ops : 0;
+}
+
+hil_status hil_engine_op_info(const hil_engine_t *engine, int op_index, hil_op_info_t *info)
+{
+    if (info == NULL) {
+        return HIL_ERR_NULL_ARG;
+    }
+    const pe_state *s = pe_state_of(engine);
+    if (s == NULL) {
+        return HIL_ERR_NOT_LOADED;
+    }
+    if (op_index < 0 || (uint32_t)op_index >= s->n_ops) {
+        return HIL_ERR_BAD_ARGUMENT;
+    }
+    const pe_op *op = &s->ops[op_index];
+    const pe_tensor *t = pe_out(s, op);
+    memset(info, 0, sizeof *info);
+    info->code = op->code;
+    info->output_index = op->output;
+    info->output.dtype = (hil_dtype)t->type;
+    info->output.rank = t->rank;
+    for (uint8_t d = 0; d < t->rank; ++d) {
+        info->output.dims[d] = t->dims[d];
+    }
+    info->output.scale = t->quantized ? t->scale : 0.0f;
+    info->output.zero_point = t->quantized ? t->zero_point : 0;
+    info->output.bytes = t->bytes;
+    return HIL_OK;
+}
+
+const void *hil_engine_op_output_data(const hil_engine_t *engine, int op_index)
+{
+    const pe_state *s = pe_state_of(engine);
+    if (s == NULL || op_index < 0 || (uint32_t)op_index >= s->n_ops) {
+        return NULL;
+    }
+    return pe_out(s, &s->ops[op_index])->data;
+}
+
+hil_status hil_engine_invoke_op(hil_engine_t *engine, int op_index)
+{
+    const pe_state *s = pe_state_of(engine);
+    if (s == NULL) {
+        return HIL_ERR_NOT_LOADED;
+    }
+    if (op_index < 0 || (uint32_t)op_index >= s->n_ops) {
+        return HIL_ERR_BAD_ARGUMENT;
+    }
+    return pe_eval_op(s, &s->ops[op_index]);
 }
 
 uint32_t hil_engine_arena_used(const hil_engine_t *engine)
