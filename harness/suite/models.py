@@ -123,13 +123,20 @@ class SuiteModel:
 
     def scenarios(self, config) -> list:
         """The suite's labelled windows for this model (harness.suite.scenarios for the synthetic
-        recipe, harness.suite.recorded for the team's recordings)."""
-        if self.synthetic:
-            from harness.suite.scenarios import scenario_set
-            return scenario_set(self.dataset_config, config.windows, config.seed, self.counts_per_g,
-                                config.sweep_peaks_g, config.sweep_windows)
-        from harness.suite.recorded import recorded_scenarios
-        return recorded_scenarios(self, config.windows, config.seed, config.sweep_peaks_g, config.sweep_windows)
+        recipe, harness.suite.recorded for the team's recordings); made once per window counts
+        and seed (they are a pure function of them)."""
+        key = (config.windows, config.seed, tuple(config.sweep_peaks_g), config.sweep_windows)
+        cache = self.__dict__.setdefault("_scenarios", {})
+        if key not in cache:
+            if self.synthetic:
+                from harness.suite.scenarios import scenario_set
+                cache[key] = scenario_set(self.dataset_config, config.windows, config.seed, self.counts_per_g,
+                                          config.sweep_peaks_g, config.sweep_windows)
+            else:
+                from harness.suite.recorded import recorded_scenarios
+                cache[key] = recorded_scenarios(self, config.windows, config.seed, config.sweep_peaks_g,
+                                                config.sweep_windows)
+        return cache[key]
 
     @cached_property
     def calibration_g(self) -> np.ndarray:

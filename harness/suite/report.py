@@ -38,7 +38,10 @@ def figures(result) -> list[tuple[str, bytes]]:
     return out
 
 
-def write_html(path: str | Path, summaries: list[dict], results: list, checks: list, title: str = "hil run") -> Path:
+def write_html(path: str | Path, summaries: list[dict], results: list, checks: list, title: str = "hil run",
+               figures=figures) -> Path:
+    """``figures(result)``: the (name, png) list of a model (harness.suite.api draws them in the
+    background while the devices stream)."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
              f"<body style='font-family:sans-serif'><h1>{html.escape(title)}</h1>", verdict_table_html(summaries)]
     failed = [c for c in checks if not c.passed]

@@ -51,6 +51,7 @@ class ScenarioRun:
     # the bundle's declared preprocessing of the same windows, when the firmware runs its own
     # (no SET_PREPROCESS: a team's application); None for the harness's fold
     declared_input_codes: np.ndarray | None = None
+    host_seconds: float = 0.0        # the host references on these windows (float, INT8, declared codes)
 
     def __post_init__(self):
         if self.device_fault is None:
@@ -123,6 +124,10 @@ class ModelRun:
     def device_seconds(self) -> float:
         return sum(s.device_seconds for s in self.scenarios)
 
+    @property
+    def host_seconds(self) -> float:
+        return sum(s.host_seconds for s in self.scenarios)
+
 
 class Progress:
     """One line per model and scenario on ``stream`` (stderr by default): windows and windows/s."""
@@ -176,6 +181,7 @@ def deploy(client, model: SuiteModel, config: SuiteConfig):
 def _scenario_run(model: SuiteModel, scenario: ScenarioWindows, info, recovered, seconds: float,
                   own_preprocessing: bool = False) -> ScenarioRun:
     from harness.suite.preprocessing import declared_codes
+    started = time.monotonic()
     n = len(scenario)
     result = recovered.result
     codes = result.input_codes.reshape(n, info.window_len, info.input.channels)
@@ -187,7 +193,8 @@ def _scenario_run(model: SuiteModel, scenario: ScenarioWindows, info, recovered,
     host = model.int8_reference.predict_codes(codes).codes
     declared = declared_codes(model, scenario.g).reshape(codes.shape) if own_preprocessing else None
     return ScenarioRun(scenario, codes, outputs, result.cost.astype(np.int64), result.cost_unit,
-                       float_scores, host, seconds, recovered.faulted, recovered.events, declared)
+                       float_scores, host, seconds, recovered.faulted, recovered.events, declared,
+                       time.monotonic() - started)
 
 
 def run_scenario(recovery: DeviceRecovery, model: SuiteModel, scenario: ScenarioWindows, info,

@@ -13,6 +13,7 @@ partial ModelRun and ``write`` puts its windows in the tables and an ABORTED ent
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ ABORTED = "ABORTED"
 class SuiteResult:
     run: ModelRun
     report: ModelReport
+    analysis_seconds: float = 0.0
 
 
 @dataclass
@@ -58,7 +60,9 @@ class SuiteSession:
                 self.aborted[key] = run
                 raise
             self.aborted.pop(key, None)
-            self.results[key] = SuiteResult(run, analyze(run))
+            started = time.monotonic()
+            report = analyze(run)
+            self.results[key] = SuiteResult(run, report, time.monotonic() - started)
         return self.results[key]
 
     def summaries(self) -> list[dict]:

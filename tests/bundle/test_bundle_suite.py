@@ -102,3 +102,21 @@ def test_without_a_float_reference_the_report_says_which_figures_are_missing(tmp
     assert (model["input_verdict"], model["verdict"]) == ("COLLAPSED", "DEGRADED")   # the input alone
     assert model["exact_share"] == 1.0
     assert "-/0." in result.stdout    # float recall shown as missing in the table
+
+
+def test_two_targets_give_the_results_of_one_window_for_window(bundles, tmp_path):
+    """--jobs 2: one QEMU per model; the windows, codes, outputs and costs equal --jobs 1's."""
+    import pandas as pd
+    tables, summaries = {}, {}
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs{jobs}"
+        result = hil(["run", "--bundle", str(bundles["minmax"]), "--bundle", str(bundles["robust"]), "--jobs", str(jobs),
+                      "--out", str(out), *FAST], tmp_path)
+        assert result.returncode == 1 and f"on {jobs} target(s)" in result.stdout, result.stdout[-1500:]
+        tables[jobs] = pd.read_parquet(out / "windows.parquet")
+        summaries[jobs] = json.loads((out / "summary.json").read_text())
+    pd.testing.assert_frame_equal(tables[1], tables[2])
+    assert summaries[2]["jobs"] == 2 and summaries[1]["jobs"] == 1
+    for key in ("load", "build", "stream", "host_references", "analysis", "figures", "report_wait"):
+        assert summaries[1]["phases_s"][key] >= 0.0, key
+    assert 0 < summaries[1]["streaming_share"] <= 1.0

@@ -34,6 +34,9 @@ def register(subparsers) -> None:
     parser.add_argument("--bundle", action="append", default=[], metavar="JSON",
                         help="a model bundle (docs/bundle.md) to judge; repeat for more (with --models: both)")
     add_cli_options(parser)
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="targets at once, each streaming its share of the models (default: one QEMU per "
+                             "core, at most one per model; 1 for a board)")
     parser.add_argument("--out", default="reports/suite", help="output folder (default: %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="no per-scenario progress lines on stderr")
     nightly = parser.add_argument_group("nightly (harness.nightly)")
@@ -97,7 +100,8 @@ def print_outcome(outcome, out_dir: Path, target: str, elapsed_s: float) -> None
     device_s = sum(r.run.device_seconds for r in outcome.results)
     print()
     rate = f"{windows / device_s:.1f}" if device_s else "n/a"
-    print(f"windows: {windows} on {target}, {rate} windows/s on the device; suite {elapsed_s:.0f} s")
+    print(f"windows: {windows} on {target}, {rate} windows/s on the device; suite {elapsed_s:.0f} s "
+          f"on {outcome.jobs} target(s)")
     for name in ("report.html", "junit.xml", "windows.parquet", "windows.csv", "input_codes.npz", SUMMARY_NAME):
         print(f"{name}: {out_dir / name}")
     failed = [c for c in outcome.checks if not c.passed]
@@ -129,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
     with _sigterm_as_interrupt():
         outcome = run_suite(requested_models(args), target=args.target, board=args.board, engine=args.engine,
                             config=config, models_dir=args.models_dir or None, out_dir=out_dir,
-                            inventory=args.inventory, progress=progress, firmware=args.firmware)
+                            inventory=args.inventory, progress=progress, firmware=args.firmware,
+                            jobs=args.jobs)
     print(f"hil run: firmware {outcome.firmware.elf} ({outcome.firmware.flash_bytes} B flash, "
           f"{outcome.firmware.ram_bytes} B RAM), target {args.target}", file=sys.stderr, flush=True)
     print_outcome(outcome, out_dir, args.target, time.monotonic() - started)
