@@ -22,7 +22,8 @@ Suite fixtures (harness.suite; options --hil-models, --hil-windows, --hil-sweep-
 each also an ini hil_NAME)
   hil_suite_config    SuiteConfig from the options (a test may parametrize hil_windows / hil_sweep_windows)
   hil_pipeline_device session: a RunningDevice with the pipeline firmware (ENGINE=portable unless
-                      --hil-engine names another engine)
+                      --hil-engine names another engine), or the ELF --hil-firmware names (a team's
+                      own application: --hil-firmware app.elf --hil-models path/to/bundle.json)
   hil_model_name      parametrized over --hil-models (all of fixtures/models by default) unless the
                       test parametrizes it itself
   hil_suite_model     the SuiteModel (bundle, scaler, fold, references, calibration set)
@@ -45,6 +46,8 @@ OPTIONS = {
     "engine": ("none", "inference engine compiled into the firmware: none, portable or tflm"),
     "inventory": ("", "board inventory for --hil-target pyocd (default: $HIL_INVENTORY or ./boards.toml)"),
     "lock_timeout": ("60", "seconds to wait for a free inventory board before failing (pyocd target)"),
+    "firmware": ("", "an ELF to boot for the suite instead of building the pipeline firmware: a team's own "
+                 "application linked with the HIL agent (docs/porting.md)"),
 }
 DEVICE_FIXTURES = ("hil_device", "hil_fresh_device", "hil_pipeline_device", "hil_loaded_model",
                    "hil_suite_result")
@@ -164,7 +167,12 @@ def hil_pipeline_device(pytestconfig: pytest.Config):
     from harness.targets import running_device
     target, firmware_board, options = hil_target_setup(pytestconfig)
     engine = hil_option(pytestconfig, "engine")
-    image = build_firmware(board=firmware_board, engine=engine if engine != "none" else "portable")
+    elf = hil_option(pytestconfig, "firmware")
+    if elf:
+        from harness.firmware.build import image_from_elf
+        image = image_from_elf(elf, firmware_board)
+    else:
+        image = build_firmware(board=firmware_board, engine=engine if engine != "none" else "portable")
     with running_device(target, image, **options) as device:
         yield device
 

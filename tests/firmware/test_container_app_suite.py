@@ -73,3 +73,17 @@ def test_a_firmware_carrying_another_model_is_refused_before_streaming(tmp_path)
                              str(tmp_path / "out"), *FAST], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 2
     assert "runs its linked model (CRC-32" in result.stderr and "cannot take an upload" in result.stderr
+
+
+def test_the_plugin_judges_the_same_firmware(pytester, tmp_path):
+    """The pytest plugin's equivalent: --hil-firmware and a bundle path in --hil-models."""
+    build_dir = tmp_path / "wrap"
+    built = subprocess.run(["make", "-C", str(APP_DIR), "-j2", "VARIANT=minmax_wrap", f"BUILD_DIR={build_dir}"],
+                           capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0
+    pytester.makepyfile("from harness.suite.acceptance.test_acceptance import *  # noqa\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", f"--hil-firmware={build_dir / 'app.elf'}",
+                                f"--hil-models={REPO / 'fixtures' / 'models' / 'minmax.json'}",
+                                "--hil-windows=8", "--hil-sweep-windows=1")
+    result.assert_outcomes(passed=6, failed=1)
+    result.stdout.fnmatch_lines(["*PREPROCESSING MISMATCH: *", "*FAILED*test_device_preprocessing_matches_the_bundle*"])
