@@ -80,11 +80,11 @@ def check_against_host(device: LayerDump, host: LayerDump, what: str = "") -> No
         if (got.op_code, got.tensor_index, got.dtype, got.shape) != (ref.op_code, ref.tensor_index, ref.dtype, ref.shape):
             raise LayerMismatchError(f"{where}: device {got.op_name} tensor {got.tensor_index} {got.dtype}{got.shape}, "
                                      f"tflite_micro {ref.op_name} tensor {ref.tensor_index} {ref.dtype}{ref.shape}")
-        if got.scale != (None if ref.scale is None else np.float32(ref.scale)) or got.zero_point != ref.zero_point:
-            if not (got.scale is not None and ref.scale is not None and np.float32(got.scale) == np.float32(ref.scale)
-                    and got.zero_point == ref.zero_point):
-                raise LayerMismatchError(f"{where}: device quantization {got.scale}/{got.zero_point}, "
-                                         f"model {ref.scale}/{ref.zero_point}")
+        same_scale = (got.scale is None and ref.scale is None) or (
+            got.scale is not None and ref.scale is not None and np.float32(got.scale) == np.float32(ref.scale))
+        if not same_scale or got.zero_point != ref.zero_point:
+            raise LayerMismatchError(f"{where}: device quantization {got.scale}/{got.zero_point}, "
+                                     f"model {ref.scale}/{ref.zero_point}")
         a, b = got.values, ref.values
         if a.dtype.kind == "f":
             a, b = a.view(np.uint32), b.view(np.uint32)

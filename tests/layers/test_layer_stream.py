@@ -81,3 +81,20 @@ def test_wrong_input_is_refused_before_sending():
         infer_layers(FakeClient([]), np.zeros(4, np.float32), model=MODEL)
     with pytest.raises(ConfigError, match="5 elements"):
         infer_layers(FakeClient([]), np.zeros(5, np.int8), model=MODEL)
+
+
+def test_the_host_check_names_the_first_differing_element():
+    from dataclasses import replace
+
+    from harness.layers import host_layers
+    from harness.layers.judge import LayerMismatchError, check_against_host
+    from harness.paths import MODELS_DIR
+    model = (MODELS_DIR / "minmax.tflite").read_bytes()
+    codes = np.random.default_rng(0).integers(-128, 128, size=(1, 128, 3), dtype=np.int8)
+    host = host_layers(model, codes)
+    check_against_host(host, host_layers(model, codes))        # deterministic: equal to itself
+    changed = host[3].values.copy()
+    changed.reshape(-1)[17] ^= 1
+    bad = type(host)([replace(layer, values=changed) if layer.op_index == 3 else layer for layer in host], "device")
+    with pytest.raises(LayerMismatchError, match="op 3 CONV_2D .*1/256 elements differ.*flat index 17"):
+        check_against_host(bad, host)
