@@ -1,9 +1,11 @@
 """Files in, device-ready arrays out: raw windows, input tensors and the preprocessing fold.
 
 - ``.npy`` raw windows: integer sensor counts, shape (n_windows, window_len, axes)
-- ``.csv`` / ``.parquet``: a trace in the project's schema (time_s, ax_g, ay_g, az_g, ...), in g;
+- ``.csv`` / ``.parquet``: a trace in the project's schema (time_s, ax_g, ay_g, az_g, ...), in g,
+  or a team's recording read with its bundle's layout (``harness.signals.field.import_recording``);
   cut into windows of the model's length and converted to counts with the sensor's counts_per_g
-  (rounded, saturated at int16, as harness.signals.synth.SensorModel.to_counts)
+  (rounded, saturated at int16, as harness.signals.synth.SensorModel.to_counts). ``RawWindows``
+  keeps each window's index, start time and (for a labelled recording) label.
 - ``.npy`` input tensors (``--input-codes``): the model's input dtype, (n, *input_shape) or (n, elements)
 
 The fold comes from a JSON file: a model's metadata (``<name>.json``: ``scaler`` + ``input``), a
@@ -13,13 +15,46 @@ scaler export (with or without its ``fixed_point`` form) or a fold export.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from harness.errors import ConfigError
 
-DEFAULT_COUNTS_PER_G = 2048.0  # +-16 g over 16 bits
+DEFAULT_COUNTS_PER_G = 2048.0  # +-16 g over 16 bits: the default sensor's; a bundle names its own
+
+
+@dataclass(frozen=True)
+class RawWindows:
+    """Device-ready windows and where each came from."""
+
+    counts: np.ndarray             # (n, window_len, axes) int16
+    start_s: np.ndarray            # (n,) float64 start time of each window (NaN: unknown)
+    labels: np.ndarray | None      # (n,) str: the recording's label of each window, None if unlabelled
+
+    @property
+    def index(self) -> np.ndarray:
+        return np.arange(len(self.counts), dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+
+def windows_from_trace(trace, window_len: int, counts_per_g: float, hop: int | None = None,
+                       rate_hz: float | None = None) -> RawWindows:
+    """A schema trace in g (``import_recording``/``read_trace``) cut into raw count windows."""
+    from harness.signals.field import cut_windows
+    windows = cut_windows(trace, window_len=window_len, hop=hop, rate_hz=rate_hz)
+    labelled = trace.attrs.get("labelled", True)
+    return RawWindows(to_counts(windows.samples, counts_per_g), np.asarray(windows.start_s, dtype=np.float64),
+                      np.asarray(windows.labels, dtype=str) if labelled else None)
+
+
+def read_counts_npy(path, window_len: int) -> RawWindows:
+    """Raw int16 windows from a .npy of sensor counts (no times or labels: NaN, None)."""
+    counts = load_raw_windows(path, window_len)
+    return RawWindows(counts, np.full(len(counts), np.nan), None)
 
 
 def load_raw_windows(path, window_len: int, counts_per_g: float = DEFAULT_COUNTS_PER_G,

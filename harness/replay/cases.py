@@ -54,8 +54,10 @@ def load_case(path, triage=None) -> FieldCase:
 
 def case_triage(case_or_path):
     from harness.replay.triage import HostTriage
-    data = case_or_path.data if isinstance(case_or_path, FieldCase) else json.loads(Path(case_or_path).read_text())
-    triage = HostTriage(data["model"], data["counts_per_g"])
+    path = case_or_path.path if isinstance(case_or_path, FieldCase) else Path(case_or_path)
+    data = case_or_path.data if isinstance(case_or_path, FieldCase) else json.loads(path.read_text())
+    model = path.parent / data["bundle"] if data.get("bundle") else data["model"]   # a team's bundle
+    triage = HostTriage(model, data["counts_per_g"])
     if triage.fingerprint()["int8_sha256"] != data["model_sha256"]:
         raise ConfigError(f"field case {data.get('name')}: model {data['model']} changed since the case "
                           "was saved (sha256 differs); re-shrink the case or pin the model")

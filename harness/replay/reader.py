@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import TraceError
-from harness.signals.field import TIME_UNITS_TO_S, import_recording
-from harness.signals.schema import AXIS_COLUMNS, LABEL_COLUMN, LABEL_SEVERITY, LABELS, TIME_COLUMN
+from harness.signals.field import TIME_UNITS_TO_S, import_recording, window_labels
+from harness.signals.schema import AXIS_COLUMNS, LABEL_COLUMN, LABELS, TIME_COLUMN
 
 DEFAULT_CHUNK_ROWS = 65536
 GAP_FACTOR = 1.5
@@ -44,7 +44,7 @@ class TraceChunk:
     first_row: int
     time_s: np.ndarray
     g: np.ndarray          # (n, 3) float64, g
-    labels: np.ndarray     # (n,) int8 codes into LABELS (normal when the file has no labels)
+    labels: np.ndarray     # (n,) int8 codes into the classes (the first when the file has no labels)
     labelled: bool = True  # the file has a label column
 
     def __len__(self) -> int:
@@ -59,7 +59,7 @@ class WindowBatch:
     start_row: np.ndarray   # (n,) int64 file row of each window's first sample
     start_s: np.ndarray     # (n,) float64
     g: np.ndarray           # (n, window_len, 3) float64
-    labels: np.ndarray      # (n,) int8: most severe label in the window
+    labels: np.ndarray      # (n,) int8: the window's label (harness.signals.field.window_labels)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -93,12 +93,13 @@ class ChunkedTrace:
     the replay does not resample a stream, so a recording at another rate is an error naming the
     measured rate. A step over ``GAP_FACTOR`` times ``1 / rate_hz`` is a gap: an error unless
     ``allow_gaps``, then a :class:`TraceWarning` and the windows restart after it.
+    ``classes``: the labels the model knows (a bundle's classes; default the schema's LABELS).
     """
 
     def __init__(self, path, columns: Mapping[str, str] | None = None, units: str = "g",
                  counts_per_g: float | None = None, time_unit: str = "s",
                  rate_hz: float = 1600.0, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                 allow_gaps: bool = False, check_units: bool = True):
+                 allow_gaps: bool = False, check_units: bool = True, classes=None):
         self.path = Path(path)
         if not self.path.is_file():
             raise TraceError("file not found", source=str(self.path))
@@ -114,6 +115,7 @@ class ChunkedTrace:
         self.chunk_rows = int(chunk_rows)
         self.allow_gaps = allow_gaps
         self.check_units = check_units
+        self.classes = tuple(classes) if classes is not None else LABELS
         self.csv = self.path.suffix.lower() == ".csv"
 
     def params(self) -> dict:
@@ -121,7 +123,8 @@ class ChunkedTrace:
         return {"columns": dict(sorted(self.columns.items())), "units": self.units,
                 "counts_per_g_units": self.counts_per_g, "time_unit": self.time_unit,
                 "rate_hz": self.rate_hz, "chunk_rows": self.chunk_rows,
-                "allow_gaps": self.allow_gaps, "check_units": self.check_units}
+                "allow_gaps": self.allow_gaps, "check_units": self.check_units,
+                **({"classes": list(self.classes)} if self.classes != LABELS else {})}
 
     def total_rows(self) -> int | None:
         """Rows in the file if the format says so without reading it (Parquet), else None."""
@@ -144,7 +147,8 @@ class ChunkedTrace:
             trace = import_recording(raw.reset_index(drop=True), self.columns, self.units,
                                      self.counts_per_g, self.time_unit,
                                      rate_hz=None if has_time else self.rate_hz,
-                                     allow_gaps=True, check_units=self.check_units)
+                                     allow_gaps=True, check_units=self.check_units,
+                                     classes=None if self.classes == LABELS else self.classes)
         except TraceError as e:
             text = str(e)
             if e.row is not None or e.column is not None:
@@ -205,19 +209,20 @@ class ChunkedTrace:
             raise self._error("recording is empty (no data rows)", None)
 
 
-_SEVERITY = np.array([LABEL_SEVERITY[label] for label in LABELS], dtype=np.int8)
-
-
 @dataclass
 class Windower:
-    """Cuts chunks into non-overlapping windows of ``window_len`` samples, carrying the partial
-    window across chunk boundaries; a gap (step over GAP_FACTOR / rate_hz) restarts the windows.
+    """Cuts chunks into windows of ``window_len`` samples every ``hop`` samples (default: no
+    overlap), carrying the partial window across chunk boundaries; a gap (step over
+    GAP_FACTOR / rate_hz) restarts the windows. A window's label follows ``window_labels`` over
+    ``classes``.
 
     ``dropped`` lists (first_row, samples, why) of samples that fill no window, with a
     TraceWarning for each; ``finish()`` accounts for the tail at the end of the recording."""
 
     window_len: int
     rate_hz: float
+    hop: int | None = None
+    classes: tuple = LABELS
     dropped: list = field(default_factory=list)
     windows: int = 0
     rows: int = 0
@@ -226,13 +231,21 @@ class Windower:
     _labels: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int8))
     _first_row: int = 0
     _last_time: float | None = None
+    _covered: int = 0      # leading buffered samples already inside a window (overlap, hop < window)
+
+    def __post_init__(self):
+        self.hop = self.window_len if self.hop is None else int(self.hop)
+        if not 1 <= self.hop <= self.window_len:
+            raise TraceError(f"hop must be 1..{self.window_len} (the window length), got {self.hop}")
 
     def _drop(self, why: str, source: str, warn: Callable | None = None):
-        if len(self._time):
-            self.dropped.append({"first_row": int(self._first_row), "samples": int(len(self._time)),
-                                 "start_s": float(self._time[0]), "why": why})
-            warnings.warn(f"{source}: rows {self._first_row}-{self._first_row + len(self._time) - 1}: "
-                          f"{len(self._time)} sample(s) {why} fill no window of {self.window_len}; "
+        unused = len(self._time) - self._covered
+        if unused > 0:
+            first = self._first_row + self._covered
+            self.dropped.append({"first_row": int(first), "samples": int(unused),
+                                 "start_s": float(self._time[self._covered]), "why": why})
+            warnings.warn(f"{source}: rows {first}-{first + unused - 1}: "
+                          f"{unused} sample(s) {why} fill no window of {self.window_len}; "
                           "not replayed", TraceWarning, stacklevel=3)
 
     def feed(self, chunk: TraceChunk, source: str = "recording") -> WindowBatch:
@@ -258,24 +271,31 @@ class Windower:
         self._g = np.empty((0, 3))
         self._labels = np.empty(0, dtype=np.int8)
         self._first_row = first_row
+        self._covered = 0
 
     def _cut(self, time_s, g, labels) -> WindowBatch:
         time_s = np.concatenate([self._time, time_s])
         g = np.concatenate([self._g, g])
         labels = np.concatenate([self._labels, labels])
-        count = len(time_s) // self.window_len
-        used = count * self.window_len
+        L, hop = self.window_len, self.hop
+        count = (len(time_s) - L) // hop + 1 if len(time_s) >= L else 0
         first_row = self._first_row
-        starts = np.arange(count, dtype=np.int64) * self.window_len
-        severity = _SEVERITY[labels[:used]].reshape(count, self.window_len).max(axis=1) if count \
-            else np.empty(0, dtype=np.int8)
+        starts = np.arange(count, dtype=np.int64) * hop
+        if count:
+            windows_g = np.lib.stride_tricks.sliding_window_view(g, L, axis=0)[::hop][:count].transpose(0, 2, 1)
+            label_view = np.lib.stride_tricks.sliding_window_view(labels, L)[::hop][:count]
+            window_label = window_labels(label_view, self.classes)
+        else:
+            windows_g, window_label = np.empty((0, L, g.shape[1])), np.empty(0, dtype=np.int8)
         batch = WindowBatch(index=self.windows + np.arange(count, dtype=np.int64),
                             start_row=first_row + starts, start_s=time_s[starts],
-                            g=g[:used].reshape(count, self.window_len, 3),
-                            labels=severity.astype(np.int8))
+                            g=np.ascontiguousarray(windows_g), labels=window_label.astype(np.int8))
         self.windows += count
-        self._time, self._g, self._labels = time_s[used:], g[used:], labels[used:]
-        self._first_row = first_row + used
+        consumed = count * hop
+        if count:
+            self._covered = L - hop   # the last window's samples kept for the next (overlap)
+        self._time, self._g, self._labels = time_s[consumed:], g[consumed:], labels[consumed:]
+        self._first_row = first_row + consumed
         return batch
 
     def finish(self, source: str = "recording") -> None:
@@ -300,9 +320,10 @@ def _concat(batches: list[WindowBatch], window_len: int) -> WindowBatch:
                          for name in ("index", "start_row", "start_s", "g", "labels")))
 
 
-def iter_windows(trace: ChunkedTrace, window_len: int) -> Iterator[tuple[TraceChunk, WindowBatch]]:
+def iter_windows(trace: ChunkedTrace, window_len: int,
+                 hop: int | None = None) -> Iterator[tuple[TraceChunk, WindowBatch]]:
     """(chunk, its windows) for every chunk; warns for every dropped stretch."""
-    windower = Windower(window_len, trace.rate_hz)
+    windower = Windower(window_len, trace.rate_hz, hop, trace.classes)
     for chunk in trace.chunks():
         yield chunk, windower.feed(chunk, str(trace.path))
     windower.finish(str(trace.path))

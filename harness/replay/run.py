@@ -90,7 +90,7 @@ def journal_header(trace: ChunkedTrace, triage: HostTriage) -> dict:
     return {"trace": {"name": trace.path.name, "sha256": file_sha256(trace.path),
                       "bytes": trace.path.stat().st_size},
             "model": triage.fingerprint(), "classes": triage.classes,
-            "params": {**trace.params(), "window_len": triage.window_len, "hop": triage.window_len}}
+            "params": {**trace.params(), "window_len": triage.window_len, "hop": triage.hop}}
 
 
 def _chunk_record(number: int, chunk, batch, result, classes: list[str]) -> dict:
@@ -213,7 +213,7 @@ def triage_recording(trace: ChunkedTrace, triage: HostTriage, out_dir, resume: b
             def todo():
                 # chunks journaled before an interruption are re-read (the windower's state is
                 # rebuilt from them) but not re-run
-                for number, (chunk, batch) in enumerate(iter_windows(trace, triage.window_len)):
+                for number, (chunk, batch) in enumerate(iter_windows(trace, triage.window_len, triage.hop)):
                     if number >= done_chunks:
                         yield (number, chunk), batch
 
@@ -229,10 +229,12 @@ def triage_recording(trace: ChunkedTrace, triage: HostTriage, out_dir, resume: b
                     progress.update(chunk.first_row + len(chunk), windows_total, disagree_total)
                 if after_chunk:
                     after_chunk(number)
-            for warning in caught:
-                if issubclass(warning.category, TraceWarning):
-                    dropped.append(str(warning.message))
-                    warnings.warn(warning.message, TraceWarning, stacklevel=2)
+        # re-warned outside the recording block: warning inside it would append to ``caught``
+        # while it is being read, forever
+        for warning in caught:
+            if issubclass(warning.category, TraceWarning):
+                dropped.append(str(warning.message))
+                warnings.warn(warning.message, TraceWarning, stacklevel=2)
         rows = sum(c["rows"][1] - c["rows"][0] for c in state.chunks)
         state.done = {"kind": "done", "windows": windows_total, "rows": rows, "dropped": dropped}
         journal.append(state.done)
@@ -257,7 +259,8 @@ def choose_confirmation(outcome: TriageOutcome, sample_agreeing: int = 16,
     return {"disagreeing": disagreeing, "agreeing": [int(i) for i in sample]}
 
 
-def collect_windows(trace: ChunkedTrace, window_len: int, indices) -> dict[int, np.ndarray]:
+def collect_windows(trace: ChunkedTrace, window_len: int, indices,
+                    hop: int | None = None) -> dict[int, np.ndarray]:
     """A second streaming pass: the g windows (window_len, 3) of the given window indices."""
     wanted = set(int(i) for i in indices)
     found: dict[int, np.ndarray] = {}
@@ -266,7 +269,7 @@ def collect_windows(trace: ChunkedTrace, window_len: int, indices) -> dict[int, 
     last = max(wanted)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TraceWarning)  # reported by the triage pass already
-        for _chunk, batch in iter_windows(trace, window_len):
+        for _chunk, batch in iter_windows(trace, window_len, hop):
             for k, index in enumerate(batch.index):
                 if int(index) in wanted:
                     found[int(index)] = batch.g[k].copy()

@@ -86,7 +86,9 @@ def read_rows(trace: ChunkedTrace, first_row: int, stop_row: int) -> tuple[np.nd
 def shrink(trace: ChunkedTrace, triage, disagreement: dict, neighbourhood: int = 8) -> dict:
     """The smallest segment around ``disagreement`` (a report/journal entry) that reproduces it."""
     L = triage.window_len
-    first = max(0, disagreement["start_row"] - neighbourhood * L)
+    # whole windows before it, so that the window itself is one of the blocks (with a hop under
+    # the window length its start need not be a multiple of the window length)
+    first = disagreement["start_row"] - L * min(neighbourhood, disagreement["start_row"] // L)
     time_s, g = read_rows(trace, first, disagreement["start_row"] + (neighbourhood + 1) * L)
     want = (disagreement["float_class"], disagreement["int8_class"])
     tests = 0
@@ -116,6 +118,16 @@ def shrink(trace: ChunkedTrace, triage, disagreement: dict, neighbourhood: int =
             "float_class": want[0], "int8_class": want[1]}
 
 
+def _bundle_entry(triage, cases: Path) -> dict:
+    """A team's bundle (not a fixtures/models one): where it is, relative to the case."""
+    import os
+
+    from harness.paths import MODELS_DIR
+    if Path(triage.json_path).resolve().parent == Path(MODELS_DIR).resolve():
+        return {}
+    return {"bundle": os.path.relpath(Path(triage.json_path).resolve(), cases.resolve())}
+
+
 def save_case(cases_dir, name: str, segment: dict, triage, source: dict,
               disagreement: dict) -> Path:
     """Write ``<name>.csv`` and ``<name>.json`` into ``cases_dir``; returns the JSON path."""
@@ -131,6 +143,7 @@ def save_case(cases_dir, name: str, segment: dict, triage, source: dict,
         "format": CASE_FORMAT, "name": name,
         "trace": csv_path.name, "units": "g", "counts_per_g": triage.counts_per_g,
         "model": triage.name, "model_sha256": triage.fingerprint()["int8_sha256"],
+        **_bundle_entry(triage, cases),
         "float_model_sha256": triage.fingerprint()["float_sha256"],
         "expected": {
             "verdict": "float and host INT8 disagree",

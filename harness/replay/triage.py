@@ -1,7 +1,7 @@
 """Host triage: float reference vs host INT8 for every window, on the inputs the device would get.
 
 A window in g becomes int16 sensor counts (``harness.device.inputs.to_counts``, the sensor's
-``counts_per_g``). The INT8 side runs on the codes of the fold the device runs
+``counts_per_g``, by default the bundle's sensor). The INT8 side runs on the codes of the fold the device runs
 (``fold.codes(counts)``, the host mirror), so a window the host calls a disagreement is sent to
 the device as exactly those counts and the device must reproduce the host INT8 output code for
 code. The float side runs the model's scaler on the same counts (``counts / counts_per_g``).
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.device.inputs import DEFAULT_COUNTS_PER_G, to_counts
+from harness.device.inputs import to_counts
 from harness.errors import ConfigError
 from harness.paths import MODELS_DIR
 
@@ -48,9 +48,11 @@ def resolve_model(model) -> Path:
 
 
 class HostTriage:
-    """Float and host INT8 references of one model bundle, plus its device fold."""
+    """Float and host INT8 references of one model bundle, plus its device fold. Window length,
+    hop, rate, classes and (unless ``counts_per_g`` is given) the sensor's counts per g come from
+    the bundle."""
 
-    def __init__(self, model, counts_per_g: float = DEFAULT_COUNTS_PER_G):
+    def __init__(self, model, counts_per_g: float | None = None):
         from harness.device.pipeline import as_fold
         from harness.models.metadata import load_bundle
         from harness.models.references import FloatReference, HostInt8Reference
@@ -59,7 +61,11 @@ class HostTriage:
 
         self.json_path = resolve_model(model)
         self.bundle = load_bundle(self.json_path)
-        self.counts_per_g = float(counts_per_g)
+        if self.bundle.float_path is None:
+            raise ConfigError(f"{self.json_path}: replay compares the float model with the INT8 one; the bundle "
+                              "names no float model (files.float)")
+        sensor = self.bundle.spec.sensor if self.bundle.spec is not None else None
+        self.counts_per_g = float(counts_per_g if counts_per_g is not None else sensor.counts_per_g)
         self.float_reference = FloatReference(self.bundle.float_path)
         self.int8_reference = HostInt8Reference(self.bundle.int8_path)
         self.input_params = QuantParams(self.int8_reference.input_quant.scale,
@@ -69,7 +75,8 @@ class HostTriage:
                      fold_scaler(self.bundle.scaler, self.input_params, self.counts_per_g))
         self.classes = list(self.bundle.metadata.classes)
         self.window_len = int(self.bundle.metadata.window["length"])
-        self.rate_hz = float(self.bundle.metadata.window["rate_hz"])
+        self.hop = int(self.bundle.spec.window_hop) if self.bundle.spec is not None else self.window_len
+        self.rate_hz = float(self.bundle.metadata.window.get("rate_hz") or sensor.rate_hz)
 
     @property
     def name(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -67,7 +67,8 @@ def _numeric(raw: pd.Series, name: str, where: _Where) -> np.ndarray:
 def import_recording(source, columns: Mapping[str, str] | None = None, units: str = "g",
                      counts_per_g: float | None = None, time_unit: str = "s",
                      rate_hz: float | None = None, gap_factor: float = 1.5,
-                     allow_gaps: bool = False, check_units: bool = True) -> pd.DataFrame:
+                     allow_gaps: bool = False, check_units: bool = True,
+                     classes: Sequence[str] | None = None) -> pd.DataFrame:
     """A CSV/Parquet file (or DataFrame) -> schema trace in g.
 
     ``columns`` maps schema names to the recording's names, e.g.
@@ -76,6 +77,8 @@ def import_recording(source, columns: Mapping[str, str] | None = None, units: st
     ``units``: g, mg, m/s2 or counts (then ``counts_per_g`` is the sensor's LSB per g).
     A sample interval over ``gap_factor`` times the median is a gap: an error unless
     ``allow_gaps``. ``check_units`` rejects values that look like m/s^2 or mg read as g.
+    ``classes``: the labels a model bundle allows (default: the schema's LABELS); the label
+    column is then a categorical over them, and ``attrs["labelled"]`` says whether the file had one.
     """
     raw, where = _load(source)
     mapping = {name: name for name in (TIME_COLUMN, *AXIS_COLUMNS, LABEL_COLUMN)}
@@ -128,34 +131,46 @@ def import_recording(source, columns: Mapping[str, str] | None = None, units: st
                               row=row, column=mapping[TIME_COLUMN])
 
     if check_units and units in ("g", "counts"):
-        _check_units(g, where)
+        # one rule for every reader (harness.bundle.recordings): it also catches m/s^2 with
+        # gravity removed (median 2-15), which the old 5-20 window let through
+        from harness.bundle.recordings import check_units_g
+        check_units_g(g, where.source, units)
 
+    allowed = LABELS if classes is None else tuple(classes)
     labels = None
-    if mapping[LABEL_COLUMN] in raw.columns:
+    labelled = mapping[LABEL_COLUMN] in raw.columns
+    if labelled:
         labels = raw[mapping[LABEL_COLUMN]].astype(object).to_numpy()
-        unknown = ~pd.Series(labels).isin(LABELS).to_numpy()
+        unknown = ~pd.Series(labels).isin(allowed).to_numpy()
         if unknown.any():
             row = int(np.flatnonzero(unknown)[0])
-            raise where.error(f"unknown label {labels[row]!r}; labels are {', '.join(LABELS)}",
-                              row=row, column=mapping[LABEL_COLUMN])
+            what = "labels are" if classes is None else "the model's classes are"
+            raise where.error(f"unknown label {labels[row]!r} ({int(unknown.sum())} such row(s)); "
+                              f"{what} {', '.join(allowed)}", row=row, column=mapping[LABEL_COLUMN])
     nominal = rate_hz if rate_hz is not None else (1.0 / float(np.median(np.diff(time_s)))
                                                    if len(time_s) > 1 else None)
-    return make_trace(time_s, g, labels, rate_hz=nominal,
-                      **({"source": where.source} if where.source else {}))
+    trace = make_trace(time_s, g, labels if classes is None else None, rate_hz=nominal,
+                       **({"source": where.source} if where.source else {}))
+    if classes is not None:
+        trace[LABEL_COLUMN] = (pd.Categorical(labels, categories=allowed) if labelled else
+                               pd.Categorical.from_codes(np.zeros(len(trace), dtype=np.int8), categories=allowed))
+    trace.attrs["labelled"] = bool(labelled)
+    return trace
 
 
-def _check_units(g: np.ndarray, where: _Where):
-    """Values read as g whose typical magnitude is ~9.8 (m/s^2) or ~1000 (mg) are almost surely
-    in the wrong unit: a container's vibration never sits at 10 g for most of a recording."""
-    magnitude = float(np.median(np.linalg.norm(g, axis=1)))
-    if 5.0 <= magnitude <= 20.0:
-        raise where.error(f"median acceleration magnitude is {magnitude:.3g} g, about standard "
-                          "gravity in m/s^2: the recording looks like m/s^2 read as g; pass "
-                          "units='m/s2' (or check_units=False if it really is in g)")
-    if magnitude > 200.0:
-        raise where.error(f"median acceleration magnitude is {magnitude:.3g} g: the recording "
-                          "looks like mg or raw counts read as g; pass units='mg' or "
-                          "units='counts' with counts_per_g")
+def window_labels(codes_per_window: np.ndarray, categories: Sequence[str]) -> np.ndarray:
+    """One label code per window from its samples' codes (n_windows, window_len): the schema's
+    labels take the most severe (impact > pre_failure > normal); any other classes (a bundle's)
+    have no order, so a window takes its most frequent label (ties: the first class)."""
+    codes_per_window = np.asarray(codes_per_window)
+    if tuple(categories) == LABELS:
+        severity = np.array([LABEL_SEVERITY[label] for label in LABELS], dtype=np.int8)
+        return severity[codes_per_window].max(axis=1).astype(np.int8) if codes_per_window.size else \
+            np.empty(len(codes_per_window), dtype=np.int8)
+    if not codes_per_window.size:
+        return np.empty(len(codes_per_window), dtype=np.int8)
+    counts = (codes_per_window[:, :, None] == np.arange(len(categories))).sum(axis=1)
+    return counts.argmax(axis=1).astype(np.int8)
 
 
 def _anti_alias(g: np.ndarray, source_rate_hz: float, target_rate_hz: float) -> np.ndarray:
@@ -194,7 +209,8 @@ def resample(trace: pd.DataFrame, rate_hz: float = DEFAULT_RATE_HZ) -> pd.DataFr
 @dataclass(frozen=True)
 class Windows:
     """Model-ready windows: ``samples`` (n_windows, window_len, 3) in g, one label and start time
-    each. A window's label is the most severe among its samples (impact > pre_failure > normal)."""
+    each. A window's label is the most severe among its samples (impact > pre_failure > normal),
+    or for a bundle's classes the most frequent (``window_labels``)."""
 
     samples: np.ndarray
     labels: np.ndarray
@@ -227,8 +243,8 @@ def cut_windows(trace: pd.DataFrame, window_len: int = DEFAULT_WINDOW_LEN, hop: 
     g = axes_g(trace)
     view = np.lib.stride_tricks.sliding_window_view(g, window_len, axis=0)[::hop]  # (w, 3, len)
     samples = np.ascontiguousarray(view.transpose(0, 2, 1))
+    categories = list(trace[LABEL_COLUMN].cat.categories)
     codes = trace[LABEL_COLUMN].cat.codes.to_numpy()
-    severity = np.array([LABEL_SEVERITY[label] for label in LABELS])[codes]
-    worst = np.lib.stride_tricks.sliding_window_view(severity, window_len)[::hop].max(axis=1)
-    labels = np.array(LABELS, dtype=object)[worst]
+    chosen = window_labels(np.lib.stride_tricks.sliding_window_view(codes, window_len)[::hop], categories)
+    labels = np.array(categories, dtype=object)[chosen]
     return Windows(samples=samples, labels=labels, start_s=time_s[starts], rate_hz=rate)

@@ -128,7 +128,49 @@ def test_m_s2_read_as_g_names_the_chunk(tmp_path):
     for axis in "XYZ":
         frame.loc[1000:, axis] *= 9.80665
     e = _error(_write(frame, tmp_path / "rec.parquet"), chunk_rows=1000)
-    assert e.row == 1000 and "m/s^2 read as g" in str(e)
+    assert e.row == 1000 and "gravity in m/s^2" in str(e) and "declare units 'm/s2'" in str(e)
+
+
+def test_m_s2_with_gravity_removed_names_the_chunk(tmp_path):
+    """Motion in m/s^2 without gravity (median magnitude 2-15) read as g: caught by the same rule."""
+    frame = _frame(3000)
+    frame["Z"] -= 1.0                      # gravity removed
+    for axis in "XYZ":
+        frame.loc[2000:, axis] *= 9.80665
+    e = _error(_write(frame, tmp_path / "rec.parquet"), chunk_rows=1000)
+    assert e.row == 2000 and "gravity removed" in str(e)
+
+
+@pytest.mark.parametrize("chunk_rows", [100, 1000, 4096])
+def test_overlapping_windows_with_a_hop_equal_the_whole_file_windows(tmp_path, chunk_rows):
+    path = _write(_frame(3000), tmp_path / "rec.parquet")
+    whole = cut_windows(import_recording(path, MAP), window_len=128, hop=32)
+    with pytest.warns(TraceWarning, match=r"rows 2976-2999: 24 sample\(s\) at the end"):
+        batches = [b for _, b in iter_windows(ChunkedTrace(path, MAP, chunk_rows=chunk_rows), 128, hop=32)]
+    g = np.concatenate([b.g for b in batches])
+    np.testing.assert_array_equal(g, whole.samples)
+    np.testing.assert_array_equal(np.concatenate([b.start_row for b in batches]), np.arange(len(g)) * 32)
+
+
+def test_bundle_classes_label_the_windows_and_unknown_labels_name_row_and_column(tmp_path):
+    frame = _frame(1000, rate=50.0)
+    frame["activity"] = ["idle"] * 400 + ["walking"] * 600
+    path = _write(frame, tmp_path / "rec.csv")
+    classes = ["idle", "walking", "running"]
+    trace = ChunkedTrace(path, {**MAP, "label": "activity"}, rate_hz=50.0, chunk_rows=300, classes=classes)
+    with pytest.warns(TraceWarning):
+        batches = [b for _, b in iter_windows(trace, 32, hop=16)]
+    labels = np.concatenate([b.labels for b in batches])
+    starts = np.concatenate([b.start_row for b in batches])
+    assert set(labels[starts + 32 <= 400]) == {0} and set(labels[starts >= 400]) == {1}
+    frame.loc[700, "activity"] = "Standing"
+    bad = _write(frame, tmp_path / "bad.csv")
+    with pytest.raises(TraceError) as info:
+        for _ in iter_windows(ChunkedTrace(bad, {**MAP, "label": "activity"}, rate_hz=50.0, chunk_rows=300,
+                                           classes=classes), 32, hop=16):
+            pass
+    assert info.value.row == 700 and info.value.column == "activity"
+    assert "unknown label 'Standing'" in str(info.value) and "idle, walking, running" in str(info.value)
 
 
 def test_units_are_converted_per_chunk(tmp_path):

@@ -38,11 +38,42 @@ def test_units_are_converted_to_g(units, factor, extra):
 def test_m_s2_read_as_g_is_caught():
     raw = _recording()
     raw[["X", "Y", "Z"]] *= G
-    with pytest.raises(TraceError, match="looks like m/s\\^2 read as g"):
+    with pytest.raises(TraceError, match="9.8 is gravity in m/s\\^2.*declare units 'm/s2'"):
         import_recording(raw, MAPPING, time_unit="ms")
     raw[["X", "Y", "Z"]] *= 1000 / G
-    with pytest.raises(TraceError, match="mg or raw counts"):
+    with pytest.raises(TraceError, match="looks like mg read as g"):
         import_recording(raw, MAPPING, time_unit="ms")
+
+
+def test_m_s2_with_gravity_removed_read_as_g_is_caught():
+    """Motion in m/s^2 with gravity removed (median magnitude 2-15) is not in the old 5-20 g
+    window: the one rule (harness.bundle.recordings.check_units_g) catches it."""
+    n = 400
+    t = np.arange(n) / 800.0
+    raw = pd.DataFrame({"ts_ms": t * 1e3, "X": 3.0 * np.sin(2 * np.pi * 2 * t) + 2.5,
+                        "Y": 1.5 * np.cos(2 * np.pi * 2 * t), "Z": 0.8 * np.ones(n)})
+    magnitude = float(np.median(np.linalg.norm(raw[["X", "Y", "Z"]].to_numpy(), axis=1)))
+    assert 2.5 < magnitude < 5.0      # what the old rule let through
+    with pytest.raises(TraceError, match="gravity removed; declare units 'm/s2'"):
+        import_recording(raw, MAPPING, time_unit="ms")
+    trace = import_recording(raw, MAPPING, units="m/s2", time_unit="ms")
+    assert float(np.median(np.linalg.norm(axes_g(trace), axis=1))) == pytest.approx(magnitude / G)
+
+
+def test_labels_outside_the_model_classes_name_row_and_column(tmp_path):
+    raw = _recording()
+    raw["state"] = ["idle"] * 200 + ["walking"] * 150 + ["Standing"] * 50
+    path = tmp_path / "rec.csv"
+    raw.to_csv(path, index=False)
+    mapping = {**MAPPING, "label": "state"}
+    with pytest.raises(TraceError, match=r"rec.csv, row 350, column 'state': unknown label 'Standing'.*"
+                                         r"model's classes are idle, walking.*file line 352") as info:
+        import_recording(path, mapping, time_unit="ms", classes=["idle", "walking"])
+    assert info.value.row == 350 and info.value.column == "state"
+    trace = import_recording(path, mapping, time_unit="ms", classes=["idle", "walking", "Standing"])
+    assert list(trace["label"].cat.categories) == ["idle", "walking", "Standing"] and trace.attrs["labelled"]
+    windows = cut_windows(trace, window_len=100)
+    assert list(windows.labels) == ["idle", "idle", "walking", "walking"]   # most frequent in each window
 
 
 def test_csv_errors_name_row_column_and_file_line(tmp_path):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from harness.cli.options import add_bundle_argument, add_recording_arguments
+
 DEFAULT_SCALERS = ("minmax", "zscore", "robust", "log1p", "two_stage")
 
 
@@ -14,13 +16,22 @@ def register(subparsers) -> None:
                     "the INT8 input on the scaled calibration set as TFLite does, then report for "
                     "the band of interest (|value| in LO..HI g, per axis, worst axis shown): codes "
                     "used, effective bits, g per code, SQNR, saturation, calibration range over "
-                    "band width, and a verdict OK / DEGRADED / COLLAPSED.")
-    parser.add_argument("--trace", required=True, help="trace file (.csv or .parquet)")
+                    "band width, and a verdict OK / DEGRADED / COLLAPSED. With --bundle: the bundle's own "
+                    "scaler and INT8 input quantization is a row too (what the model runs), the band, the "
+                    "calibration file and the recording layout are the bundle's, and labels must be among "
+                    "its classes.")
+    parser.add_argument("--trace", default=None,
+                        help="trace or recording (.csv or .parquet) (default with --bundle: its first labelled "
+                             "recording)")
+    add_bundle_argument(parser)
+    add_recording_arguments(parser)
     parser.add_argument("--scaler", action="append", default=None, metavar="NAME[:k=v,...]",
                         help="scaler to compare, repeatable, e.g. robust:clip_lo=-3,clip_hi=3 "
                              f"(default: {' '.join(DEFAULT_SCALERS)})")
-    parser.add_argument("--band", default="0.2:1.5", help="band of interest LO:HI in g (default: %(default)s)")
-    parser.add_argument("--calibration", default=None, help="calibration trace (default: --trace)")
+    parser.add_argument("--band", default=None,
+                        help="band of interest LO:HI in g (default: the bundle's band_g, else 0.2:1.5)")
+    parser.add_argument("--calibration", default=None,
+                        help="calibration trace (default: the bundle's calibration file, else --trace)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--plot", default=None, metavar="OUT.png",
                         help="write code histograms of the band and the quantization error")
@@ -94,30 +105,70 @@ def plot(path, trace_g, time_s, analyses, band) -> None:
     plt.close(fig)
 
 
+def _calibration_g(args, bundle, trace_g):
+    """(calibration set in g, what it is): --calibration, the bundle's calibration file, the trace."""
+    from harness.cli.options import read_recording_args
+    from harness.signals.schema import axes_g
+    if args.calibration:
+        return axes_g(read_recording_args(args, args.calibration, bundle)), str(args.calibration)
+    if bundle is not None and bundle.spec.data.calibration is not None:
+        from harness.bundle.recordings import read_recording
+        calibration = bundle.spec.data.calibration
+        return read_recording(calibration, bundle.spec.sensor).g, str(calibration.file)
+    return trace_g, str(args.trace)
+
+
+def _bundle_row(bundle, trace_g, band):
+    """The bundle's own scaler with the model's INT8 input quantization: what the device runs."""
+    from harness.quant.metrics import band_metrics
+    from harness.quant.tflite import QuantParams
+    from harness.quant.verdict import judge
+    label = f"{bundle.name} (bundle)"
+    params = QuantParams(float(bundle.metadata.input["scale"]), int(bundle.metadata.input["zero_point"]))
+    metrics = band_metrics(bundle.scaler, params, trace_g, band, label=label)
+    return (label, bundle.scaler, params, metrics, judge(metrics))
+
+
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from harness.cli.options import load_bundle_arg, read_recording_args
+    from harness.errors import ConfigError
     from harness.quant.metrics import Band, analyze_scalers
     from harness.quant.verdict import judge
-    from harness.signals.io import read_trace
     from harness.signals.schema import TIME_COLUMN, axes_g
 
-    band = Band.parse(args.band)
-    trace = read_trace(args.trace)
-    calibration = read_trace(args.calibration) if args.calibration else trace
+    bundle = load_bundle_arg(args)
+    if args.trace is None:
+        if bundle is None or not bundle.spec.data.recordings:
+            raise ConfigError("--trace is required (or --bundle with labelled recordings)")
+        args.trace = str(bundle.spec.data.recordings[0].file)
+    if args.band is not None:
+        band = Band.parse(args.band)
+    else:
+        band = Band(*bundle.spec.band_g) if bundle is not None else Band.parse("0.2:1.5")
+    trace = read_recording_args(args, args.trace, bundle)
     trace_g = axes_g(trace)
+    calibration_g, calibration_name = _calibration_g(args, bundle, trace_g)
     specs = args.scaler or list(DEFAULT_SCALERS)
     analyses = []
-    for spec, scaler, params, metrics in analyze_scalers(specs, trace_g, axes_g(calibration), band):
+    if bundle is not None:
+        analyses.append(_bundle_row(bundle, trace_g, band))
+    for spec, scaler, params, metrics in analyze_scalers(specs, trace_g, calibration_g, band):
         analyses.append((spec, scaler, params, metrics, judge(metrics)))
     if args.json:
         print(json.dumps({"trace": str(args.trace),
-                          "calibration": str(args.calibration or args.trace),
+                          "calibration": calibration_name,
+                          **({"bundle": str(bundle.json_path), "classes": list(bundle.metadata.classes)}
+                             if bundle is not None else {}),
                           "band": {"lo_g": band.lo_g, "hi_g": band.hi_g},
                           "scalers": [{**m.to_dict(), "verdict": v.to_dict()}
                                       for _, _, _, m, v in analyses]}, indent=2))
     else:
-        print(f"trace: {args.trace}  calibration: {args.calibration or args.trace}  "
+        if bundle is not None:
+            print(f"bundle: {bundle.name}  classes: {', '.join(bundle.metadata.classes)}  "
+                  f"window: {bundle.metadata.window['length']} samples at {bundle.spec.sensor.rate_hz:g} Hz")
+        print(f"trace: {args.trace}  calibration: {calibration_name}  "
               f"band: {band} (|value| per axis; worst axis shown)")
         print(table([(m, v) for _, _, _, m, v in analyses]))
     if args.plot:

@@ -1,4 +1,5 @@
-"""hil models: the committed models, and (--table) float vs host-INT8 accuracy per class."""
+"""hil models: the bundles of a models folder (the fixtures or a team's own), and (--table) float vs
+host-INT8 accuracy per class on the held-out set their training provenance names."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ def register(subparsers) -> None:
         description="Check every <name>.json in the models folder against its .tflite files "
                     "(sha256, ops, quantization, scaler). With --table, rebuild the held-out set "
                     "the metadata names and run the float reference and the host INT8 reference "
-                    "(TFLite Micro) on it: recall per class, float vs INT8. No TensorFlow needed.")
+                    "(TFLite Micro) on it: recall per class, float vs INT8. No TensorFlow needed. A bundle "
+                    "without hil train's provenance (training.dataset, held_out) is listed but has no "
+                    "held-out set to table; hil run --bundle judges it on its own recordings.")
     parser.add_argument("--dir", default="fixtures/models", metavar="DIR",
                         help="models folder (default: %(default)s)")
     parser.add_argument("--table", action="store_true",
@@ -37,30 +40,58 @@ def _paths(args):
     return sorted(paths, key=lambda p: (order.get(p.stem, len(order)), p.stem))
 
 
+def describe(bundle) -> str:
+    """One line per bundle: name, classes, window, input quantization, file, ops, and the
+    training provenance when there is some."""
+    meta = bundle.metadata
+    window = meta.window
+    rate_hz = window.get("rate_hz") or (bundle.spec.sensor.rate_hz if bundle.spec is not None else None)
+    hop = bundle.spec.window_hop if bundle.spec is not None else window.get("hop", window["length"])
+    where = f"{window['length']}@{rate_hz:g}Hz hop {hop}" if rate_hz else f"{window['length']} hop {hop}"
+    training = meta.training or {}
+    made = (f"  scaler={training['scaler']} {str(training.get('method', '')).upper()}".rstrip()
+            if "scaler" in training else f"  scaler={meta.scaler.get('kind', '?')}")
+    return (f"{meta.name:12s} classes={','.join(meta.classes)}  window={where}  input {meta.input['shape']} "
+            f"scale={meta.input['scale']:.6g} zp={meta.input['zero_point']}  "
+            f"sha256={meta.files['int8']['sha256'][:12]} {bundle.int8_path.stat().st_size} B  "
+            f"ops={','.join(meta.ops)}{made}")
+
+
+def has_held_out(meta) -> bool:
+    """Does the bundle carry hil train's provenance: the held-out set's recipe?"""
+    return isinstance((meta.training or {}).get("dataset"), dict) and bool(meta.held_out)
+
+
 def run(args: argparse.Namespace) -> int:
     from harness.models.metadata import load_bundle
 
     paths = _paths(args)
     if not args.table:
         for path in paths:
-            bundle = load_bundle(path)
-            meta = bundle.metadata
-            print(f"{meta.name:12s} scaler={meta.training['scaler']:9s} "
-                  f"{meta.training['method'].upper()}  input {meta.input['shape']} "
-                  f"scale={meta.input['scale']:.6g} zp={meta.input['zero_point']}  "
-                  f"{meta.files['int8']['bytes']} B  ops={','.join(meta.ops)}")
+            print(describe(load_bundle(path)))
         return 0
 
     from harness.models.evaluate import format_table, held_out_for, report_model
 
-    reports, held_out, held_key = [], None, None
+    reports, held_out, held_key, skipped = [], None, None, []
     for path in paths:
         meta = load_bundle(path).metadata
+        if not has_held_out(meta):
+            skipped.append(meta.name)
+            continue
         key = repr(sorted(meta.training["dataset"].items()))
         if key != held_key:   # models trained together share one held-out set
             held_out, held_key = held_out_for(meta), key
         reports.append(report_model(path, held_out))
         classes = meta.classes
+    for name in skipped:
+        print(f"{name}: no table: --table needs the training provenance (held_out and training.dataset, "
+              "written by hil train) to rebuild a held-out set, and this bundle has none; "
+              f"hil run --bundle judges it on its own recordings")
+    if not reports:
+        return 1
+    if skipped:
+        print()
     print(format_table(reports, classes))
     print()
     print(f"Held-out set: {len(held_out)} windows ({len(held_out) // len(classes)} per class), "

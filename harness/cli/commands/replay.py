@@ -7,6 +7,10 @@ model and options reuses the journal). Then the disagreeing windows (and a sampl
 ones) run on the device, which must give the host INT8 output codes, with input codes equal to
 the host mirror. Report: --out/report.json, report.md, PNG plots.
 
+--bundle FILE.json replays a team's own model: window length, hop, rate, classes, scaler, the
+sensor's counts per g and the recordings' layout (columns, units) come from the bundle, and the
+recording's labels must be among its classes. --model takes a fixtures/models name.
+
 --shrink NAME reduces one disagreeing window's neighbourhood (ddmin over windows, then over time)
 to the smallest segment that still disagrees and saves it as a regression case in --cases-dir.
 """
@@ -16,19 +20,7 @@ from __future__ import annotations
 import argparse
 
 from harness.cli.device import add_device_arguments
-
-
-def _mapping(text: str | None) -> dict:
-    from harness.errors import ConfigError
-    if not text:
-        return {}
-    out = {}
-    for item in text.split(","):
-        name, sep, column = item.partition("=")
-        if not sep or not name.strip() or not column.strip():
-            raise ConfigError(f"--columns takes SCHEMA=FILE pairs, e.g. time_s=t,ax_g=X; got '{item}'")
-        out[name.strip()] = column.strip()
-    return out
+from harness.cli.options import add_bundle_argument, add_counts_per_g_argument, add_recording_arguments
 
 
 def register(subparsers) -> None:
@@ -36,17 +28,11 @@ def register(subparsers) -> None:
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_device_arguments(parser)
     parser.add_argument("--trace", required=True, help="recording: .csv or .parquet")
-    parser.add_argument("--model", required=True, help="fixtures/models name, <name>.json or <name>.tflite")
-    parser.add_argument("--columns", default=None, metavar="MAP",
-                        help="schema=file column names, e.g. time_s=t,ax_g=X,ay_g=Y,az_g=Z")
-    parser.add_argument("--units", default="g", help="g, mg, m/s2 or counts (default: %(default)s)")
-    parser.add_argument("--units-counts-per-g", type=float, default=None, dest="units_counts_per_g",
-                        help="with --units counts: the recording's LSB per g")
-    parser.add_argument("--time-unit", default="s", help="s, ms, us or ns (default: %(default)s)")
+    parser.add_argument("--model", default=None, help="fixtures/models name, <name>.json or <name>.tflite")
+    add_bundle_argument(parser)
+    add_recording_arguments(parser)
     parser.add_argument("--allow-gaps", action="store_true", help="warn about gaps (rows named) instead of failing")
-    parser.add_argument("--no-check-units", action="store_true", help="skip the m/s2-or-mg-read-as-g check")
-    parser.add_argument("--counts-per-g", type=float, default=2048.0,
-                        help="device sensor sensitivity, LSB per g (default: %(default)s)")
+    add_counts_per_g_argument(parser)
     parser.add_argument("--chunk-rows", type=int, default=65536, help="rows per chunk (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes running the host references (default: %(default)s)")
@@ -72,6 +58,7 @@ def replay(args: argparse.Namespace, after_chunk=None) -> dict:
     import sys
     import time
 
+    from harness.cli.options import recording_options
     from harness.errors import ConfigError
     from harness.replay.reader import ChunkedTrace
     from harness.replay.report import build_report, write_report
@@ -84,11 +71,11 @@ def replay(args: argparse.Namespace, after_chunk=None) -> dict:
     )
     from harness.replay.triage import HostTriage
 
-    triage = HostTriage(args.model, args.counts_per_g)
-    trace = ChunkedTrace(args.trace, columns=_mapping(args.columns), units=args.units,
-                         counts_per_g=args.units_counts_per_g, time_unit=args.time_unit,
-                         rate_hz=triage.rate_hz, chunk_rows=args.chunk_rows, allow_gaps=args.allow_gaps,
-                         check_units=not args.no_check_units)
+    if bool(args.model) == bool(args.bundle):
+        raise ConfigError("give the model: --bundle FILE.json (a team's bundle) or --model NAME (fixtures), one of them")
+    triage = HostTriage(args.bundle or args.model, args.counts_per_g)
+    trace = ChunkedTrace(args.trace, rate_hz=triage.rate_hz, chunk_rows=args.chunk_rows,
+                         allow_gaps=args.allow_gaps, **recording_options(args, triage.bundle))
     progress = None if args.quiet else Progress(trace.total_rows(), sys.stderr)
     started = time.perf_counter()
     outcome = triage_recording(trace, triage, args.out, resume=args.resume, progress=progress,
@@ -96,7 +83,7 @@ def replay(args: argparse.Namespace, after_chunk=None) -> dict:
     chosen = choose_confirmation(outcome, args.sample_agreeing, args.max_confirm)
     indices = sorted(set(chosen["disagreeing"]) | set(chosen["agreeing"])
                      | {d["index"] for d in outcome.disagreements[:args.max_confirm]})
-    windows = collect_windows(trace, triage.window_len, indices)
+    windows = collect_windows(trace, triage.window_len, indices, triage.hop)
     confirmation = None
     device_s = 0.0
     if not args.no_device:
