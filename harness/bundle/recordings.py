@@ -12,30 +12,13 @@ import numpy as np
 
 from harness.bundle.spec import Recording, Sensor
 from harness.errors import TraceError
-from harness.signals.field import UNITS_TO_G, _load, _numeric
-
-# A recording in g whose median magnitude is this far above 1 g is almost surely m/s^2 (about
-# 9.8 with gravity, 2-15 for motion with gravity removed) or mg read as g.
-SUSPICIOUS_MEDIAN_G = 2.5
-
+from harness.signals.field import UNITS_TO_G, _load, _numeric, check_units_g
 
 @dataclass(frozen=True)
 class RecordedData:
     g: np.ndarray                 # (samples, axes) float64, in g
     labels: np.ndarray | None     # (samples,) object: the recording's label per sample
     source: str
-
-
-def check_units_g(g: np.ndarray, source: str, units: str) -> None:
-    """Values declared in g that look like m/s^2 or mg: refuse, naming the unit to declare."""
-    magnitude = float(np.median(np.linalg.norm(g, axis=1)))
-    if magnitude > 200.0:
-        raise TraceError(f"median acceleration magnitude is {magnitude:.3g} g: the recording looks like mg "
-                         f"read as g (declared units '{units}'); declare units 'mg'", source=source)
-    if magnitude > SUSPICIOUS_MEDIAN_G:
-        raise TraceError(f"median acceleration magnitude is {magnitude:.3g} g (declared units '{units}'): about "
-                         "9.8 is gravity in m/s^2, and 2-15 is motion in m/s^2 with gravity removed; declare "
-                         "units 'm/s2'", source=source)
 
 
 def read_recording(recording: Recording, sensor: Sensor, classes=None) -> RecordedData:

@@ -24,6 +24,23 @@ UNITS_TO_G = {"g": 1.0, "mg": 1e-3, "m/s2": 1.0 / STANDARD_GRAVITY_M_S2,
 TIME_UNITS_TO_S = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 
+# A recording in g whose median magnitude is this far above 1 g is almost surely m/s^2 (about
+# 9.8 with gravity, 2-15 for motion with gravity removed) or mg read as g.
+SUSPICIOUS_MEDIAN_G = 2.5
+
+
+def check_units_g(g: np.ndarray, source: str, units: str) -> None:
+    """Values declared in g that look like m/s^2 or mg: refuse, naming the unit to declare."""
+    magnitude = float(np.median(np.linalg.norm(g, axis=1)))
+    if magnitude > 200.0:
+        raise TraceError(f"median acceleration magnitude is {magnitude:.3g} g: the recording looks like mg "
+                         f"read as g (declared units '{units}'); declare units 'mg'", source=source)
+    if magnitude > SUSPICIOUS_MEDIAN_G:
+        raise TraceError(f"median acceleration magnitude is {magnitude:.3g} g (declared units '{units}'): about "
+                         "9.8 is gravity in m/s^2, and 2-15 is motion in m/s^2 with gravity removed; declare "
+                         "units 'm/s2'", source=source)
+
+
 class _Where:
     """Row/column/file context for error messages."""
 
@@ -133,7 +150,6 @@ def import_recording(source, columns: Mapping[str, str] | None = None, units: st
     if check_units and units in ("g", "counts"):
         # one rule for every reader (harness.bundle.recordings): it also catches m/s^2 with
         # gravity removed (median 2-15), which the old 5-20 window let through
-        from harness.bundle.recordings import check_units_g
         check_units_g(g, where.source, units)
 
     allowed = LABELS if classes is None else tuple(classes)
