@@ -122,11 +122,23 @@ def _bundle_row(bundle, trace_g, band):
     """The bundle's own scaler with the model's INT8 input quantization: what the device runs."""
     from harness.quant.metrics import band_metrics
     from harness.quant.tflite import QuantParams
-    from harness.quant.verdict import judge
     label = f"{bundle.name} (bundle)"
     params = QuantParams(float(bundle.metadata.input["scale"]), int(bundle.metadata.input["zero_point"]))
     metrics = band_metrics(bundle.scaler, params, trace_g, band, label=label)
-    return (label, bundle.scaler, params, metrics, judge(metrics))
+    return (label, bundle.scaler, params, metrics)
+
+
+def judged(rows: list) -> list:
+    """Each row's verdict, relative to the best scaler of the table (bits lost) and naming as
+    remedies only the scalers the same table finds OK."""
+    from harness.quant.verdict import OK, Best, judge
+    top = max(rows, key=lambda r: r[3].effective_bits)
+    best = Best(top[0], top[3].effective_bits, top[3].codes_used)
+    first = [judge(metrics, best=best) for _, _, _, metrics in rows]
+    keeping = [row[0] for row, verdict in zip(rows, first) if verdict.status == OK]
+    return [(label, scaler, params, metrics,
+             judge(metrics, best=best, remedies=[k for k in keeping if k != label]))
+            for label, scaler, params, metrics in rows]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -135,7 +147,6 @@ def run(args: argparse.Namespace) -> int:
     from harness.cli.options import load_bundle_arg, read_recording_args
     from harness.errors import ConfigError
     from harness.quant.metrics import Band, analyze_scalers
-    from harness.quant.verdict import judge
     from harness.signals.schema import TIME_COLUMN, axes_g
 
     bundle = load_bundle_arg(args)
@@ -151,11 +162,9 @@ def run(args: argparse.Namespace) -> int:
     trace_g = axes_g(trace)
     calibration_g, calibration_name = _calibration_g(args, bundle, trace_g)
     specs = args.scaler or list(DEFAULT_SCALERS)
-    analyses = []
-    if bundle is not None:
-        analyses.append(_bundle_row(bundle, trace_g, band))
-    for spec, scaler, params, metrics in analyze_scalers(specs, trace_g, calibration_g, band):
-        analyses.append((spec, scaler, params, metrics, judge(metrics)))
+    rows = [_bundle_row(bundle, trace_g, band)] if bundle is not None else []
+    rows += analyze_scalers(specs, trace_g, calibration_g, band)
+    analyses = judged(rows)
     if args.json:
         print(json.dumps({"trace": str(args.trace),
                           "calibration": calibration_name,
