@@ -160,6 +160,7 @@ class ModelReport:
     best: Best | None = None                 # the best registered scaler on the same calibration data
     thresholds: object = None                # the SuiteThresholds the verdicts used
     preprocessing: PreprocessingCheck | None = None   # the device's own preprocessing vs the bundle's
+    layers: object = None                    # harness.layers.LayerReport: where in the network (non-OK models)
 
     @property
     def verdict(self) -> str:
@@ -203,6 +204,7 @@ class ModelReport:
             "model": self.name, "scaler": self.scaler, "method": self.method, "verdict": self.verdict,
             "model_verdict": self.status,
             "preprocessing": self.preprocessing.to_dict() if self.preprocessing else None,
+            "layers": self.layers.to_dict() if self.layers is not None else None,
             "input_verdict": self.input_verdict.status, "output_verdict": self.output_status,
             "classes": list(self.classes), "watched_classes": list(self.watched_classes),
             "normal_codes": self.by_regime["normal"].codes_used if self.by_regime.get("normal") else None,

@@ -35,6 +35,9 @@ def figures(result) -> list[tuple[str, bytes]]:
         png = draw(result.run, result.report)
         if png is not None:
             out.append((f"{result.report.name}: {name}", png))
+    if result.report.layers is not None:
+        out.append((f"{result.report.name}: SQNR per layer, device INT8 vs float (where in the network)",
+                    result.report.layers.plot(f"{result.report.name}: error growth through the layers")))
     return out
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from harness.quant.verdict import OK
 from harness.suite.analysis import DEVICE_FAULT, ModelReport, analyze
 from harness.suite.config import SuiteConfig
+from harness.suite.layers import locate_loss
 from harness.suite.models import MODELS_DIR, SuiteModel, load_suite_model
 from harness.suite.run import ModelRun, Progress, run_model
 
@@ -62,6 +63,9 @@ class SuiteSession:
             self.aborted.pop(key, None)
             started = time.monotonic()
             report = analyze(run)
+            report.layers, reason = locate_loss(self.device, run, report)
+            if reason:
+                report.reasons.append(reason)
             self.results[key] = SuiteResult(run, report, time.monotonic() - started)
         return self.results[key]
 
