@@ -45,6 +45,10 @@ def register(subparsers) -> None:
                         help="samples between recording windows (default: the bundle's hop, else no overlap)")
     parser.add_argument("--depth", type=int, default=2, help="requests in flight (default: %(default)s)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds per request")
+    parser.add_argument("--layers", type=int, default=0, metavar="N",
+                        help="also dump every layer of the first N windows from the device (INFER_LAYERS), checked "
+                             "against tflite_micro and judged against the float model (needs --bundle); writes "
+                             "<output>_layers.json and .png (docs/layers.md)")
     parser.set_defaults(func=run)
 
 
@@ -124,6 +128,19 @@ def save(path, result, windows, classes) -> None:
              classes=np.asarray(classes, dtype=str))
 
 
+def _layers(args, client, bundle, windows):
+    """The per-layer report of the first ``--layers`` windows (harness.layers.judge_layers)."""
+    from harness.errors import ConfigError
+    from harness.layers import judge_layers
+    from harness.suite.models import SuiteModel
+    if bundle is None or windows is None:
+        raise ConfigError("--layers needs --bundle and raw windows (not --input-codes): the float model and the "
+                          "scaler come from the bundle")
+    counts = windows.counts[:args.layers]
+    model = SuiteModel(bundle)
+    return judge_layers(client, model, counts / model.counts_per_g, counts=counts, timeout_s=args.timeout)
+
+
 def run(args: argparse.Namespace) -> int:
     import time
 
@@ -168,7 +185,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"partial: {len(e.partial)} windows saved to {args.output}")
             raise
         elapsed_s = time.monotonic() - started
+        layers = _layers(args, client, bundle, windows) if args.layers else None
     save(args.output, result, windows, classes)
+    if layers is not None:
+        import json
+        from pathlib import Path
+        stem = Path(args.output).with_suffix("")
+        Path(f"{stem}_layers.json").write_text(json.dumps(layers.to_dict(), indent=2, default=float) + "\n")
+        Path(f"{stem}_layers.png").write_bytes(layers.plot())
+        print(layers.table())
+        print(f"layers: {layers.reason()}")
+        print(f"layers_json: {stem}_layers.json\nlayers_plot: {stem}_layers.png")
     n = len(result)
     print(f"windows: {n}")
     if bundle is not None:
