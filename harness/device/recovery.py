@@ -9,6 +9,10 @@ a DEVICE FAULT (not a model fault) and the stream goes on after another reset.
     run.faulted          # (n,) bool: windows recorded as DEVICE FAULT
     run.events           # FaultEvent per fault: window, kind, error, recovered, reset_s
 
+``on_windows(first_index, InferenceResult)`` is told each window's result as its reply arrives
+(the stream stays pipelined) and ``on_fault(FaultEvent)`` each fault once its retry is decided:
+a journal (harness.suite.journal) keeps what was measured even if the host is killed.
+
 What counts as a device fault (``fault_kind``): no reply within the window's deadline
 (DeviceTimeoutError), a HardFault report (DeviceFaultError), a BOOT in the middle of a request
 (DeviceRebootedError) and a link that broke (LinkError from the transport). An ERROR reply is the
@@ -30,12 +34,13 @@ from typing import Callable
 
 import numpy as np
 
-from harness.device.pipeline import (DEFAULT_DEPTH, DEFAULT_TIMEOUT_S, InferenceResult, ModelInfo, _counts,
+from harness.device.pipeline import (DEFAULT_DEPTH, DEFAULT_TIMEOUT_S, INFER_WINDOW_HEADER, InferenceResult,
+                                     ModelInfo, _counts, _exclusive_flag, _IndexedError, _parse_reply, _stream,
                                      check_mirror, infer_windows)
 from harness.errors import (DeviceError, DeviceFaultError, DeviceLostError, DeviceRebootedError,
                             DeviceTimeoutError, FrameError, HarnessError, LinkError, PipelineMismatchError,
                             ProtocolError, StreamError)
-from harness.link.protocol import FaultMode
+from harness.link.protocol import FaultMode, MsgType
 
 HANG, HARDFAULT, REBOOT, LINK = "no reply", "hardfault", "reboot", "link lost"
 DEFAULT_MAX_CONSECUTIVE_FAULTS = 3
@@ -170,7 +175,9 @@ class _Buffers:
 def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: ModelInfo, mirror=True,
                              depth: int = DEFAULT_DEPTH, exclusive: bool | None = None,
                              timeout_s: float = DEFAULT_TIMEOUT_S,
-                             inject: FaultInjection | None = None) -> RecoveredRun:
+                             inject: FaultInjection | None = None,
+                             on_windows: Callable[[int, InferenceResult], None] | None = None,
+                             on_fault: Callable[[FaultEvent], None] | None = None) -> RecoveredRun:
     """harness.device.infer_windows over a device that may stop answering (module docstring).
 
     The mirror check (device input codes == host fold) runs on every window that was measured.
@@ -188,8 +195,16 @@ def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: Mod
 
     def stream(first: int, count: int | None = None) -> InferenceResult:
         stop = n if count is None else first + count
+        if on_windows is not None:
+            return _infer_windows_told(recovery.client, counts[first:stop], model, depth, exclusive, timeout_s,
+                                       lambda k, result: on_windows(first + k, result))
         return infer_windows(recovery.client, counts[first:stop], model=model, mirror=False, depth=depth,
                              exclusive=exclusive, timeout_s=timeout_s)
+
+    def record(event: FaultEvent) -> None:
+        events.append(event)
+        if on_fault is not None:
+            on_fault(event)
 
     def reset(window: int, error: BaseException) -> float:
         nonlocal model
@@ -225,14 +240,14 @@ def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: Mod
             recovery.client.arm_fault(inject.mode, after=0)
         try:
             buffers.put(window, stream(window, 1))
-            events.append(FaultEvent(window, kind, str(error), True, reset_s))
+            record(FaultEvent(window, kind, str(error), True, reset_s))
             consecutive = 0
         except StreamError as retry:
             if fault_kind(retry.error) is None:
                 raise not_a_fault(retry, window) from retry.error
             buffers.faulted[window] = True
             reset_s += reset(window, retry.error)
-            events.append(FaultEvent(window, kind, str(error), False, reset_s, str(retry.error)))
+            record(FaultEvent(window, kind, str(error), False, reset_s, str(retry.error)))
             consecutive += 1
             if consecutive >= recovery.max_consecutive_faults:
                 raise DeviceLostError(
@@ -251,6 +266,31 @@ def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: Mod
             e.result, e.recovered = run.result, run
             raise
     return run
+
+
+def _infer_windows_told(client, counts: np.ndarray, model: ModelInfo, depth: int, exclusive: bool | None,
+                        timeout_s: float, told: Callable[[int, InferenceResult], None]) -> InferenceResult:
+    """infer_windows without the mirror check (pipeline.run_stream's loop), telling ``told(k, result
+    of window k)`` as each reply arrives; StreamError as run_stream raises it."""
+    n, length, axes = counts.shape
+    header = INFER_WINDOW_HEADER.pack(_exclusive_flag(client, exclusive), axes, length)
+    codes = np.zeros((n,) + model.input.shape, dtype=model.input.dtype)
+    outputs = np.zeros((n,) + model.output.shape, dtype=model.output.dtype)
+    cost = np.zeros(n, dtype=np.uint32)
+    unit = client.boot_info.cost_unit if client.boot_info else ""
+    done = 0
+    try:
+        for index, payload in _stream(client, MsgType.INFER_WINDOW, (header + w.tobytes() for w in counts), depth,
+                                      timeout_s):
+            codes[index], outputs[index], cost[index] = _parse_reply(payload, model)
+            done = index + 1
+            told(index, InferenceResult(codes[index:done].copy(), outputs[index:done].copy(), cost[index:done].copy(),
+                                        unit))
+    except _IndexedError as e:
+        partial = InferenceResult(codes[:done].copy(), outputs[:done].copy(), cost[:done].copy(), unit)
+        raise StreamError(f"INFER_WINDOW stopped at window {e.index} of {n} ({done} results kept in .partial): "
+                           f"{e.error}", e.index, partial, e.error) from e.error
+    return InferenceResult(codes, outputs, cost, unit)
 
 
 def _mirror_fold(client, mirror):

@@ -12,7 +12,10 @@ QEMU instances, or several boards). A model's windows, seeds and device do not d
 job ran it, so ``jobs=2`` gives the results of ``jobs=1``, window for window. Each model is
 analysed and checked (harness.suite.checks). The outputs (windows.parquet/.csv,
 input_codes.npz, summary.json with the per-phase timing, junit.xml, report.html) are written even
-when the run stops early: Ctrl-C, SIGTERM or a lost device keep every scenario measured.
+when the run stops early: Ctrl-C, SIGTERM or a lost device keep every scenario measured. With an
+``out_dir``, every window is also journaled as it arrives (``<out_dir>/journal.jsonl``,
+harness.suite.journal): after a ``kill -9``, ``resume=True`` goes on from the journal and gives
+the report of an uninterrupted run.
 ``hil run``, the pytest plugin and the acceptance module are reporters over this result.
 """
 
@@ -25,9 +28,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import DeviceLostError
+from harness.errors import ConfigError, DeviceLostError
 from harness.suite.checks import CheckResult, run_checks
 from harness.suite.config import SuiteConfig
+from harness.suite.journal import SuiteJournal, recording, suite_fingerprinted
 from harness.suite.models import MODELS_DIR, SuiteModel, available_models, load_suite_model
 from harness.suite.run import Progress
 from harness.suite.session import SuiteSession
@@ -96,9 +100,11 @@ class _Interrupted(KeyboardInterrupt):
 class _Job(threading.Thread):
     """One target streaming its share of the models into its own session."""
 
-    def __init__(self, setup, image, models, config, progress, target, stop: threading.Event, on_result=None):
+    def __init__(self, setup, image, models, config, progress, target, stop: threading.Event, on_result=None,
+                 journal: SuiteJournal | None = None):
         super().__init__(daemon=True)
         self.on_result = on_result
+        self.journal = journal
         self.setup, self.image, self.models, self.config = setup, image, models, config
         self.session = SuiteSession(None, progress, target=target)
         self.session.models = {m.name: m for m in models}
@@ -115,7 +121,7 @@ class _Job(threading.Thread):
         from harness.targets import running_device
         try:
             started = time.monotonic()
-            with running_device(self.setup.target, self.image, **self.setup.options) as device:
+            with recording(self.journal), running_device(self.setup.target, self.image, **self.setup.options) as device:
                 self.boot_seconds = time.monotonic() - started
                 self.session.device = device
                 for model in self.models:
@@ -143,15 +149,21 @@ class _Job(threading.Thread):
 def run_suite(models=(), *, target: str = "qemu", board: str = "netduinoplus2", engine: str = "portable",
               config: SuiteConfig = SuiteConfig(), models_dir=None, out_dir=None, firmware=None,
               inventory=None, progress: Progress | None = None, title: str = "hil run",
-              jobs: int | None = None) -> SuiteOutcome:
+              jobs: int | None = None, resume: bool = False) -> SuiteOutcome:
     """Run the acceptance suite: see the module's docstring. ``firmware``: a FirmwareImage or an
     ELF path (a team's own application), or None to build the pipeline firmware for ``board``
-    and ``engine``. ``jobs``: targets at once (None: ``default_jobs``)."""
+    and ``engine``. ``jobs``: targets at once (None: ``default_jobs``). ``resume``: continue the
+    run whose journal is in ``out_dir`` (ConfigError when there is none, or when it is another
+    run's: other bundles, config, firmware or target)."""
     from harness.boards.selection import target_setup
     from harness.firmware.build import build_firmware, image_from_elf
 
     began = time.monotonic()
     phases: dict[str, float] = {}
+    if resume:
+        if out_dir is None:
+            raise ConfigError("resume needs the out_dir whose journal it continues")
+        SuiteJournal.require(out_dir)
     suite_models = load_models(resolve_models(models, models_dir), models_dir, config)
     phases["load"] = time.monotonic() - began
     setup = target_setup(target, board, inventory=inventory)
@@ -161,13 +173,20 @@ def run_suite(models=(), *, target: str = "qemu", board: str = "netduinoplus2", 
     image = firmware or build_firmware(board=setup.firmware_board, engine=engine)
     phases["build"] = time.monotonic() - mark
     jobs = max(1, min(jobs or default_jobs(target, len(suite_models)), len(suite_models)))
+    journal = None
+    if out_dir is not None:
+        journal = SuiteJournal(out_dir, suite_fingerprinted(suite_models, config, image, target))
+        if resume:
+            journal.resume()
+        else:
+            journal.start()
     session = SuiteSession(None, progress, target=target)
     session.models = {m.name: m for m in suite_models}
     outcome = SuiteOutcome(session, firmware=image, jobs=jobs)
     stop = threading.Event()
     renderer = FigureRenderer() if out_dir is not None else None
     workers = [_Job(setup, image, suite_models[k::jobs], config, progress, target, stop,
-                    renderer.submit if renderer else None) for k in range(jobs)]
+                    renderer.submit if renderer else None, journal) for k in range(jobs)]
     mark = time.monotonic()
     try:
         if jobs == 1:
@@ -188,6 +207,8 @@ def run_suite(models=(), *, target: str = "qemu", board: str = "netduinoplus2", 
         raise
     finally:
         phases["devices"] = time.monotonic() - mark
+        if journal is not None:
+            journal.close()
         _merge(session, workers, suite_models)
         for result in outcome.results:
             outcome.checks.extend(run_checks(result))

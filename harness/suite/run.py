@@ -14,6 +14,10 @@ and the window retried once; a second failure records the window as a DEVICE FAU
 (harness.device.recovery). Those windows keep their row (``device_fault``) but no metric uses
 them. When the run aborts (the device is lost, Ctrl-C), ``into`` keeps every scenario measured so
 far and ``aborted`` says why.
+
+With a journal (harness.suite.journal; ``hil run`` keeps one in its --out), every window's results
+and every fault event are journaled as they arrive; on a resumed run a scenario the journal holds
+whole is rebuilt from it without the device, and one cut mid-way streams from its next window.
 """
 
 from __future__ import annotations
@@ -28,7 +32,10 @@ import numpy as np
 
 from harness.device import load_model, set_preprocess
 from harness.device import model_info as device_model_info
-from harness.device.recovery import DeviceRecovery, infer_windows_recovering, parse_injection
+from dataclasses import replace
+
+from harness.device.pipeline import InferenceResult, check_mirror
+from harness.device.recovery import DeviceRecovery, RecoveredRun, infer_windows_recovering, parse_injection
 from harness.errors import ConfigError, DeviceLostError
 from harness.link.protocol import Capability
 from harness.suite.config import SuiteConfig
@@ -140,11 +147,12 @@ class Progress:
         if self.enabled:
             print(text, file=self.stream, flush=True)
 
-    def scenario_done(self, model: str, run: ScenarioRun, done: int, total: int) -> None:
+    def scenario_done(self, model: str, run: ScenarioRun, done: int, total: int, journaled: int = 0) -> None:
         faults = int(run.device_fault.sum())
         recovered = len(run.fault_events) - faults
         notes = (f"  {recovered} recovered after a reset" if recovered else "") + \
-            (f"  {faults} DEVICE FAULT" if faults else "")
+            (f"  {faults} DEVICE FAULT" if faults else "") + \
+            (f"  ({journaled} from the journal)" if journaled else "")
         self.line(f"hil run: {model:<11} {run.name:<12} {len(run.scenario):4d} windows "
                   f"{run.windows_per_s:6.1f} windows/s  [{done}/{total}]{notes}")
 
@@ -184,7 +192,8 @@ def _scenario_run(model: SuiteModel, scenario: ScenarioWindows, info, recovered,
     started = time.monotonic()
     n = len(scenario)
     result = recovered.result
-    codes = result.input_codes.reshape(n, info.window_len, info.input.channels)
+    codes = result.input_codes.reshape((n, info.window_len, info.input.channels) if info is not None
+                                       else (n, model.window_len, -1))
     outputs = result.outputs.reshape(n, -1)
     if model.float_reference is None:
         float_scores = np.full(outputs.shape, np.nan, dtype=np.float32)   # no float figures (analysis says so)
@@ -198,9 +207,11 @@ def _scenario_run(model: SuiteModel, scenario: ScenarioWindows, info, recovered,
 
 
 def run_scenario(recovery: DeviceRecovery, model: SuiteModel, scenario: ScenarioWindows, info,
-                 config: SuiteConfig) -> ScenarioRun:
+                 config: SuiteConfig, journal=None) -> ScenarioRun:
     """One scenario through the device (recovering from device faults); DeviceLostError's
-    ``partial`` is then a ScenarioRun of the windows measured before it."""
+    ``partial`` is then a ScenarioRun of the windows measured before it. ``journal``: a
+    SuiteJournal that gets every window as it arrives and whose windows of this scenario, from a
+    run it resumes, are not streamed again."""
     inject = parse_injection(config.inject_fault)
     if inject is not None and inject.scenario not in ("", scenario.name):
         inject = None
@@ -208,40 +219,119 @@ def run_scenario(recovery: DeviceRecovery, model: SuiteModel, scenario: Scenario
         raise ConfigError(f"fault injection '{config.inject_fault}': scenario {scenario.name} has "
                           f"{len(scenario)} windows (0..{len(scenario) - 1})")
     own = runs_own_preprocessing(recovery.client)
+    record = journal.record(model.name, scenario.name) if journal is not None else None
+    first = record.measured_prefix() if record is not None else 0
+    first = min(first, len(scenario))
+    prefix = _journaled_run(record, first, model, info)
+    if first and not own:   # the killed run checked none of them yet (the check runs at a scenario's end)
+        measured = np.flatnonzero(~prefix.faulted)
+        result = prefix.result
+        check_mirror(InferenceResult(result.input_codes[measured], result.outputs[measured], result.cost[measured]),
+                     scenario.counts[measured], model.fold(), window_numbers=measured)
+    told = {}
+    if journal is not None:
+        told = {"on_windows": lambda k, result: journal.windows(model.name, scenario.name, first + k, result),
+                "on_fault": lambda event: journal.fault(model.name, scenario.name,
+                                                        replace(event, window=first + event.window))}
+    if inject is not None:
+        inject = replace(inject, window=inject.window - first) if inject.window >= first else None
     started = time.monotonic()
     try:
-        recovered = infer_windows_recovering(recovery, scenario.counts, model=info, inject=inject,
-                                             timeout_s=config.window_timeout_s)
+        rest = infer_windows_recovering(recovery, scenario.counts[first:], model=info, inject=inject,
+                                        timeout_s=config.window_timeout_s, **told) if first < len(scenario) \
+            else _journaled_run(None, 0, model, info)
     except DeviceLostError as e:
-        done = len(e.partial.faulted)
-        e.partial = _scenario_run(model, scenario.select(slice(0, done)), info, e.partial,
+        joined = _joined(prefix, e.partial, first)
+        done = len(joined.faulted)
+        e.partial = _scenario_run(model, scenario.select(slice(0, done)), info, joined,
                                   time.monotonic() - started, own)
         raise
-    return _scenario_run(model, scenario, info, recovered, time.monotonic() - started, own)
+    seconds = time.monotonic() - started
+    if journal is not None:
+        journal.scenario_done(model.name, scenario.name, len(scenario), seconds)
+    return _scenario_run(model, scenario, info, _joined(prefix, rest, first), seconds, own)
+
+
+def rebuild_scenario(model: SuiteModel, scenario: ScenarioWindows, record, own_preprocessing: bool = False) -> ScenarioRun:
+    """A scenario a journal holds whole (its ``scenario`` line written), without the device."""
+    run = _journaled_run(record, len(scenario), model, None)
+    return _scenario_run(model, scenario, None, run, float(record.done.get("device_seconds") or 0.0),
+                         own_preprocessing)
+
+
+def _journaled_run(record, upto: int, model: SuiteModel, info) -> RecoveredRun:
+    """Windows 0..upto-1 of a journal's ScenarioRecord as a RecoveredRun (zeros where faulted),
+    each window's tensors in the shape and dtype the device gave them."""
+    windows = record.windows if record is not None else {}
+    sample = next(iter(windows.values()), None)
+    if sample is not None:
+        code_shape, code_dtype, out_shape, out_dtype = sample[0].shape, sample[0].dtype, sample[1].shape, sample[1].dtype
+    elif info is not None:
+        code_shape, code_dtype, out_shape, out_dtype = info.input.shape, info.input.dtype, info.output.shape, info.output.dtype
+    else:   # every window a DEVICE FAULT: zeros in the model's shapes (bundle metadata), never scored
+        code_shape, code_dtype = tuple(model.metadata.input["shape"][1:]), np.dtype(model.metadata.input["dtype"])
+        out_shape, out_dtype = (len(model.classes),), np.dtype(model.metadata.output["dtype"])
+    codes = np.zeros((upto,) + tuple(code_shape), dtype=code_dtype)
+    outputs = np.zeros((upto,) + tuple(out_shape), dtype=out_dtype)
+    cost = np.zeros(upto, dtype=np.uint32)
+    for k in range(upto):
+        if k in windows:
+            codes[k], outputs[k], cost[k] = windows[k]
+    events = [e for e in (record.events if record is not None else []) if e.window < upto]
+    faulted = np.zeros(upto, dtype=bool)
+    faulted[[e.window for e in events if not e.recovered]] = True
+    return RecoveredRun(InferenceResult(codes, outputs, cost, record.cost_unit if record is not None else ""),
+                        faulted, events)
+
+
+def _joined(prefix: RecoveredRun, rest: RecoveredRun, first: int) -> RecoveredRun:
+    """The journal's windows 0..first-1 followed by the ones streamed from ``first``."""
+    if not first:
+        return rest
+    if not len(rest.faulted):
+        return prefix
+    p, r = prefix.result, rest.result
+    result = InferenceResult(np.concatenate([p.input_codes, r.input_codes]), np.concatenate([p.outputs, r.outputs]),
+                             np.concatenate([p.cost, r.cost]), r.cost_unit or p.cost_unit)
+    events = list(prefix.events) + [replace(e, window=first + e.window) for e in rest.events]
+    return RecoveredRun(result, np.concatenate([prefix.faulted, rest.faulted]), events)
 
 
 def run_model(device, model: SuiteModel, config: SuiteConfig, names=None,
-              progress: Progress | None = None, target: str = "", into: ModelRun | None = None) -> ModelRun:
+              progress: Progress | None = None, target: str = "", into: ModelRun | None = None,
+              journal=None) -> ModelRun:
     """Deploy ``model`` on ``device`` (a RunningDevice) and stream every scenario of ``names``.
 
     ``into``: the ModelRun to fill (the caller keeps it when the run aborts: every scenario
-    measured so far is in it, with ``aborted`` set, and the exception propagates)."""
+    measured so far is in it, with ``aborted`` set, and the exception propagates).
+    ``journal``: a SuiteJournal (default: the one this job records into, harness.suite.journal.active);
+    the scenarios it holds whole are rebuilt from it, and the model is deployed only when a
+    scenario still needs the device."""
+    from harness.suite.journal import active
+    journal = journal if journal is not None else active()
     model_run = into if into is not None else ModelRun(model, config, target=target)
     recovery = DeviceRecovery(device, prepare=lambda client: deploy(client, model, config))
     scenarios = [s for s in model.scenarios(config) if names is None or s.name in names]
+    info = None
     try:
-        info = deploy(device.client, model, config)
         for index, scenario in enumerate(scenarios, 1):
-            try:
-                run = run_scenario(recovery, model, scenario, info, config)
-            except DeviceLostError as e:
-                if len(e.partial.scenario):
-                    model_run.scenarios.append(e.partial)
-                raise
-            info = recovery.model_info or info
+            record = journal.records.get((model.name, scenario.name)) if journal is not None else None
+            journaled = min(record.measured_prefix(), len(scenario)) if record is not None else 0
+            if record is not None and record.done is not None and record.done.get("windows") == len(scenario):
+                run = rebuild_scenario(model, scenario, record, runs_own_preprocessing(device.client))
+            else:
+                if info is None:
+                    info = deploy(device.client, model, config)
+                try:
+                    run = run_scenario(recovery, model, scenario, info, config, journal)
+                except DeviceLostError as e:
+                    if len(e.partial.scenario):
+                        model_run.scenarios.append(e.partial)
+                    raise
+                info = recovery.model_info or info
             model_run.scenarios.append(run)
             if progress is not None:
-                progress.scenario_done(model.name, run, index, len(scenarios))
+                progress.scenario_done(model.name, run, index, len(scenarios), journaled)
     except BaseException as e:
         model_run.device_lost = isinstance(e, DeviceLostError)
         model_run.aborted = (f"{type(e).__name__}: {e}" if str(e) else type(e).__name__) + \

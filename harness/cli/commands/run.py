@@ -9,7 +9,8 @@ Exit status: 0 when every check holds (each bundle's expectations; without any, 
 than OK fails) and the device answered every window; 1 when one fails (a model verdict, or a
 DEVICE FAULT: a window the device failed twice, reset in between); 2 on a harness error (a bad
 bundle names its file and field, before any device work). A run that aborts still writes what it
-measured (an ABORTED entry in summary.json, its windows in the tables).
+measured (an ABORTED entry in summary.json, its windows in the tables), and --out/journal.jsonl
+holds every window as it arrived: after a kill (even kill -9), --resume goes on from there.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def register(subparsers) -> None:
                              "core, at most one per model; 1 for a board)")
     parser.add_argument("--out", default="reports/suite", help="output folder (default: %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="no per-scenario progress lines on stderr")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run killed in --out: its journal.jsonl (every window as it arrived) "
+                             "must be of the same bundles, options, firmware and target; the windows it holds are "
+                             "not streamed again, and the report is the uninterrupted run's")
     nightly = parser.add_argument_group("nightly (harness.nightly)")
     nightly.add_argument("--nightly", action="store_true",
                          help="append the run to --history, compare with the previous run and --baseline, exit 1 on a regression")
@@ -134,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         outcome = run_suite(requested_models(args), target=args.target, board=args.board, engine=args.engine,
                             config=config, models_dir=args.models_dir or None, out_dir=out_dir,
                             inventory=args.inventory, progress=progress, firmware=args.firmware,
-                            jobs=args.jobs)
+                            jobs=args.jobs, resume=args.resume)
     print(f"hil run: firmware {outcome.firmware.elf} ({outcome.firmware.flash_bytes} B flash, "
           f"{outcome.firmware.ram_bytes} B RAM), target {args.target}", file=sys.stderr, flush=True)
     print_outcome(outcome, out_dir, args.target, time.monotonic() - started)
