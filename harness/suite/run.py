@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import zlib
 
@@ -32,8 +32,6 @@ import numpy as np
 
 from harness.device import load_model, set_preprocess
 from harness.device import model_info as device_model_info
-from dataclasses import replace
-
 from harness.device.pipeline import InferenceResult, check_mirror
 from harness.device.recovery import DeviceRecovery, RecoveredRun, infer_windows_recovering, parse_injection
 from harness.errors import ConfigError, DeviceLostError
