@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import sys
 
@@ -16,3 +17,9 @@ sys.path.insert(0, str(ROOT / "tests" / "bundle"))
 
 # pytester runs the harness's pytest plugin in a throwaway project (tests/cli/test_plugin.py).
 pytest_plugins = ["pytester"]
+
+# labgrid (the farm extra) installs a pytest plugin that starts a process-wide step logger once;
+# the plugin tests run pytest again in this process (pytester), which would start it twice. The
+# harness talks to labgrid through its client API, not its plugin: keep the plugin out of the
+# pytest runs started from here (the outer run has -p no:labgrid in pyproject.toml's addopts).
+os.environ["PYTEST_ADDOPTS"] = (os.environ.get("PYTEST_ADDOPTS", "") + " -p no:labgrid").strip()

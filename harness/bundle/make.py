@@ -10,7 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.bundle.spec import DEFAULT_BAND_G, Recording, Sensor
+from harness.bundle.spec import Recording, Sensor
+from harness.quant.metrics import DEFAULT_BAND_G
 from harness.errors import BundleError, ScalerError
 
 
@@ -59,7 +60,8 @@ def make_bundle(parts: BundleParts, out_json: str | Path):
     """Write the bundle JSON at ``out_json`` (file names relative to its folder) and return the
     checked ModelBundle."""
     from harness.bundle.recordings import read_recording
-    from harness.models.metadata import METADATA_FORMAT, ModelMetadata, load_bundle, sha256_file, write_metadata
+    from harness.bundle.load import load_bundle
+    from harness.models.metadata import METADATA_FORMAT, ModelMetadata, sha256_file, write_metadata
     from harness.models.validate import validate_model
     from harness.quant.scalers import parse_scaler_spec
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import BundleError
+from harness.models.dataset import CONTAINER_SENSOR
+from harness.quant.metrics import DEFAULT_BAND_G
 
 UNITS = ("g", "mg", "m/s2")
-DEFAULT_BAND_G = (0.2, 1.5)
 VERDICTS = ("OK", "DEGRADED", "COLLAPSED")
 
 
@@ -167,8 +168,6 @@ def _relative(path: Path, folder: Path) -> str:
     return os.path.relpath(Path(path).resolve(), Path(folder).resolve())
 
 
-CONTAINER_SENSOR = {"axes": ["ax_g", "ay_g", "az_g"], "rate_hz": 1600.0, "counts_per_g": 2048.0,
-                    "full_scale_g": 16.0, "units": "g"}
 
 
 def parse_sensor(fields: Fields, channels: int) -> Sensor:

@@ -46,7 +46,7 @@ def load_bundle_arg(args: argparse.Namespace):
     """The ModelBundle named by ``--bundle``, or None."""
     if not getattr(args, "bundle", None):
         return None
-    from harness.models.metadata import load_bundle
+    from harness.bundle.load import load_bundle
     return load_bundle(args.bundle)
 
 

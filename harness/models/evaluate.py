@@ -68,11 +68,10 @@ def held_out_for(metadata):
     return make_held_out(config)
 
 
-def report_model(json_path, held_out=None) -> ModelReport:
-    from harness.models.metadata import load_bundle
+def report_model(bundle, held_out=None) -> ModelReport:
+    """Float vs host INT8 accuracy of a loaded bundle (harness.bundle.load) on its held-out set."""
     from harness.models.references import FloatReference, HostInt8Reference
 
-    bundle = load_bundle(json_path)
     meta = bundle.metadata
     held_out = held_out if held_out is not None else held_out_for(meta)
     scaled = bundle.scaler.transform(held_out.windows_g).astype(np.float32)

@@ -26,14 +26,14 @@ import numpy as np
 
 from harness.errors import ConfigError
 from harness.models.architecture import ArchitectureConfig, build_classifier
-from harness.bundle.spec import CONTAINER_SENSOR, DEFAULT_BAND_G
-from harness.models.dataset import WATCHED_CLASSES, Dataset, DatasetConfig, make_dataset
+from harness.models.dataset import CONTAINER_SENSOR, WATCHED_CLASSES, Dataset, DatasetConfig, make_dataset
 from harness.models.determinism import training_fingerprint
 from harness.models.evaluate import evaluate_reference
 from harness.models.metadata import (FLOAT_SUFFIX, INT8_SUFFIX, JSON_SUFFIX, ModelMetadata,
                                      sha256_file, write_metadata)
 from harness.models.references import FloatReference, HostInt8Reference
 from harness.models.validate import validate_model
+from harness.quant.metrics import DEFAULT_BAND_G
 from harness.models.variants import DEFAULT_SEED, VARIANTS, Variant
 
 @dataclass(frozen=True)
@@ -229,7 +229,7 @@ def train_variant(variant: Variant, dataset: Dataset, out_dir: str | Path,
         data={"synthetic": "container"},
         sensor=dict(CONTAINER_SENSOR, rate_hz=float(dataset.rate_hz)),
         watched_classes=list(WATCHED_CLASSES),
-        band_g=list(DEFAULT_BAND_G),
+        band_g=list(DEFAULT_BAND_G),   # harness.quant.metrics
         expectations={"verdict": variant.expect[0], "input_verdict": variant.expect[1]},
         input=info.input.to_dict(),
         output=info.output.to_dict(),

@@ -54,7 +54,7 @@ class HostTriage:
 
     def __init__(self, model, counts_per_g: float | None = None):
         from harness.device.pipeline import as_fold
-        from harness.models.metadata import load_bundle
+        from harness.bundle.load import load_bundle
         from harness.models.references import FloatReference, HostInt8Reference
         from harness.quant.fold import fold_scaler
         from harness.quant.tflite import QuantParams

@@ -13,16 +13,16 @@ from harness.paths import MODELS_DIR
 
 
 def available_models(models_dir: str | Path = MODELS_DIR) -> list[str]:
-    from harness.models.metadata import list_bundles
+    from harness.bundle.load import list_bundles
     return [p.stem for p in list_bundles(models_dir)]
 
 
 @dataclass
 class SuiteModel:
-    """``load_suite_model(name)``: a checked bundle (harness.models.metadata.load_bundle) and
+    """``load_suite_model(name)``: a checked bundle (harness.bundle.load.load_bundle) and
     everything the suite derives from it, each computed once."""
 
-    bundle: object  # harness.models.metadata.ModelBundle
+    bundle: object  # harness.bundle.load.ModelBundle
 
     @property
     def name(self) -> str:
@@ -158,7 +158,7 @@ class SuiteModel:
 
 def load_suite_model(name_or_path: str | Path, models_dir: str | Path = MODELS_DIR) -> SuiteModel:
     """A model by name (``minmax`` -> fixtures/models/minmax.json) or by its ``.json`` path."""
-    from harness.models.metadata import load_bundle
+    from harness.bundle.load import load_bundle
     path = Path(name_or_path)
     if path.suffix != ".json":
         path = Path(models_dir) / f"{name_or_path}.json"

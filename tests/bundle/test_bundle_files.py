@@ -14,7 +14,7 @@ from bundle_cases import ACTIVITY, bundle_args, hil, make_bundle
 from harness.bundle.recordings import read_recording
 from harness.bundle.sklearn_import import from_sklearn
 from harness.errors import BundleError, TraceError
-from harness.models.metadata import list_bundles, load_bundle
+from harness.bundle.load import list_bundles, load_bundle
 
 
 @pytest.fixture(scope="module")

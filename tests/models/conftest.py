@@ -17,5 +17,6 @@ def held_out():
 @pytest.fixture(scope="session")
 def reports(held_out):
     """hil models --table figures for every committed model, recomputed with TFLite Micro."""
+    from harness.bundle.load import load_bundle
     from harness.models.evaluate import report_model
-    return {path.stem: report_model(path, held_out) for path in sorted(MODELS_DIR.glob("*.json"))}
+    return {path.stem: report_model(load_bundle(path), held_out) for path in sorted(MODELS_DIR.glob("*.json"))}

@@ -10,7 +10,8 @@ from model_cases import MODELS_DIR
 
 from harness.errors import ModelError
 from harness.models.inspect import read_model_info
-from harness.models.metadata import load_bundle, read_metadata, sha256_file
+from harness.bundle.load import load_bundle
+from harness.models.metadata import read_metadata, sha256_file
 
 NAMES = sorted(p.stem for p in MODELS_DIR.glob("*.json"))
 

@@ -10,7 +10,7 @@ import pytest
 from model_cases import GOOD_MODELS, MODELS_DIR
 
 from harness.errors import ModelError
-from harness.models.metadata import load_bundle
+from harness.bundle.load import load_bundle
 from harness.models.references import (FloatReference, HostInt8Reference, Prediction,
                                        open_reference)
 from harness.quant.tflite import QuantParams, quantize

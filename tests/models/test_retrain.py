@@ -87,7 +87,7 @@ def test_the_check_fails_when_a_good_model_collapses(retrained, held_out):
 def test_float_tflite_matches_keras(retrained, name):
     """The float reference (TFLite Micro on the float .tflite) vs Keras on the same windows."""
     from harness.models.evaluate import held_out_for
-    from harness.models.metadata import load_bundle
+    from harness.bundle.load import load_bundle
     from harness.models.references import FloatReference
     item = retrained[name]
     bundle = load_bundle(item.json_path)

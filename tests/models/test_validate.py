@@ -125,7 +125,7 @@ def test_window_length_mismatch():
 
 
 def test_every_committed_model_validates():
-    from harness.models.metadata import load_bundle
+    from harness.bundle.load import load_bundle
     bundles = sorted(MODELS_DIR.glob("*.json"))
     assert {p.stem for p in bundles} >= {"minmax", "robust", "log1p", "two_stage", "minmax_qat"}
     for path in bundles:

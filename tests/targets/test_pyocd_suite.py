@@ -32,7 +32,8 @@ def test_device_suite_passes_through_pyocd(tmp_path):
 @pytest.mark.timeout(600)
 def test_acceptance_suite_passes_through_pyocd(tmp_path):
     """hil run --target pyocd: every committed model, the CI's window counts, every expectation."""
-    from harness.models.metadata import list_bundles, read_metadata
+    from harness.bundle.load import list_bundles
+    from harness.models.metadata import read_metadata
     from harness.paths import MODELS_DIR
     EXPECTED_VERDICTS = {p.stem: read_metadata(p).expectations["verdict"] for p in list_bundles(MODELS_DIR)}
     from harness.suite.outputs import read_summary

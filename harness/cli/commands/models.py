@@ -25,7 +25,7 @@ def register(subparsers) -> None:
 
 def _paths(args):
     from harness.errors import ConfigError
-    from harness.models.metadata import list_bundles
+    from harness.bundle.load import list_bundles
     from harness.models.variants import VARIANTS
 
     paths = list_bundles(args.dir)
@@ -63,7 +63,7 @@ def has_held_out(meta) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.models.metadata import load_bundle
+    from harness.bundle.load import load_bundle
 
     paths = _paths(args)
     if not args.table:
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         key = repr(sorted(meta.training["dataset"].items()))
         if key != held_key:   # models trained together share one held-out set
             held_out, held_key = held_out_for(meta), key
-        reports.append(report_model(path, held_out))
+        reports.append(report_model(load_bundle(path), held_out))
         classes = meta.classes
     for name in skipped:
         print(f"{name}: no table: --table needs the training provenance (held_out and training.dataset, "
