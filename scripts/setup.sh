@@ -25,6 +25,7 @@ APT_PACKAGES=(
     gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib make
     clang libclang-rt-14-dev  # host builds of the C codec, and fuzzing later
     python3-venv python3-pip
+    ser2net socat  # the loopback labgrid farm (tests/farm): RFC 2217 serial server, ptys
 )
 
 missing_packages() {
@@ -66,8 +67,9 @@ pick_python() {
     exit 1
 }
 
-# test: scikit-learn (oracle) and pytest-timeout; ml: TensorFlow for `hil train` and its tests.
-PIP_EXTRAS="test,ml"
+# test: scikit-learn (oracle) and pytest-timeout; ml: TensorFlow for `hil train` and its tests;
+# farm: labgrid, for --target labgrid and the loopback farm test.
+PIP_EXTRAS="test,ml,farm"
 
 install_python_package() {
     local stamp=.venv/.setup-stamp hash
