@@ -218,7 +218,7 @@ def as_fold(fold_or_export):
         if "fixed_point" in fold_or_export:
             return fold_from_export(fold_or_export["fixed_point"])
         raise ConfigError("a scaler export needs its fixed-point form: export it with the model's input "
-                          "quantization and the sensor's counts_per_g (Scaler.export(input_params, counts_per_g))")
+                          "quantization and the sensor's counts_per_g (harness.quant.fold.export_with_fixed_point)")
     raise ConfigError(f"expected a fold or its export, got {type(fold_or_export).__name__}")
 
 

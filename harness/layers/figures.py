@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 IDEAL_INT8_SQNR_DB = 6.02 * 8 + 1.76
+FLOOR_DB = 20.0   # a layer under this SQNR against float is lossy (a relative L2 error of 10 %; judge.py)
 JUMP_DB = 6.0   # one bit: a drop smaller than this is not called a jump
 
 

@@ -32,11 +32,10 @@ import numpy as np
 
 from harness.errors import ConfigError, HarnessError
 from harness.layers.dump import LayerDump, infer_layers
-from harness.layers.figures import IDEAL_INT8_SQNR_DB, LayerFigures, figures_of
+from harness.layers.figures import FLOOR_DB, IDEAL_INT8_SQNR_DB, LayerFigures, figures_of
 from harness.layers.graph import LayerPair, pair_graphs
 from harness.layers.host import LayerInterpreter
 
-FLOOR_DB = 20.0
 INPUT_RANGE_FLOOR = 0.5
 COPY_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 

@@ -29,7 +29,7 @@ def _finite(value: float, low: float, high: float) -> float:
 
 def sqnr_per_layer(models, title: str | None = None) -> bytes:
     """``models``: harness.layers.judge.ModelLayers of the same network (same op sequence)."""
-    from harness.layers.judge import FLOOR_DB
+    from harness.layers.figures import FLOOR_DB
     plt = _pyplot()
     models = list(models)
     labels = [f.label for f in models[0].figures]

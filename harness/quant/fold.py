@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.errors import QuantizationError
+from harness.errors import QuantizationError, ScalerError
 from harness.quant.scalers import Scaler
 from harness.quant.tflite import QuantParams, quantize
 
@@ -259,3 +259,14 @@ def compare_to_float_path(scaler: Scaler, input_params: QuantParams, counts_per_
     tie_distance = np.abs(np.abs(ratio - np.trunc(ratio)) - 0.5)
     return FoldComparison(int(differ.sum()), int(np.abs(integer - reference).max()),
                           float(tie_distance[differ].max()), integer.size)
+
+
+def export_with_fixed_point(scaler: Scaler, input_params: QuantParams, counts_per_g: float,
+                            bias_counts: float = 0.0) -> dict:
+    """``scaler.export()`` plus ``fixed_point``: the integer-only form the firmware runs for the
+    model's input quantization and the sensor's counts per g."""
+    if counts_per_g is None:
+        raise ScalerError("the fixed-point export needs counts_per_g (sensor LSB per g)")
+    exported = scaler.export()
+    exported["fixed_point"] = fold_scaler(scaler, input_params, counts_per_g, bias_counts=bias_counts).export()
+    return exported

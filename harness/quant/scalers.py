@@ -178,14 +178,10 @@ class Scaler:
                               "(fold it with a threshold table instead)")
         return self._affine_form()
 
-    def export(self, input_params=None, counts_per_g: float | None = None,
-               bias_counts: float = 0.0) -> dict:
-        """Parameters as the firmware consumes them.
-
-        Always: kind, params, fitted float values per channel and, for affine kinds, the
-        gain/offset/clip form. With the model's input ``QuantParams`` and the sensor's
-        ``counts_per_g``, also the integer-only form from ``harness.quant.fold``.
-        """
+    def export(self) -> dict:
+        """Parameters as the firmware consumes them: kind, params, fitted float values per channel
+        and, for affine kinds, the gain/offset/clip form. The integer-only form is the fold's
+        (``harness.quant.fold.export_with_fixed_point``)."""
         self._require_fitted()
         exported = {
             "kind": self.name,
@@ -204,12 +200,6 @@ class Scaler:
                 "clip_hi": [float(x) for x in form.clip_hi],
                 "source_axis": [int(x) for x in form.source_axis],
             }
-        if input_params is not None:
-            if counts_per_g is None:
-                raise ScalerError("export with input_params also needs counts_per_g (sensor LSB per g)")
-            from harness.quant.fold import fold_scaler  # fold imports this module
-            exported["fixed_point"] = fold_scaler(self, input_params, counts_per_g,
-                                                  bias_counts=bias_counts).export()
         return exported
 
     @classmethod

@@ -31,7 +31,7 @@ from pathlib import Path
 from harness.errors import ConfigError, DeviceLostError
 from harness.suite.checks import CheckResult, run_checks
 from harness.suite.config import SuiteConfig
-from harness.suite.journal import SuiteJournal, recording, suite_fingerprinted
+from harness.suite.journal import SuiteJournal, suite_fingerprinted
 from harness.suite.models import MODELS_DIR, SuiteModel, available_models, load_suite_model
 from harness.suite.run import Progress
 from harness.suite.session import SuiteSession
@@ -106,7 +106,7 @@ class _Job(threading.Thread):
         self.on_result = on_result
         self.journal = journal
         self.setup, self.image, self.models, self.config = setup, image, models, config
-        self.session = SuiteSession(None, progress, target=target)
+        self.session = SuiteSession(None, progress, target=target, journal=journal)
         self.session.models = {m.name: m for m in models}
         self.stop_event = stop
         self.error: BaseException | None = None
@@ -121,7 +121,7 @@ class _Job(threading.Thread):
         from harness.targets import running_device
         try:
             started = time.monotonic()
-            with recording(self.journal), running_device(self.setup.target, self.image, **self.setup.options) as device:
+            with running_device(self.setup.target, self.image, **self.setup.options) as device:
                 self.boot_seconds = time.monotonic() - started
                 self.session.device = device
                 for model in self.models:

@@ -28,12 +28,10 @@ The suite's runner finds the journal of the job it runs in with :func:`active` (
 from __future__ import annotations
 
 import base64
-import contextvars
 import json
 import os
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,21 +210,3 @@ class SuiteJournal:
                 os.fsync(self._handle.fileno())
                 self._handle.close()
                 self._handle = None
-
-
-_ACTIVE: contextvars.ContextVar[SuiteJournal | None] = contextvars.ContextVar("hil_suite_journal", default=None)
-
-
-def active() -> SuiteJournal | None:
-    """The journal of the run this thread streams for (None: nothing is journaled)."""
-    return _ACTIVE.get()
-
-
-@contextmanager
-def recording(journal: SuiteJournal | None):
-    """Within this block (this thread), ``run_model`` journals into ``journal``."""
-    token = _ACTIVE.set(journal)
-    try:
-        yield journal
-    finally:
-        _ACTIVE.reset(token)

@@ -302,11 +302,8 @@ def run_model(device, model: SuiteModel, config: SuiteConfig, names=None,
 
     ``into``: the ModelRun to fill (the caller keeps it when the run aborts: every scenario
     measured so far is in it, with ``aborted`` set, and the exception propagates).
-    ``journal``: a SuiteJournal (default: the one this job records into, harness.suite.journal.active);
-    the scenarios it holds whole are rebuilt from it, and the model is deployed only when a
+    ``journal``: a SuiteJournal (None: nothing journaled; SuiteSession passes its own); the scenarios it holds whole are rebuilt from it, and the model is deployed only when a
     scenario still needs the device."""
-    from harness.suite.journal import active
-    journal = journal if journal is not None else active()
     model_run = into if into is not None else ModelRun(model, config, target=target)
     recovery = DeviceRecovery(device, prepare=lambda client: deploy(client, model, config))
     scenarios = [s for s in model.scenarios(config) if names is None or s.name in names]

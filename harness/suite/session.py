@@ -43,6 +43,7 @@ class SuiteSession:
     models: dict = field(default_factory=dict)
     models_dir: str | None = None  # None: fixtures/models
     aborted: dict = field(default_factory=dict)   # (name, config) -> partial ModelRun
+    journal: object = None         # harness.suite.journal.SuiteJournal: every window journaled as it arrives
 
     def model(self, name: str) -> SuiteModel:
         if name not in self.models:
@@ -56,7 +57,8 @@ class SuiteSession:
             model = self.model(name)
             run = ModelRun(model, config, target=self.target)
             try:
-                run_model(self.device, model, config, progress=self.progress, target=self.target, into=run)
+                run_model(self.device, model, config, progress=self.progress, target=self.target, into=run,
+                          journal=self.journal)
             except BaseException:
                 self.aborted[key] = run
                 raise

@@ -139,13 +139,14 @@ def test_export_round_trip(calibration_g, name):
 def test_export_with_quantization_includes_the_integer_form(calibration_g):
     scaler = make_scaler("robust").fit(calibration_g)
     params = choose_quantization_params(-2.0, 2.0)
-    exported = scaler.export(input_params=params, counts_per_g=2048.0)
+    from harness.quant.fold import export_with_fixed_point
+    exported = export_with_fixed_point(scaler, params, 2048.0)
     fixed = exported["fixed_point"]
     assert fixed["kind"] == "affine" and len(fixed["channels"]) == 3
     assert all(1 <= c["shift"] <= 62 and abs(c["multiplier"]) < 2 ** 31 for c in fixed["channels"])
     json.dumps(exported)
     with pytest.raises(ScalerError, match="counts_per_g"):
-        scaler.export(input_params=params)
+        export_with_fixed_point(scaler, params, None)
 
 
 def test_parse_scaler_spec():
