@@ -7,7 +7,7 @@
 
 No ``-kernel``: the flash is empty (zeros) until pyOCD programs it. ``wait=off`` because the
 host opens the serial port only after flashing, while the core is still halted, so nothing is
-lost. The process is supervised like the QEMU target's (harness.targets.base.spawn): stopped in
+lost. The process is supervised like the QEMU target's (harness.process.spawn): stopped in
 ``stop()``, at exit, and with the host.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from harness.paths import build_root
 from harness.deadline import Deadline
 from harness.errors import TargetError, ToolMissingError
-from harness.targets.base import free_port, spawn, terminate
+from harness.process import free_port, spawn, terminate
 
 QEMU = "qemu-system-arm"
 MACHINE = "netduinoplus2"

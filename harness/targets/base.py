@@ -1,4 +1,4 @@
-"""The Target interface every backend implements, and child-process supervision.
+"""The Target interface every backend implements (child processes: harness.process).
 
 Labgrid's split: a *resource* says where (the link URL, the ELF path, the log path); a *driver*
 says how (a Target starts and stops the thing that runs the firmware; ``harness.link`` speaks the
@@ -8,20 +8,17 @@ protocol over the URL).
 from __future__ import annotations
 
 import abc
-import atexit
-import ctypes
 import os
-import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import ClassVar
 
 from harness.errors import ConfigError, TargetError
 from harness.link.client import DeviceClient
+# the process module's names, as the targets' own (backends and tests import them from here too)
+from harness.process import _die_with_parent, free_port, live_pids, spawn, terminate, terminate_all  # noqa: F401
 
 DEFAULT_BOARD = "netduinoplus2"
 DEFAULT_BOOT_TIMEOUT_S = 10.0
@@ -165,99 +162,6 @@ class ProcessTarget(Target):
         self.stop()
         self.start(self._image)
         return self.connect(timeout_s)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nobody listens on right now (the kernel's choice; the child binds it moments later)."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-# --- child processes: none is ever left behind ------------------------------------------------
-
-_PR_SET_PDEATHSIG = 1
-_live: set[subprocess.Popen] = set()
-_live_lock = threading.Lock()
-_hooks_installed = False
-
-
-def _die_with_parent(parent_pid: int):
-    """A preexec_fn: the child gets SIGKILL when the host dies, even by SIGKILL (Linux only).
-
-    PDEATHSIG fires when the *thread* that forked exits, so start children from a thread that
-    lives as long as they should.
-    """
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def preexec() -> None:
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent_pid:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return preexec
-
-
-def spawn(cmd: list[str], *, log_file, env: dict | None = None) -> subprocess.Popen:
-    """Start a supervised child: own session (terminal Ctrl-C goes to the host, which then stops
-    the child in its ``finally``), killed with the host (PDEATHSIG), at exit and on SIGTERM/SIGHUP."""
-    _install_hooks()
-    preexec = _die_with_parent(os.getpid()) if sys.platform.startswith("linux") else None
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                            start_new_session=True, preexec_fn=preexec, close_fds=True, env=env)
-    with _live_lock:
-        _live.add(proc)
-    return proc
-
-
-def terminate(proc: subprocess.Popen, timeout_s: float = 5.0) -> int | None:
-    """SIGTERM, wait with a deadline, then SIGKILL. Returns the exit status."""
-    try:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=timeout_s)
-        return proc.returncode
-    finally:
-        with _live_lock:
-            _live.discard(proc)
-
-
-def terminate_all(timeout_s: float = 2.0) -> None:
-    with _live_lock:
-        procs = list(_live)
-    for proc in procs:
-        try:
-            terminate(proc, timeout_s)
-        except (OSError, subprocess.SubprocessError):
-            pass  # already reaped or unkillable; nothing more a dying host can do
-
-
-def live_pids() -> list[int]:
-    with _live_lock:
-        return sorted(p.pid for p in _live if p.poll() is None)
-
-
-def _on_fatal_signal(signum, _frame) -> None:
-    terminate_all()
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
-
-
-def _install_hooks() -> None:
-    """atexit always; SIGTERM/SIGHUP only where nobody else handles them (we chain to default)."""
-    global _hooks_installed
-    if _hooks_installed:
-        return
-    _hooks_installed = True
-    atexit.register(terminate_all)
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGTERM, signal.SIGHUP):
-            if signal.getsignal(signum) in (signal.SIG_DFL, None):
-                signal.signal(signum, _on_fatal_signal)
 
 
 def wait_for(condition, deadline, interval_s: float = 0.005):
