@@ -32,6 +32,7 @@ _HELD = re.compile(r"already acquired(?: by (?P<holder>\S+?))?[.\s]", re.IGNOREC
 _ACQUIRED_LINE = re.compile(r"^\s*acquired:\s*(?P<holder>\S+)", re.MULTILINE)
 _RESOURCE_BLOCK = re.compile(r"^Acquired resource ", re.MULTILINE)
 _RESOURCE_PATH = re.compile(r"\((?P<path>[^/()\s]+/[^/()\s]+/[^/()\s]+/[^/()\s]+)\):\s*$")
+_TAGS_LINE = re.compile(r"^  tags: (?P<tags>.*)$", re.MULTILINE)
 _TOKEN = re.compile(r"LG_TOKEN=(?P<token>\S+)")
 
 
@@ -132,6 +133,14 @@ class LabgridClient:
         if match is None or match.group("holder") in ("None", "-"):
             return None
         return match.group("holder")
+
+    def tags(self, place: str) -> dict[str, str]:
+        """The place's tags (``labgrid-client -p P set-tags key=value``)."""
+        match = _TAGS_LINE.search(self.show(place))
+        if match is None:
+            return {}
+        pairs = (item.split("=", 1) for item in match.group("tags").split(", ") if "=" in item)
+        return {key.strip(): value.strip() for key, value in pairs}
 
     def resources(self, place: str) -> list[PlaceResource]:
         """The acquired place's resources with their parameters (host, port, ...), from ``show``:

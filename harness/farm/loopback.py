@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from harness.deadline import Deadline
 from harness.errors import TargetError, ToolMissingError
 from harness.farm.client import LabgridClient
 from harness.pyocd_qemu.board import QemuGdbBoard
-from harness.targets.base import _die_with_parent, free_port
+from harness.targets.base import free_port, spawn, terminate
 
 EXPORTER_NAME = "loopback"
 
@@ -68,16 +67,17 @@ def exporter_config(boards: dict[str, tuple[Path, int]], speed: int = 115200) ->
 
 
 class FarmProcess:
-    """A child in its own process group, output to a log file; killed with the host (PDEATHSIG)."""
+    """A supervised child (harness.targets.base.spawn: its own process group, killed with the
+    host), output to a log file. ``stop()`` also kills what is left of its group (ser2net)."""
 
     def __init__(self, name: str, cmd: list[str], log_path: Path, cwd: Path | None = None):
+        if cwd is not None:
+            cmd = ["env", "-C", str(cwd)] + cmd   # spawn() takes no cwd; env(1) changes it
         self.name, self.cmd, self.log_path = name, cmd, log_path
         self._log = open(log_path, "wb")
         self._log.write(("$ " + " ".join(cmd) + "\n").encode())
         self._log.flush()
-        preexec = _die_with_parent(os.getpid()) if sys.platform.startswith("linux") else None
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, preexec_fn=preexec, cwd=cwd, close_fds=True)
+        self.proc = spawn(cmd, log_file=self._log)
 
     @property
     def pid(self) -> int:
@@ -89,21 +89,14 @@ class FarmProcess:
     def kill_group(self, sig: int = signal.SIGKILL) -> None:
         try:
             os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
+        except (ProcessLookupError, PermissionError):
             pass
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """SIGTERM the whole group (the exporter's ser2net children too), then SIGKILL."""
+        """SIGTERM, wait, SIGKILL (harness.targets.base.terminate), then SIGKILL to the group."""
         try:
-            if self.alive():
-                self.kill_group(signal.SIGTERM)
-                try:
-                    self.proc.wait(timeout=timeout_s)
-                except subprocess.TimeoutExpired:
-                    pass
-            self.kill_group(signal.SIGKILL)   # stragglers of the group, if any
-            if self.proc.poll() is None:
-                self.proc.wait(timeout=timeout_s)
+            terminate(self.proc, timeout_s)
+            self.kill_group(signal.SIGKILL)
         finally:
             self._log.close()
 

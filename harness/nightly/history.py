@@ -7,7 +7,8 @@ inference, over every window of the model), cost_unit (instructions on QEMU, cyc
 windows, suite_exit (the acceptance suite's pytest exit status), device_status (OK or DEVICE FAULT),
 device_faults (windows the device failed twice, reset in between), device_recoveries (windows it
 answered after one reset), aborted (why the run stopped early; '' when it finished; verdict is
-then ABORTED).
+then ABORTED), place and exporter (the labgrid places and exporters the run used, comma-separated;
+'' off a farm).
 """
 
 from __future__ import annotations
@@ -64,9 +65,15 @@ def cost_medians(windows: pd.DataFrame | None) -> dict[str, tuple[float, str]]:
 
 def run_rows(summary: dict, windows: pd.DataFrame | None, *, run_id: str, time_utc: datetime, git: str,
              firmware_build_id: str, target: str, board: str, engine: str = "", models_dir: str | Path | None = None,
-             suite_exit: int = 0) -> pd.DataFrame:
-    """One row per model of a suite summary (harness.suite.outputs.read_summary)."""
+             suite_exit: int = 0, place: str | None = None, exporter: str | None = None) -> pd.DataFrame:
+    """One row per model of a suite summary (harness.suite.outputs.read_summary). ``place`` and
+    ``exporter``: None takes those this process acquired (harness.farm.placements) for a labgrid run."""
     costs = cost_medians(windows)
+    if target == "labgrid" and (place is None or exporter is None):
+        from harness.farm import placements
+        used = placements()
+        place = place if place is not None else ",".join(sorted({p.place for p in used}))
+        exporter = exporter if exporter is not None else ",".join(sorted({p.exporter for p in used}))
     rows = []
     for m in summary["models"]:
         name = m["model"]
@@ -84,7 +91,8 @@ def run_rows(summary: dict, windows: pd.DataFrame | None, *, run_id: str, time_u
                    band_codes=m.get("band_codes"), band_bits=m.get("band_bits"),
                    cost_median=cost, cost_unit=unit, windows=m.get("windows"), suite_exit=int(suite_exit),
                    device_status=str(m.get("device_status", "OK")), device_faults=int(m.get("device_faults", 0)),
-                   device_recoveries=int(m.get("device_recoveries", 0)), aborted=str(m.get("aborted", "")))
+                   device_recoveries=int(m.get("device_recoveries", 0)), aborted=str(m.get("aborted", "")),
+                   place=str(m.get("place", place or "")), exporter=str(m.get("exporter", exporter or "")))
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -13,7 +13,8 @@ reservation for it, waited on until ``acquire_timeout_s``, then BoardBusyError n
 -> read its resources from the coordinator -> the link is the place's NetworkSerialPort as
 ``rfc2217://HOST:PORT`` (the exporter's ser2net), the probe is the place's NetworkService:
 ``gdbstub`` (a QEMU gdbstub: harness.pyocd_qemu's ``qemu:HOST:PORT`` probe) or ``pyocd`` (a
-``pyocd server`` on the exporter host: pyOCD's own ``remote:HOST:PORT`` probe) -> flash, verify,
+``pyocd server`` on the exporter host: pyOCD's own ``remote:HOST:PORT`` probe; the pyOCD target
+type from the place's tag ``pyocd_target``) -> flash, verify,
 reset and run as the pyocd target does (harness.targets.pyocd_board, which this wraps). ``stop()``
 ends the pyOCD session, closes the link and releases the place (and cancels the reservation),
 whatever failed before. A process killed with SIGKILL releases nothing: the coordinator keeps the
@@ -34,6 +35,7 @@ from pathlib import Path
 
 from harness.deadline import Deadline
 from harness.errors import BoardBusyError, ConfigError, TargetError
+from harness.farm import Placement, record_placement
 from harness.farm.client import FarmError, LabgridClient, PlaceBusy, PlaceResource
 from harness.link.client import DeviceClient
 from harness.targets import register_target
@@ -151,6 +153,8 @@ class LabgridPlaceTarget(Target):
             self._acquire(Deadline(self.acquire_timeout_s))
             self.acquire_s = time.monotonic() - started
             self._inner = self._pyocd_target(self.client.resources(self.place))
+            record_placement(Placement(self.place, self.exporter or "", self.client.coordinator,
+                                       f"{socket.gethostname()}/{self.username}"))
             return self._inner.start(image)
         except BaseException:
             self.stop()
@@ -215,9 +219,11 @@ class LabgridPlaceTarget(Target):
                               f"(is exporter {unavailable[0].exporter} running?)", target=self.describe())
         self.exporter = serial[0].exporter
         probe = probe_id(probes[0])
-        target_type = self.target_type or (QEMU_TARGET_TYPE if probe.startswith("qemu:") else None)
+        target_type = (self.target_type or self.client.tags(self.place).get("pyocd_target")
+                       or (QEMU_TARGET_TYPE if probe.startswith("qemu:") else None))
         if target_type is None:
-            raise ConfigError(f"place {self.place}: a pyocd server probe needs target_type= (e.g. stm32f446retx)")
+            raise ConfigError(f"place {self.place}: a pyocd server probe needs the pyOCD target type: "
+                              f"labgrid-client -p {self.place} set-tags pyocd_target=stm32f446retx (or target_type=)")
         inner = PyocdTarget(board=self.board, run_dir=self.run_dir, boot_timeout_s=self.boot_timeout_s,
                             probe=probe, target_type=target_type, port=link_url(serial[0]),
                             baud=self.baud or int(serial[0].params.get("speed", 115200)), verify=self.verify,

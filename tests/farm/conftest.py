@@ -18,12 +18,20 @@ MISSING = [tool for tool in ("ser2net", "socat", "qemu-system-arm") if shutil.wh
            and not (tool == "ser2net" and shutil.which("/usr/sbin/ser2net"))]
 
 
+def _running(pids: list[str]) -> list[str]:
+    """``PID STATE ARGS`` of those still running: a zombie (an orphan of the killed exporter that
+    this container's init has not reaped yet) is dead, not left running."""
+    if not pids:
+        return []
+    out = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-p", ",".join(pids)], capture_output=True, text=True).stdout
+    return [line.strip() for line in out.splitlines() if line.split() and not line.split()[1].startswith("Z")]
+
+
 def _group_members(pgids: list[int]) -> list[str]:
-    found = []
+    pids = []
     for pgid in pgids:
-        out = subprocess.run(["pgrep", "-a", "-g", str(pgid)], capture_output=True, text=True).stdout
-        found += [line for line in out.splitlines() if line.strip()]
-    return found
+        pids += subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True).stdout.split()
+    return _running(pids)
 
 
 @pytest.fixture(scope="module")
@@ -44,5 +52,5 @@ def farm(tmp_path_factory):
         pgids += [p.pid for p in farm.processes]   # an exporter restarted by a test
         farm.stop()
         left = _group_members(sorted(set(pgids)))
-        left += subprocess.run(["pgrep", "-a", "-f", str(work_dir)], capture_output=True, text=True).stdout.splitlines()
+        left += _running(subprocess.run(["pgrep", "-f", str(work_dir)], capture_output=True, text=True).stdout.split())
         assert not left, f"farm processes left running: {left}"
