@@ -163,7 +163,9 @@ class LoopbackFarm:
         # the exporter serves device nodes only (it asserts a /dev/ path): the pty itself
         return Path(os.path.realpath(pty)), board.gdb_port
 
-    def start_exporter(self, ptys: dict[str, tuple[Path, int]] | None = None) -> FarmProcess:
+    def start_exporter(self, ptys: dict[str, tuple[Path, int]] | None = None, timeout_s: float = 20.0) -> FarmProcess:
+        """Start the exporter (again, after ``kill_exporter``) and wait until the coordinator
+        lists every place's serial port and probe."""
         config = self.work_dir / "exporter.yaml"
         if ptys is not None:
             config.write_text(exporter_config(ptys))
@@ -171,15 +173,17 @@ class LoopbackFarm:
                                                  "-n", self.exporter_name, "--hostname", "127.0.0.1", str(config)],
                                     self.work_dir / "exporter.log")
         self.processes.append(self.exporter)
-        return self.exporter
 
-    def _create_places(self, deadline: Deadline) -> None:
         def exported() -> bool:
             text = self.client.run("resources", check=False).stdout
             return all(f"{self.exporter_name}/{place}/NetworkSerialPort" in text and
                        f"{self.exporter_name}/{place}/NetworkService" in text for place in self.places)
 
-        self._wait(exported, deadline, "the exporter's resources at the coordinator", self.exporter, interval_s=0.3)
+        self._wait(exported, Deadline(timeout_s), "the exporter's resources at the coordinator", self.exporter,
+                   interval_s=0.3)
+        return self.exporter
+
+    def _create_places(self, deadline: Deadline) -> None:
         for place in self.places:
             self.client.create_place(place, [f"{self.exporter_name}/{place}/*"])
 

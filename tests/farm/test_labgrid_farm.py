@@ -4,6 +4,8 @@ two places in parallel, a held place waited for, an exporter that dies mid-run."
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -56,6 +58,8 @@ def test_the_suite_on_one_place_then_on_two_in_parallel(farm, monkeypatch, tmp_p
     two_s = time.monotonic() - started
     print(f"\nsuite of {len(MODELS)} models: one place {one_s:.1f} s, two places in parallel {two_s:.1f} s "
           f"({one_s / two_s:.2f}x)")
+    for name, outcome in (("one", one), ("two", two)):
+        print(f"  {name}: " + ", ".join(f"{k} {v:.1f}" for k, v in outcome.phases.items()))
     assert one.jobs == 1 and two.jobs == 2
     assert sorted(_acquired_in_log(farm)[before:][1:]) == ["p1", "p2"]   # one place per job
     assert not one.aborted and not two.aborted
@@ -149,3 +153,27 @@ def test_an_exporter_killed_mid_run_aborts_keeping_what_was_measured(farm, monke
     assert _free(farm, "p1")
     # the exporter comes back (for whatever runs next on this farm)
     farm.start_exporter()
+
+
+def test_a_place_held_by_a_killed_harness_process_is_taken_back(farm, firmware):
+    """kill -9 runs no finally: the coordinator keeps the place acquired by the dead process's
+    user; the next harness client on this host sees that PID is gone and kicks it."""
+    child = subprocess.Popen([sys.executable, "-c",
+                              "import sys, time; from harness.targets import create_target; "
+                              f"t = create_target('labgrid', place='p2', coordinator='{farm.coordinator}'); "
+                              f"t.start({str(firmware.elf)!r}); print('held', flush=True); time.sleep(120)"],
+                             stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert child.stdout.readline().strip() == "held"
+        child.kill()
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
+    holder = farm.client.holder("p2")
+    assert holder and f".hil-{child.pid}-" in holder          # still acquired by the dead process
+    with create_target("labgrid", place="p2", coordinator=farm.coordinator, acquire_timeout_s=20.0) as target:
+        target.start(firmware)
+        assert target.place == "p2" and f".hil-{child.pid}-" not in farm.client.holder("p2")
+    assert _free(farm, "p2")
