@@ -28,7 +28,8 @@ from harness.errors import ConfigError, TargetError, ToolMissingError
 DEFAULT_COORDINATOR = "127.0.0.1:20408"   # labgrid's own default
 CALL_TIMEOUT_S = 20.0
 
-_HELD = re.compile(r"already acquired(?: by (?P<holder>\S+?))?[.\s]", re.IGNORECASE)
+# the place itself is held (not: one of its resources is unavailable)
+_BUSY = re.compile(r"Place \S+ is already acquired|already acquired place|was not reserved for")
 _ACQUIRED_LINE = re.compile(r"^\s*acquired:\s*(?P<holder>\S+)", re.MULTILINE)
 _RESOURCE_BLOCK = re.compile(r"^Acquired resource ", re.MULTILINE)
 _RESOURCE_PATH = re.compile(r"\((?P<path>[^/()\s]+/[^/()\s]+/[^/()\s]+/[^/()\s]+)\):\s*$")
@@ -113,9 +114,11 @@ class LabgridClient:
         if done.returncode == 0:
             return
         text = (done.stderr + done.stdout).strip()
-        if re.search(r"already acquired|not reserved for", text, re.IGNORECASE):
+        if _BUSY.search(text):
             raise PlaceBusy(place, self.holder(place), f"place {place} is busy: {text[-300:]}")
-        raise FarmError(f"acquiring place {place} failed: {text[-400:]}", target=f"labgrid:{place}")
+        # e.g. "Failed to acquire resources": the exporter is gone or its resource broken
+        raise FarmError(f"acquiring place {place} failed (is its exporter up? `labgrid-client -p {place} show`): "
+                        f"{text[-400:]}", target=f"labgrid:{place}")
 
     def release(self, place: str, *, kick: bool = False) -> None:
         self.run("release", *(["--kick"] if kick else []), place=place)

@@ -82,3 +82,19 @@ def test_place_tags_are_read(monkeypatch):
     assert client.tags("p1") == {"board": "nucleo", "pyocd_target": "stm32f446retx"}
     monkeypatch.setattr(client, "show", lambda place: SHOW)
     assert client.tags("p1") == {}
+
+
+@pytest.mark.parametrize("stderr, busy", [
+    ("labgrid-client: Error: Place p1 is already acquired by vm/u1. To work simultaneously, ...", True),
+    ("Server error: Place p1 was not reserved for vm/u2", True),
+    ("Server error: Error: Failed to acquire resources for place p1\nMatching resource 'RawSerialPort' "
+     "(loopback/p1/NetworkSerialPort/RawSerialPort) already acquired by place '<broken>'", False),
+])
+def test_a_held_place_is_told_from_a_broken_exporter(monkeypatch, stderr, busy):
+    from harness.farm.client import FarmError, PlaceBusy
+    client = LabgridClient("127.0.0.1:1")
+    monkeypatch.setattr(client, "run", lambda *a, **k: subprocess.CompletedProcess(a, 1, "", stderr))
+    monkeypatch.setattr(client, "holder", lambda place: "vm/u1")
+    with pytest.raises(PlaceBusy if busy else FarmError) as caught:
+        client.acquire("p1")
+    assert isinstance(caught.value, PlaceBusy) == busy
