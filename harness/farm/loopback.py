@@ -25,7 +25,7 @@ from harness.deadline import Deadline
 from harness.errors import TargetError, ToolMissingError
 from harness.farm.client import LabgridClient
 from harness.pyocd_qemu.board import QemuGdbBoard
-from harness.targets.base import free_port, spawn, terminate
+from harness.process import free_port, spawn, terminate
 
 EXPORTER_NAME = "loopback"
 
@@ -67,7 +67,7 @@ def exporter_config(boards: dict[str, tuple[Path, int]], speed: int = 115200) ->
 
 
 class FarmProcess:
-    """A supervised child (harness.targets.base.spawn: its own process group, killed with the
+    """A supervised child (harness.process.spawn: its own process group, killed with the
     host), output to a log file. ``stop()`` also kills what is left of its group (ser2net)."""
 
     def __init__(self, name: str, cmd: list[str], log_path: Path, cwd: Path | None = None):
@@ -93,7 +93,8 @@ class FarmProcess:
             pass
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """SIGTERM, wait, SIGKILL (harness.targets.base.terminate), then SIGKILL to the group."""
+        """SIGTERM to the group, wait, SIGKILL (harness.process.terminate); then SIGKILL to the group
+        again, for a child that left it alive after the leader exited."""
         try:
             terminate(self.proc, timeout_s)
             self.kill_group(signal.SIGKILL)
