@@ -46,6 +46,7 @@ OPTIONS = {
     "engine": ("none", "inference engine compiled into the firmware: none, portable or tflm"),
     "inventory": ("", "board inventory for --hil-target pyocd (default: $HIL_INVENTORY or ./boards.toml)"),
     "lock_timeout": ("60", "seconds to wait for a free inventory board before failing (pyocd target)"),
+    "place": ("", "with --hil-target labgrid: the place(s), e.g. p1 or \"p1,p2\" (default: $LG_PLACE)"),
     "firmware": ("", "an ELF to boot for the suite instead of building the pipeline firmware: a team's own "
                  "application linked with the HIL agent (docs/porting.md)"),
 }
@@ -107,7 +108,7 @@ def hil_target_setup(config: pytest.Config) -> tuple[str, str, dict]:
         setup = target_setup(hil_option(config, "target"), hil_option(config, "board"),
                              inventory=hil_option(config, "inventory") or None,
                              lock_timeout_s=float(hil_option(config, "lock_timeout")),
-                             search_dir=config.rootpath)
+                             search_dir=config.rootpath, place=hil_option(config, "place") or None)
     except ConfigError as e:
         raise pytest.UsageError(str(e)) from e
     return setup.target, setup.firmware_board, setup.options

@@ -29,10 +29,13 @@ class TargetSetup:
 
 def target_setup(target: str, board: str, *, inventory: str | os.PathLike | None = None,
                  lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
-                 search_dir: str | os.PathLike | None = None) -> TargetSetup:
-    """Resolve ``--target``/``--board`` (and the inventory) into what to build and how to run it."""
+                 search_dir: str | os.PathLike | None = None, place: str | None = None) -> TargetSetup:
+    """Resolve ``--target``/``--board`` (and the inventory, or a labgrid ``place``: "p1", or
+    "p1,p2" for any free one) into what to build and how to run it."""
+    if place and target != "labgrid":
+        raise ConfigError(f"--place names a labgrid place; it needs --target labgrid, not '{target}'")
     if target not in INVENTORY_TARGETS:
-        return TargetSetup(target, board, {"board": board})
+        return TargetSetup(target, board, {"board": board, **({"place": place} if place else {})})
     path = Path(inventory) if inventory else default_inventory_path(search_dir)
     if path is None:
         raise ConfigError(f"target '{target}' needs a board inventory: --hil-inventory/--inventory PATH, "

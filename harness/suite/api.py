@@ -84,10 +84,14 @@ def load_models(models, models_dir=None, config: SuiteConfig = SuiteConfig()) ->
     return loaded
 
 
-def default_jobs(target: str, models: int) -> int:
-    """Emulators: one per core, at most one per model. Boards: one (pass ``jobs`` for a bench)."""
+def default_jobs(target: str, models: int, place: str | None = None) -> int:
+    """Emulators: one per core, at most one per model. labgrid: one per place named. Boards:
+    one (pass ``jobs`` for a bench)."""
     if target in EMULATED:
         return max(1, min(models, os.cpu_count() or 1))
+    if target == "labgrid":
+        places = [p for p in (place or os.environ.get("LG_PLACE", "")).split(",") if p.strip()]
+        return max(1, min(models, len(places)))
     return 1
 
 
@@ -148,7 +152,7 @@ class _Job(threading.Thread):
 
 def run_suite(models=(), *, target: str = "qemu", board: str = "netduinoplus2", engine: str = "portable",
               config: SuiteConfig = SuiteConfig(), models_dir=None, out_dir=None, firmware=None,
-              inventory=None, progress: Progress | None = None, title: str = "hil run",
+              inventory=None, place: str | None = None, progress: Progress | None = None, title: str = "hil run",
               jobs: int | None = None, resume: bool = False) -> SuiteOutcome:
     """Run the acceptance suite: see the module's docstring. ``firmware``: a FirmwareImage or an
     ELF path (a team's own application), or None to build the pipeline firmware for ``board``
@@ -166,13 +170,13 @@ def run_suite(models=(), *, target: str = "qemu", board: str = "netduinoplus2", 
         SuiteJournal.require(out_dir)
     suite_models = load_models(resolve_models(models, models_dir), models_dir, config)
     phases["load"] = time.monotonic() - began
-    setup = target_setup(target, board, inventory=inventory)
+    setup = target_setup(target, board, inventory=inventory, place=place)
     mark = time.monotonic()
     if isinstance(firmware, (str, Path)):
         firmware = image_from_elf(firmware, setup.firmware_board)
     image = firmware or build_firmware(board=setup.firmware_board, engine=engine)
     phases["build"] = time.monotonic() - mark
-    jobs = max(1, min(jobs or default_jobs(target, len(suite_models)), len(suite_models)))
+    jobs = max(1, min(jobs or default_jobs(target, len(suite_models), place), len(suite_models)))
     journal = None
     if out_dir is not None:
         journal = SuiteJournal(out_dir, suite_fingerprinted(suite_models, config, image, target))

@@ -177,3 +177,21 @@ def test_a_place_held_by_a_killed_harness_process_is_taken_back(farm, firmware):
         target.start(firmware)
         assert target.place == "p2" and f".hil-{child.pid}-" not in farm.client.holder("p2")
     assert _free(farm, "p2")
+
+
+def test_hil_run_takes_the_place_from_its_option(farm, tmp_path):
+    """hil run --target labgrid --place p1 (no LG_PLACE): the place is acquired and released."""
+    import json
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "LG_PLACE"}
+    env["LG_COORDINATOR"] = farm.coordinator
+    result = subprocess.run([sys.executable, "-m", "harness", "run", "--target", "labgrid", "--place", "p1",
+                             "--models", "robust", "--windows", "4", "--sweep-windows", "1", "--no-progress",
+                             "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=240, env=env)
+    assert result.returncode == 0, result.stdout[-1500:] + result.stderr[-1500:]
+    model, = json.loads((tmp_path / "out" / "summary.json").read_text())["models"]
+    assert (model["model"], model["verdict"], model["device_status"]) == ("robust", "OK", "OK")
+    assert _free(farm, "p1")
+

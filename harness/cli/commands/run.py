@@ -28,6 +28,9 @@ def register(subparsers) -> None:
     parser.add_argument("--board", default="netduinoplus2",
                         help="firmware board folder; with --target pyocd, inventory board name(s) (default: %(default)s)")
     parser.add_argument("--inventory", default=None, help="board inventory for --target pyocd")
+    parser.add_argument("--place", default=None, metavar="NAME[,NAME...]",
+                        help="with --target labgrid: the place, or several (any free one per job; "
+                             "default: $LG_PLACE); the coordinator is $LG_COORDINATOR (docs/real-boards.md)")
     parser.add_argument("--engine", default="portable", help="inference engine of the firmware (default: %(default)s)")
     parser.add_argument("--firmware", default=None, metavar="ELF",
                         help="boot this firmware (your own application linked with the agent, docs/porting.md) "
@@ -138,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     with _sigterm_as_interrupt():
         outcome = run_suite(requested_models(args), target=args.target, board=args.board, engine=args.engine,
                             config=config, models_dir=args.models_dir or None, out_dir=out_dir,
-                            inventory=args.inventory, progress=progress, firmware=args.firmware,
+                            inventory=args.inventory, place=args.place, progress=progress, firmware=args.firmware,
                             jobs=args.jobs, resume=args.resume)
     print(f"hil run: firmware {outcome.firmware.elf} ({outcome.firmware.flash_bytes} B flash, "
           f"{outcome.firmware.ram_bytes} B RAM), target {args.target}", file=sys.stderr, flush=True)
