@@ -41,6 +41,29 @@ def fingerprint(header: dict) -> str:
     return hashlib.sha256(json.dumps(header, sort_keys=True).encode()).hexdigest()
 
 
+def whole_lines(path: Path) -> tuple[list[dict], int]:
+    """The JSON lines of a journal up to the first torn or unreadable one (a killed writer's last
+    line), and how many bytes they take."""
+    lines, good_bytes = [], 0
+    with open(path, "rb") as handle:
+        for raw in handle:
+            if not raw.endswith(b"\n"):
+                break
+            try:
+                lines.append(json.loads(raw))
+            except json.JSONDecodeError:
+                break
+            good_bytes += len(raw)
+    return lines, good_bytes
+
+
+def cut_torn_tail(path: Path, good_bytes: int) -> None:
+    """Drop what follows the last whole line, so that appending goes on from a clean line."""
+    if good_bytes != path.stat().st_size:
+        with open(path, "r+b") as handle:
+            handle.truncate(good_bytes)
+
+
 @dataclass
 class JournalState:
     header: dict
@@ -62,20 +85,8 @@ class Journal:
         """What a previous run left (None if nothing); cuts a torn last line off the file."""
         if not self.path.is_file():
             return None
-        good_bytes = 0
-        lines = []
-        with open(self.path, "rb") as handle:
-            for raw in handle:
-                if not raw.endswith(b"\n"):
-                    break
-                try:
-                    lines.append(json.loads(raw))
-                except json.JSONDecodeError:
-                    break
-                good_bytes += len(raw)
-        if good_bytes != self.path.stat().st_size:
-            with open(self.path, "r+b") as handle:
-                handle.truncate(good_bytes)
+        lines, good_bytes = whole_lines(self.path)
+        cut_torn_tail(self.path, good_bytes)
         if not lines or lines[0].get("kind") != "header":
             raise ConfigError(f"{self.path} is not a replay journal (no header line); move it away")
         if lines[0].get("fingerprint") != self.fingerprint:

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.errors import ConfigError
-from harness.replay.journal import file_sha256, fingerprint
+from harness.replay.journal import cut_torn_tail, file_sha256, fingerprint, whole_lines
 
 JOURNAL_NAME = "journal.jsonl"
 JOURNAL_FORMAT = 1
@@ -128,16 +128,7 @@ class SuiteJournal:
     def resume(self) -> "SuiteJournal":
         """Read what the killed run left (a torn last line is cut off), check the fingerprint."""
         self.require(self.path.parent)
-        lines, good_bytes = [], 0
-        with open(self.path, "rb") as handle:
-            for raw in handle:
-                if not raw.endswith(b"\n"):
-                    break
-                try:
-                    lines.append(json.loads(raw))
-                except json.JSONDecodeError:
-                    break
-                good_bytes += len(raw)
+        lines, good_bytes = whole_lines(self.path)
         if not lines or lines[0].get("kind") != "header":
             raise ConfigError(f"{self.path} is not a suite journal (no header line); move it away or run without --resume")
         header = lines[0]
@@ -148,9 +139,7 @@ class SuiteJournal:
                               + ". Run without --resume to start over, or with the journal's options")
         for line in lines[1:]:
             self._replay(line)
-        if good_bytes != self.path.stat().st_size:
-            with open(self.path, "r+b") as handle:
-                handle.truncate(good_bytes)
+        cut_torn_tail(self.path, good_bytes)   # only once the journal is known to be this run's
         self._handle = open(self.path, "a", encoding="utf-8")
         return self
 
