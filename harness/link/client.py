@@ -114,6 +114,24 @@ class DeviceClient:
 
     # --- the conversation ----------------------------------------------------------------------
 
+    def discard_input(self, quiet_s: float = 0.1, timeout_s: float = 2.0) -> int:
+        """Read and drop what the link still holds until it stays quiet for ``quiet_s`` (bounded
+        by ``timeout_s``); returns the bytes dropped. For a device held in reset: whatever
+        arrives then was sent before (a network serial port's buffers keep a previous
+        session's replies, even its BOOT), and must not be taken for this session's."""
+        deadline = Deadline(timeout_s)
+        dropped = 0
+        while not deadline.expired():
+            data = self.transport.read_some(min(quiet_s, deadline.remaining_s()))
+            if not data:
+                break
+            dropped += len(data)
+        self._reader = FrameReader(HOST_MAX_PAYLOAD)
+        self._pending.clear()
+        if dropped:
+            log.info("%s: dropped %d stale bytes before the reset's BOOT", self.target or self.url, dropped)
+        return dropped
+
     def wait_boot(self, timeout_s: float | None = None) -> DeviceInfo:
         """Wait for the device's unsolicited BOOT frame; return its parsed payload."""
         deadline = Deadline(self._timeout(timeout_s))

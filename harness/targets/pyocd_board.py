@@ -317,6 +317,9 @@ class PyocdTarget(Target):
                    if is_busy_port_error(e) else f"cannot be opened: {e.__cause__ or e}")
             raise PortError(f"serial port {why}", **self._facts()) from e
         try:
+            # the core is halted: anything on the line now is a previous session's (a network port's
+            # buffers may hold its replies and even its BOOT); a network port gets longer to hand it over
+            client.discard_input(quiet_s=0.3 if self._url.startswith(("rfc2217://", "socket://")) else 0.1)
             self._resume()
             client.wait_boot(self.boot_timeout_s if timeout_s is None else timeout_s)
         except BaseException:

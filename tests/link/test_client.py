@@ -194,3 +194,20 @@ def test_firmware_like_fake_is_consistent():
     from harness.errors import FrameError
     [wire] = firmware_like(FrameError("TRUNCATED", "x"))
     assert wire == error(SEQ_UNKNOWN, ErrorCode.TRUNCATED)
+
+
+def test_discard_input_drops_a_previous_sessions_frames_and_boot():
+    """A network serial port hands over what it buffered: replies and a BOOT of the last session.
+    Dropped while the device is held in reset, none of it is taken for this session's BOOT."""
+    import serial
+
+    from harness.link.client import DeviceClient
+    from harness.link.frame import Frame, encode_frame
+    from harness.link.protocol import MsgType
+    from harness.link.transport import Transport
+    link = serial.serial_for_url("loop://", timeout=0)
+    stale = encode_frame(Frame(MsgType.INFER_WINDOW | 0x80, 17, b"\x00" * 8)) + encode_frame(Frame(MsgType.BOOT, 0, b""))
+    link.write(stale)
+    client = DeviceClient(Transport(link, "loop://"))
+    assert client.discard_input(quiet_s=0.05, timeout_s=1.0) == len(stale)
+    assert client.discard_input(quiet_s=0.05, timeout_s=1.0) == 0
