@@ -457,21 +457,31 @@ static void handle_infer_window(const hil_frame_t *request)
     invoke_and_reply(request, flags);
 }
 
-static void handle_infer_codes(const hil_frame_t *request)
+/* INFER_CODES and INFER_LAYERS carry the input tensor as it is: its size must be the model's,
+ * else a SHAPE_MISMATCH reply says both sizes. */
+static bool input_tensor_fits(const hil_frame_t *request, const hil_agent_tensor_t *input)
 {
+    if (request->length == HIL_INFER_HEADER_SIZE + input->bytes) {
+        return true;
+    }
     hil_agent_error_t e;
     hil_agent_error_init(&e);
+    hil_agent_error_set(&e, HIL_LINK_ERR_SHAPE_MISMATCH, input->bytes);
+    hil_agent_error_text(&e, "input tensor is ");
+    hil_agent_error_int(&e, input->bytes);
+    hil_agent_error_text(&e, " bytes, request carries ");
+    hil_agent_error_int(&e, request->length < HIL_INFER_HEADER_SIZE ? 0 : request->length - HIL_INFER_HEADER_SIZE);
+    hil_agent_reply_failure(request, &e);
+    return false;
+}
+
+static void handle_infer_codes(const hil_frame_t *request)
+{
     if (!require_model(request)) {
         return;
     }
     const hil_agent_tensor_t *input = &model.port.input;
-    if (request->length != HIL_INFER_HEADER_SIZE + input->bytes) {
-        hil_agent_error_set(&e, HIL_LINK_ERR_SHAPE_MISMATCH, input->bytes);
-        hil_agent_error_text(&e, "input tensor is ");
-        hil_agent_error_int(&e, input->bytes);
-        hil_agent_error_text(&e, " bytes, request carries ");
-        hil_agent_error_int(&e, request->length < HIL_INFER_HEADER_SIZE ? 0 : request->length - HIL_INFER_HEADER_SIZE);
-        hil_agent_reply_failure(request, &e);
+    if (!input_tensor_fits(request, input)) {
         return;
     }
     memcpy(reply.bytes + HIL_INFER_REPLY_HEADER_SIZE, request->payload + HIL_INFER_HEADER_SIZE, input->bytes);
@@ -500,13 +510,7 @@ static void handle_infer_layers(const hil_frame_t *request)
         return;
     }
     const hil_agent_tensor_t *input = &model.port.input;
-    if (request->length != HIL_INFER_HEADER_SIZE + input->bytes) {
-        hil_agent_error_set(&e, HIL_LINK_ERR_SHAPE_MISMATCH, input->bytes);
-        hil_agent_error_text(&e, "input tensor is ");
-        hil_agent_error_int(&e, input->bytes);
-        hil_agent_error_text(&e, " bytes, request carries ");
-        hil_agent_error_int(&e, request->length < HIL_INFER_HEADER_SIZE ? 0 : request->length - HIL_INFER_HEADER_SIZE);
-        hil_agent_reply_failure(request, &e);
+    if (!input_tensor_fits(request, input)) {
         return;
     }
     const hil_agent_port_t *p = port();
