@@ -18,7 +18,7 @@ from harness.engine.build import build_library
 from harness.errors import ModelError
 
 MAX_DIMS = 6
-_DTYPES = {0: np.dtype("<f4"), 2: np.dtype("<i4"), 9: np.dtype("i1")}
+_DTYPES = {0: np.dtype("<f4"), 2: np.dtype("<i4"), 7: np.dtype("<i2"), 9: np.dtype("i1")}
 
 STATUS_NAMES = ["OK", "NULL_ARG", "TRUNCATED", "BAD_IDENTIFIER", "BAD_OFFSET", "BAD_VERSION",
                 "BAD_MODEL", "UNSUPPORTED_OP", "UNSUPPORTED_TYPE", "BAD_QUANTIZATION",

@@ -51,6 +51,7 @@ typedef enum {
 typedef enum {
     HIL_DTYPE_FLOAT32 = 0,
     HIL_DTYPE_INT32 = 2,
+    HIL_DTYPE_INT16 = 7,   /* 16x8 models: int16 activations, zero point 0 */
     HIL_DTYPE_INT8 = 9
 } hil_dtype;
 
