@@ -3,7 +3,11 @@ supervised, and never left behind.
 
 Each child leads its own session and process group. Stopping it signals the whole group, so a
 launcher script's children stop too. Children get SIGKILL when the host dies, even by SIGKILL
-(PR_SET_PDEATHSIG). The host's exit, SIGTERM and SIGHUP stop every live child.
+(PR_SET_PDEATHSIG). PDEATHSIG reaches only the child itself, not what a launcher script starts
+without ``exec`` (``renode`` runs ``mono Renode.exe`` so), so each child also has a *group guard*:
+a ``sh`` that holds the read end of a pipe only the host writes to, and SIGKILLs the child's group
+when that pipe closes, which is when the host dies, however it dies. The host's exit, SIGTERM and
+SIGHUP stop every live child.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 _PR_SET_PDEATHSIG = 1
 _live: set[subprocess.Popen] = set()
+_guards: dict[subprocess.Popen, tuple[subprocess.Popen, int]] = {}   # child -> (its guard, pipe fd)
 _live_lock = threading.Lock()
 _hooks_installed = False
 
@@ -56,9 +61,52 @@ def spawn(cmd: list[str], *, log_file, env: dict | None = None) -> subprocess.Po
     preexec = _die_with_parent(os.getpid()) if sys.platform.startswith("linux") else None
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
                             start_new_session=True, preexec_fn=preexec, close_fds=True, env=env)
+    guard = _guard_group(proc.pid)
     with _live_lock:
         _live.add(proc)
+        if guard is not None:
+            _guards[proc] = guard
     return proc
+
+
+# read returns at EOF: the host is gone (or dropped the guard); then the whole group goes
+_GUARD_SCRIPT = 'read -r _ ; kill -9 "-$1" 2>/dev/null'
+
+
+def _guard_group(pgid: int) -> tuple[subprocess.Popen, int] | None:
+    """A ``sh`` in its own session that SIGKILLs process group ``pgid`` when the host dies (its
+    stdin, a pipe whose only write end the host holds, reaches EOF). Not PDEATHSIG'd itself."""
+    try:
+        read_fd, write_fd = os.pipe()   # both non-inheritable: no other child holds the write end
+    except OSError:
+        return None
+    try:
+        guard = subprocess.Popen(["/bin/sh", "-c", _GUARD_SCRIPT, "hil-group-guard", str(pgid)],
+                                 stdin=read_fd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 start_new_session=True, close_fds=True)
+    except OSError:
+        os.close(write_fd)
+        return None
+    finally:
+        os.close(read_fd)
+    return guard, write_fd
+
+
+def _drop_guard(proc: subprocess.Popen) -> None:
+    """The group is stopped: end its guard first (so it never signals a reused group id), then
+    close the pipe."""
+    with _live_lock:
+        entry = _guards.pop(proc, None)
+    if entry is None:
+        return
+    guard, write_fd = entry
+    try:
+        guard.kill()
+        guard.wait(timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        pass   # already gone
+    finally:
+        os.close(write_fd)
 
 
 def _signal_group(proc: subprocess.Popen, signum: int) -> None:
@@ -86,6 +134,7 @@ def terminate(proc: subprocess.Popen, timeout_s: float = 5.0) -> int | None:
     finally:
         with _live_lock:
             _live.discard(proc)
+        _drop_guard(proc)
 
 
 def terminate_all(timeout_s: float = 2.0) -> None:
