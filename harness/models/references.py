@@ -3,6 +3,8 @@
 * :class:`FloatReference` runs the float ``.tflite``.
 * :class:`HostInt8Reference` runs the INT8 ``.tflite``; its input is quantized with the model's own
   input scale and zero point (``harness.quant.tflite.quantize``, the reference QUANTIZE kernel).
+  A 16x8 model (int16 activations and input/output, int8 weights) runs the same way, with int16
+  codes (zero point 0) in and out: "INT8" names the integer model, whichever its activation width.
 
 Both run on ``tflite_micro.runtime.Interpreter``, TFLite Micro's reference kernels: the same
 kernels the device runs, so the INT8 reference is the oracle for device outputs. ``tf.lite`` is
@@ -21,9 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import ModelError
+from harness.errors import ModelError, QuantizationError
 from harness.models.inspect import ModelInfo, read_model_info
 from harness.quant.tflite import QuantParams, dequantize, quantize
+
+INTEGER_IO_DTYPES = ("int8", "int16")   # int16: a 16x8 model's input and output
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,8 @@ class Prediction:
     """Outputs of a batch of windows.
 
     ``scores`` are float class scores (softmax probabilities; dequantized for INT8 models);
-    ``codes`` are the raw int8 output codes of an INT8 model (None for the float reference);
-    ``input_codes`` are the int8 codes fed to an INT8 model (None for float).
+    ``codes`` are the raw output codes of an integer model (int8, or int16 for 16x8; None for the
+    float reference); ``input_codes`` are the codes fed to it (None for float).
     """
 
     scores: np.ndarray
@@ -116,24 +120,34 @@ class HostInt8Reference(Reference):
     def __init__(self, path: str | Path):
         super().__init__(path)
         for role, tensor in (("input", self.info.input), ("output", self.info.output)):
-            if tensor.dtype != "int8" or tensor.scale is None:
-                raise ModelError(f"host INT8 reference needs a quantized int8 {role}, got "
-                                 f"{tensor.dtype}", self.path)
-        self.input_quant = QuantParams(self.info.input.scale, self.info.input.zero_point)
-        self.output_quant = QuantParams(self.info.output.scale, self.info.output.zero_point)
+            if tensor.dtype not in INTEGER_IO_DTYPES or tensor.scale is None:
+                raise ModelError(f"host INT8 reference needs a quantized int8 {role} (int16 for 16x8), "
+                                 f"got {tensor.dtype}", self.path)
+        try:
+            self.input_quant = QuantParams.for_dtype(self.info.input.scale, self.info.input.zero_point,
+                                                     self.info.input.dtype)
+            self.output_quant = QuantParams.for_dtype(self.info.output.scale, self.info.output.zero_point,
+                                                      self.info.output.dtype)
+        except QuantizationError as e:
+            raise ModelError(str(e), self.path) from e
+
+    @property
+    def input_dtype(self) -> np.dtype:
+        """int8, or int16 for a 16x8 model: the type of the codes the model takes."""
+        return np.dtype(self.input_quant.dtype)
 
     def quantize_input(self, scaled_windows) -> np.ndarray:
-        """The int8 codes the model sees for these windows (what the device is sent)."""
+        """The input codes the model sees for these windows (what the device is sent)."""
         return quantize(self._batch(scaled_windows), self.input_quant)
 
     def predict_codes(self, input_codes) -> Prediction:
-        """Run already-quantized int8 input codes, shape (n, window_len, channels)."""
+        """Run already-quantized input codes (int8, int16 for 16x8), shape (n, window_len, channels)."""
         codes_in = np.asarray(input_codes)
-        if codes_in.dtype != np.int8:
-            raise ModelError(f"input codes must be int8, got {codes_in.dtype}", self.path)
+        if codes_in.dtype != self.input_dtype:
+            raise ModelError(f"input codes must be {self.input_dtype}, got {codes_in.dtype}", self.path)
         if codes_in.ndim == 2:
             codes_in = codes_in[None]
-        codes_out = np.stack([self._invoke(c) for c in codes_in]).astype(np.int8)
+        codes_out = np.stack([self._invoke(c) for c in codes_in]).astype(self.output_quant.dtype)
         scores = dequantize(codes_out, self.output_quant)
         # argmax on codes: identical to argmax on scores (monotonic), and exact for ties.
         return Prediction(scores=scores, argmax=codes_out.argmax(axis=1), codes=codes_out,
@@ -144,6 +158,6 @@ class HostInt8Reference(Reference):
 
 
 def open_reference(path: str | Path) -> Reference:
-    """The right reference for a ``.tflite``: INT8 models get the host INT8 reference."""
+    """The right reference for a ``.tflite``: INT8 (and 16x8) models get the host INT8 reference."""
     info = read_model_info(path)
-    return HostInt8Reference(path) if info.input.dtype == "int8" else FloatReference(path)
+    return HostInt8Reference(path) if info.input.dtype in INTEGER_IO_DTYPES else FloatReference(path)

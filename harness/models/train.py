@@ -101,9 +101,15 @@ def convert_float(tf, model, input_shape) -> bytes:
     return tf.lite.TFLiteConverter.from_concrete_functions([function], model).convert()
 
 
-def convert_int8(tf, model, input_shape, representative_scaled: np.ndarray) -> bytes:
+def convert_int8(tf, model, input_shape, representative_scaled: np.ndarray,
+                 activations: str = "int8") -> bytes:
     """Full-integer INT8, int8 input and output. For a QAT model the fake-quant ranges decide;
-    for a float model the input range is min/max over ``representative_scaled``."""
+    for a float model the input range is min/max over ``representative_scaled``.
+
+    ``activations="int16"``: TFLite's 16x8 mode (int16 activations, int8 weights, int64 biases),
+    int16 input and output with zero point 0; the input scale is max(|min|, |max|) / 32767."""
+    if activations not in ("int8", "int16"):
+        raise ConfigError(f"activations must be int8 or int16, got {activations!r}")
     function = _concrete_function(tf, model, input_shape)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function], model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -113,9 +119,15 @@ def convert_int8(tf, model, input_shape, representative_scaled: np.ndarray) -> b
             yield [window[None].astype(np.float32)]
 
     converter.representative_dataset = representative_dataset
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
+    if activations == "int16":
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+        converter.inference_input_type = tf.int16
+        converter.inference_output_type = tf.int16
+    else:
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
     return converter.convert()
 
 
@@ -203,12 +215,15 @@ def train_variant(variant: Variant, dataset: Dataset, out_dir: str | Path,
         export_model = qat_model
     elif variant.method != "ptq":
         raise ConfigError(f"variant {variant.name}: method must be ptq or qat, got {variant.method}")
+    if variant.method == "qat" and variant.activations != "int8":
+        raise ConfigError(f"variant {variant.name}: QAT here fake-quantizes for int8 activations only")
 
     int8_path = out_dir / f"{variant.name}{INT8_SUFFIX}"
     float_path = out_dir / f"{variant.name}{FLOAT_SUFFIX}"
     json_path = out_dir / f"{variant.name}{JSON_SUFFIX}"
     float_path.write_bytes(convert_float(tf, float_model, input_shape))
-    int8_path.write_bytes(convert_int8(tf, export_model, input_shape, representative))
+    int8_path.write_bytes(convert_int8(tf, export_model, input_shape, representative,
+                                       variant.activations))
 
     info = validate_model(int8_path, int8=True, scaler=scaler, window_len=dataset.window_len)
     validate_model(float_path, int8=False, scaler=scaler, window_len=dataset.window_len)
@@ -235,6 +250,7 @@ def train_variant(variant: Variant, dataset: Dataset, out_dir: str | Path,
         output=info.output.to_dict(),
         ops=list(info.ops),
         training={"seed": config.seed, "method": variant.method, "scaler": variant.scaler,
+                  "activations": variant.activations,
                   "scaler_params": dict(variant.scaler_params), "config": config.to_dict(),
                   "dataset": dataset.config.to_dict(), "final_history": history,
                   "parameters": int(model.count_params()),

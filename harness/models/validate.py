@@ -16,8 +16,15 @@ SUPPORTED_OPS = frozenset({
     "RESHAPE", "EXPAND_DIMS", "SQUEEZE", "SOFTMAX", "ADD", "QUANTIZE", "DEQUANTIZE",
 })
 
-# In a full-integer model only biases (int32) and the int8 activations/weights may appear.
+# In a full-integer model only biases (int32) and the int8 activations/weights may appear; a 16x8
+# model (int16 activations, int8 weights) adds int16 activations and int64 biases.
 _INT8_MODEL_DTYPES = frozenset({"int8", "int32"})
+_16X8_MODEL_DTYPES = frozenset({"int8", "int16", "int32", "int64"})
+
+
+def activation_dtype(info: ModelInfo) -> str:
+    """"int16" for a 16x8 model (int16 input), "int8" otherwise: the input tensor's type decides."""
+    return "int16" if info.input.dtype == "int16" else "int8"
 
 
 def check_ops(info: ModelInfo) -> None:
@@ -30,16 +37,23 @@ def check_ops(info: ModelInfo) -> None:
 
 
 def check_int8(info: ModelInfo) -> None:
-    """Full-integer: int8 input and output with quantization, no float tensors anywhere."""
+    """Full-integer: int8 input and output with quantization, no float tensors anywhere. A 16x8
+    model (int16 input and output, zero point 0) passes too: it is TFLite's other full-integer mode."""
+    wide = activation_dtype(info) == "int16"
     for role, tensors in (("input", info.inputs), ("output", info.outputs)):
         for tensor in tensors:
+            if wide and tensor.dtype == "int16" and tensor.scale is not None:
+                if tensor.zero_point != 0:
+                    raise ModelError(f"16x8 model: {role} '{tensor.name}' has zero point "
+                                     f"{tensor.zero_point}; int16 tensors must be symmetric (0)", info.path)
+                continue
             if tensor.dtype != "int8" or tensor.scale is None:
                 raise ModelError(
                     f"not a full-integer INT8 model: {role} '{tensor.name}' is {tensor.dtype}"
                     f"{'' if tensor.scale is not None else ' without quantization'}; convert with "
                     "inference_input_type=inference_output_type=tf.int8 and a representative "
                     "dataset", info.path)
-    other = sorted(set(info.tensor_dtypes) - _INT8_MODEL_DTYPES)
+    other = sorted(set(info.tensor_dtypes) - (_16X8_MODEL_DTYPES if wide else _INT8_MODEL_DTYPES))
     if other:
         raise ModelError(f"not a full-integer INT8 model: it has {', '.join(other)} tensors "
                          "(hybrid or float model)", info.path)

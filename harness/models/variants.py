@@ -18,6 +18,9 @@ class Variant:
     scaler: str
     scaler_params: dict = field(default_factory=dict)
     method: str = "ptq"                 # "ptq" (post-training) or "qat" (quantization-aware)
+    # "int8" (full INT8) or "int16": TFLite's 16x8 mode, int16 activations and input/output codes
+    # (zero point 0), int8 weights, int64 biases
+    activations: str = "int8"
     description: str = ""
     # what the acceptance suite must find (written into the bundle's expectations; measured,
     # see docs/suite.md): the model verdict and the input-code verdict
@@ -45,4 +48,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
         "can and cannot recover"), expect=("DEGRADED", "COLLAPSED")),
     Variant("robust_qat", "robust", method="qat", description=(
         "clipped robust scaling with quantization-aware training")),
+    Variant("minmax_16x8", "minmax", activations="int16", description=(
+        "the outlier-laden min-max scaling, PTQ at 16x8 (int16 activations and input codes, int8 "
+        "weights): the same squeezed band gets 65536 codes instead of 256; the remedy without a new "
+        "scaler, at a device cost in arena, flash and instructions")),
+    Variant("robust_16x8", "robust", activations="int16", description=(
+        "clipped robust scaling, PTQ at 16x8: what 16x8 adds where the scaler already keeps the band")),
 )}

@@ -1,4 +1,5 @@
-"""Scaler + input quantization folded into one integer map: raw int16 sensor counts -> int8 codes.
+"""Scaler + input quantization folded into one integer map: raw int16 sensor counts -> int8 codes
+(or int16 codes, zero point 0, for a 16x8 model's int16 input).
 
 The float path the model was calibrated with is::
 
@@ -24,6 +25,11 @@ lies within about 1e-5 of a rounding tie (float32 rounding in TFLite's division 
 tests bound them over all 65536 counts. The host mirror (``AffineFold.codes``) and the C code
 (``firmware/src/preprocess/preprocess.c``) are bit-exact, exhaustively.
 
+For a 16x8 model the input is int16 with zero point 0 (TFLite quantization spec), so the same
+affine map runs with the int16 rails: ``code_bits = 16``, and ``code_min/code_max`` in
+[-32768, 32767]. The threshold form does not scale to 65535 steps per channel (256 KB of table),
+so a non-affine scaler at 16x8 is refused with a ``QuantizationError`` naming it.
+
 log1p is not affine. A 64 KB per-count table would fit no budget, and running ``log1pf`` on the
 Cortex-M4F FPU would tie bit-exactness to its libm. Instead: every scaler here is monotone and so
 is quantize, so the whole map is determined by where the code steps up. ``ThresholdFold`` stores,
@@ -46,6 +52,7 @@ COUNTS_MIN = -32768
 COUNTS_MAX = 32767
 ALL_COUNTS = np.arange(COUNTS_MIN, COUNTS_MAX + 1, dtype=np.int64)
 FOLD_FORMAT = 1
+CODE_BITS = (8, 16)     # int8 codes, or int16 codes for a 16x8 model's input
 
 
 def _counts_matrix(counts, axes: int) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -85,22 +92,30 @@ class AffineFold:
     offset: np.ndarray        # int64
     shift: np.ndarray         # 1..62
     zero_point: int
-    code_min: np.ndarray      # int8 rails, narrowed by the scaler's clip
+    code_min: np.ndarray      # int8 (int16) rails, narrowed by the scaler's clip
     code_max: np.ndarray
     input_channels: int
     kind: str = "affine"
+    code_bits: int = 8        # 16: int16 codes for a 16x8 model's input
+
+    @property
+    def code_dtype(self) -> np.dtype:
+        return np.dtype(np.int16 if self.code_bits == 16 else np.int8)
 
     def codes(self, counts) -> np.ndarray:
-        """Host mirror of ``hil_preprocess`` for affine channels: int16 counts -> int8 codes."""
+        """Host mirror of ``hil_preprocess`` for affine channels: int16 counts -> int8 codes
+        (``hil_preprocess_window16``: int16 codes when ``code_bits`` is 16)."""
         matrix, shape = _counts_matrix(counts, self.input_channels)
         x = matrix[:, self.source_axis] * self.multiplier + self.offset
         code = _round_shift_half_away(x, self.shift) + self.zero_point
-        code = np.clip(code, self.code_min, self.code_max).astype(np.int8)
+        code = np.clip(code, self.code_min, self.code_max).astype(self.code_dtype)
         return code.reshape(shape[:-1] + (len(self.source_axis),))
 
     def export(self) -> dict:
+        # "code_bits" only when 16: an int8 fold exports as it always has (same bytes in bundles)
+        wide = {"code_bits": 16} if self.code_bits == 16 else {}
         return {"kind": self.kind, "format": FOLD_FORMAT, "input_channels": int(self.input_channels),
-                "zero_point": int(self.zero_point),
+                "zero_point": int(self.zero_point), **wide,
                 "channels": [{"source_axis": int(a), "multiplier": int(m), "offset": int(o),
                               "shift": int(s), "code_min": int(lo), "code_max": int(hi)}
                              for a, m, o, s, lo, hi in zip(self.source_axis, self.multiplier,
@@ -120,6 +135,7 @@ class ThresholdFold:
     code_base: int
     input_channels: int
     kind: str = "threshold"
+    code_bits: int = 8        # always: thresholds are an int8 form
 
     def codes(self, counts) -> np.ndarray:
         matrix, shape = _counts_matrix(counts, self.input_channels)
@@ -140,6 +156,9 @@ def fold_from_export(exported: dict) -> AffineFold | ThresholdFold:
     try:
         channels = exported["channels"]
         if exported["kind"] == "affine":
+            code_bits = int(exported.get("code_bits", 8))
+            if code_bits not in CODE_BITS:
+                raise QuantizationError(f"exported fold has code_bits {code_bits}; known: 8, 16")
             return AffineFold(
                 source_axis=np.array([c["source_axis"] for c in channels], dtype=np.int64),
                 multiplier=np.array([c["multiplier"] for c in channels], dtype=np.int64),
@@ -148,7 +167,7 @@ def fold_from_export(exported: dict) -> AffineFold | ThresholdFold:
                 zero_point=int(exported["zero_point"]),
                 code_min=np.array([c["code_min"] for c in channels], dtype=np.int64),
                 code_max=np.array([c["code_max"] for c in channels], dtype=np.int64),
-                input_channels=int(exported["input_channels"]))
+                input_channels=int(exported["input_channels"]), code_bits=code_bits)
         if exported["kind"] == "threshold":
             return ThresholdFold(
                 source_axis=np.array([c["source_axis"] for c in channels], dtype=np.int64),
@@ -167,10 +186,24 @@ def _check_sensor(counts_per_g: float, bias_counts: float):
         raise QuantizationError(f"bias_counts must be finite, got {bias_counts}")
 
 
+def _code_bits(input_params: QuantParams) -> int:
+    """8 for an int8 input, 16 for a 16x8 model's int16 input (zero point 0); else refused."""
+    if input_params.dtype == "int8":
+        return 8
+    if input_params.dtype == "int16":
+        if input_params.zero_point != 0:
+            raise QuantizationError(f"int16 input with zero point {input_params.zero_point}: "
+                                    "the TFLite quantization spec requires 0")
+        return 16
+    raise QuantizationError(f"input codes in [{input_params.qmin}, {input_params.qmax}] are neither "
+                            "int8 nor int16; the fold produces one of those")
+
+
 def fold_affine(scaler: Scaler, input_params: QuantParams, counts_per_g: float,
                 bias_counts: float = 0.0) -> AffineFold:
     """Fold an affine scaler and the input quantization into multiplier/offset/shift per channel."""
     _check_sensor(counts_per_g, bias_counts)
+    code_bits = _code_bits(input_params)
     form = scaler.affine_form()
     scale = float(np.float32(input_params.scale))
     a = form.gain / (counts_per_g * scale)
@@ -194,7 +227,7 @@ def fold_affine(scaler: Scaler, input_params: QuantParams, counts_per_g: float,
         multipliers.append(multiplier)
         offsets.append(int(np.round(b_j * 2.0 ** shift)))
         shifts.append(shift)
-    # +-inf (no clip) quantize to the int8 rails; finite clips to their own codes.
+    # +-inf (no clip) quantize to the int8 (int16) rails; finite clips to their own codes.
     code_min = np.maximum(quantize(np.maximum(form.clip_lo, -3e38), input_params).astype(np.int64),
                           input_params.qmin)
     code_max = np.minimum(quantize(np.minimum(form.clip_hi, 3e38), input_params).astype(np.int64),
@@ -205,13 +238,17 @@ def fold_affine(scaler: Scaler, input_params: QuantParams, counts_per_g: float,
                       shift=np.array(shifts, dtype=np.int64),
                       zero_point=int(input_params.zero_point),
                       code_min=code_min, code_max=code_max,
-                      input_channels=int(scaler.input_channels))
+                      input_channels=int(scaler.input_channels), code_bits=code_bits)
 
 
 def fold_thresholds(scaler: Scaler, input_params: QuantParams, counts_per_g: float,
                     bias_counts: float = 0.0) -> ThresholdFold:
     """Tabulate any monotone scaler + quantization as 255 step thresholds per output channel."""
     _check_sensor(counts_per_g, bias_counts)
+    if _code_bits(input_params) != 8:
+        raise QuantizationError(f"scaler '{scaler.name}' is not affine: its threshold form would "
+                                "need 65535 steps per channel for int16 codes (a 16x8 model); only "
+                                "affine scalers (minmax, robust, zscore, two_stage) fold to int16")
     channels = scaler.input_channels
     grid = np.repeat(ALL_COUNTS[:, None], channels, axis=1)
     reference = float_path_codes(scaler, input_params, grid, counts_per_g, bias_counts).astype(np.int64)

@@ -32,6 +32,10 @@ from harness.errors import QuantizationError
 
 INT8_MIN = -128
 INT8_MAX = 127
+# 16x8 models (int16 activations, int8 weights): int16 tensors are symmetric, zero point 0
+# (TFLite quantization spec; the converter's 16x8 mode and TFLM's int16 kernels require it).
+INT16_MIN = -32768
+INT16_MAX = 32767
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 
@@ -55,9 +59,30 @@ class QuantParams:
             raise QuantizationError(
                 f"zero_point {self.zero_point} outside the quantized range [{self.qmin}, {self.qmax}]")
 
+    @classmethod
+    def for_dtype(cls, scale: float, zero_point: int, dtype: str) -> "QuantParams":
+        """The parameters of a model tensor of ``dtype`` ("int8" or "int16", as the flatbuffer says)."""
+        if dtype == "int8":
+            return cls(scale, zero_point)
+        if dtype == "int16":
+            if int(zero_point) != 0:
+                raise QuantizationError(f"int16 tensor with zero point {zero_point}: the TFLite "
+                                        "quantization spec requires 0 (symmetric 16x8)")
+            return cls(scale, 0, INT16_MIN, INT16_MAX)
+        raise QuantizationError(f"no integer quantization for dtype {dtype!r}; expected int8 or int16")
+
+    @property
+    def dtype(self) -> str:
+        """The narrowest signed integer type holding the codes: "int8", "int16" or "int32"."""
+        if self.qmin >= INT8_MIN and self.qmax <= INT8_MAX:
+            return "int8"
+        if self.qmin >= INT16_MIN and self.qmax <= INT16_MAX:
+            return "int16"
+        return "int32"
+
     @property
     def levels(self) -> int:
-        """Number of codes the tensor can take (256 for int8)."""
+        """Number of codes the tensor can take (256 for int8, 65536 for int16)."""
         return self.qmax - self.qmin + 1
 
     @property
@@ -127,6 +152,36 @@ def choose_quantization_params(real_min: float, real_max: float, narrow_range: b
     return QuantParams(scale=scale_f32, zero_point=zero_point, qmin=qmin, qmax=qmax)
 
 
+def choose_int16_quantization_params(real_min: float, real_max: float) -> QuantParams:
+    """Scale of a 16x8 model's int16 activation (its input included), as the TFLite converter
+    chooses it: symmetric, zero point 0, ``scale = max(|min|, |max|) / 32767`` (the calibrator's
+    symmetric int16 parameters), stored as float32. The code -32768 is reachable only by clamping."""
+    real_min = float(real_min)
+    real_max = float(real_max)
+    if not (np.isfinite(real_min) and np.isfinite(real_max)):
+        raise QuantizationError(f"range [{real_min}, {real_max}] is not finite; "
+                                "check the calibration data for NaN/inf")
+    if real_min > real_max:
+        raise QuantizationError(f"range minimum {real_min} is above its maximum {real_max}")
+    extent = max(abs(real_min), abs(real_max))
+    if extent == 0.0:
+        raise QuantizationError("range is the single point 0: scale would be 0; "
+                                "the calibration data is constant zero")
+    scale_f32 = float(np.float32(extent / INT16_MAX))
+    if scale_f32 == 0.0:
+        raise QuantizationError(f"range [{real_min}, {real_max}] too small for a float32 scale")
+    return QuantParams(scale=scale_f32, zero_point=0, qmin=INT16_MIN, qmax=INT16_MAX)
+
+
+def choose_params_for(real_min: float, real_max: float, dtype: str = "int8") -> QuantParams:
+    """The input parameters a model of activation ``dtype`` ("int8", "int16" for 16x8) gets."""
+    if dtype == "int8":
+        return choose_quantization_params(real_min, real_max)
+    if dtype == "int16":
+        return choose_int16_quantization_params(real_min, real_max)
+    raise QuantizationError(f"input dtype must be int8 or int16, got {dtype!r}")
+
+
 def round_half_away_from_zero(values):
     """``std::round``: ties go away from zero (2.5 -> 3, -2.5 -> -3). numpy's ``round`` does not."""
     values = np.asarray(values, dtype=np.float64)
@@ -135,7 +190,7 @@ def round_half_away_from_zero(values):
 
 
 def quantize(real, params: QuantParams) -> np.ndarray:
-    """Float values to int8 codes, as the TFLite reference QUANTIZE kernel computes them.
+    """Float values to int8 (or int16) codes, as the TFLite reference QUANTIZE kernel computes them.
 
     NaN raises (the C kernel's result would be undefined); +-inf saturate to the end codes.
     """
@@ -150,8 +205,7 @@ def quantize(real, params: QuantParams) -> np.ndarray:
     # mirror defined and gives the only sensible result (the end codes).
     rounded = np.clip(rounded, INT32_MIN, INT32_MAX).astype(np.int64)
     codes = np.clip(rounded + params.zero_point, params.qmin, params.qmax)
-    return codes.astype(np.int8 if params.qmin >= INT8_MIN and params.qmax <= INT8_MAX
-                        else np.int32)
+    return codes.astype(params.dtype)
 
 
 def dequantize(codes, params: QuantParams) -> np.ndarray:

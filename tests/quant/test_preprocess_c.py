@@ -1,4 +1,5 @@
-"""firmware/src/preprocess/preprocess.c against the Python mirror, bit for bit, all int16 counts."""
+"""firmware/src/preprocess/preprocess.c against the Python mirror, bit for bit, all int16 counts,
+to int8 codes and to int16 codes (a 16x8 model's input: hil_preprocess_window16)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from harness.quant.fold import ALL_COUNTS, AffineFold, fold_scaler
 from harness.quant.scalers import make_scaler
-from harness.quant.tflite import choose_quantization_params
+from harness.quant.tflite import choose_int16_quantization_params, choose_quantization_params
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "firmware" / "src" / "preprocess" / "preprocess.c"
@@ -57,6 +58,11 @@ def preprocess_lib(tmp_path_factory):
                                           ctypes.POINTER(ctypes.c_int16), ctypes.c_size_t,
                                           ctypes.c_size_t, ctypes.POINTER(ctypes.c_int8),
                                           ctypes.c_size_t]
+    lib.hil_preprocess_window16.restype = ctypes.c_int
+    lib.hil_preprocess_window16.argtypes = [ctypes.POINTER(Channel), ctypes.c_size_t,
+                                            ctypes.POINTER(ctypes.c_int16), ctypes.c_size_t,
+                                            ctypes.c_size_t, ctypes.POINTER(ctypes.c_int16),
+                                            ctypes.c_size_t]
     return lib
 
 
@@ -91,6 +97,18 @@ def _run(lib, fold, counts):
     return status, codes
 
 
+def _run16(lib, fold, counts, channels=None, codes_len=None):
+    channels, keep = _channels(fold) if channels is None else (channels, [])
+    counts = np.ascontiguousarray(counts, dtype=np.int16)
+    codes = np.zeros((counts.shape[0], len(channels)), dtype=np.int16)
+    status = lib.hil_preprocess_window16(
+        channels, len(channels), counts.ctypes.data_as(ctypes.POINTER(ctypes.c_int16)),
+        counts.shape[0], counts.shape[1], codes.ctypes.data_as(ctypes.POINTER(ctypes.c_int16)),
+        codes.size if codes_len is None else codes_len)
+    del keep
+    return status, codes
+
+
 def _calibration():
     rng = np.random.default_rng(4)
     g = rng.normal([0.1, -0.2, 1.0], [0.7, 0.5, 0.3], size=(3000, 3))
@@ -113,6 +131,43 @@ def test_c_matches_python_mirror_over_all_counts(preprocess_lib, name, params, c
     status, codes = _run(preprocess_lib, fold, counts)
     assert status == 0
     np.testing.assert_array_equal(codes, fold.codes(counts))
+
+
+@pytest.mark.parametrize("name, params", [("minmax", {}), ("robust", {}), ("robust", {"clip": "none"}),
+                                          ("zscore", {}), ("two_stage", {})])
+@pytest.mark.parametrize("counts_per_g, bias_counts", [(2048.0, 0.0), (16384.0, -211.0)])
+def test_c_int16_codes_match_python_mirror_over_all_counts(preprocess_lib, name, params, counts_per_g,
+                                                           bias_counts):
+    scaler = make_scaler(name, **params).fit(_calibration())
+    y = scaler.transform(_calibration())
+    fold = fold_scaler(scaler, choose_int16_quantization_params(y.min(), y.max()), counts_per_g, bias_counts)
+    assert fold.code_bits == 16
+    counts = np.column_stack([ALL_COUNTS, ALL_COUNTS[::-1], np.roll(ALL_COUNTS, 12345)])
+    status, codes = _run16(preprocess_lib, fold, counts)
+    assert status == 0
+    expected = fold.codes(counts)
+    assert expected.dtype == np.int16 and (expected.min() < -128 or expected.max() > 127)
+    np.testing.assert_array_equal(codes, expected)
+
+
+def test_c_int16_refuses_threshold_channels_and_int8_only_checks(preprocess_lib):
+    scaler = make_scaler("robust").fit(_calibration())
+    y = scaler.transform(_calibration())
+    fold16 = fold_scaler(scaler, choose_int16_quantization_params(y.min(), y.max()), 2048.0)
+    counts = np.zeros((4, 3), dtype=np.int16)
+    assert _run16(preprocess_lib, fold16, counts, codes_len=11)[0] == -2     # one code short
+    # int16 rails pass the int16 check but not the int8 one (hil_preprocess_window)
+    assert _run(preprocess_lib, fold16, counts)[0] == -1
+    # a threshold channel has no int16 form
+    log1p = make_scaler("log1p").fit(_calibration())
+    ly = log1p.transform(_calibration())
+    thresholds = fold_scaler(log1p, choose_quantization_params(ly.min(), ly.max()), 2048.0)
+    channels, keep = _channels(thresholds)
+    assert _run16(preprocess_lib, thresholds, counts, channels=channels)[0] == -1
+    del keep
+    channels, _ = _channels(fold16)
+    channels[0].map.affine.code_min = -32769                                # below the int16 rail
+    assert _run16(preprocess_lib, fold16, counts, channels=channels)[0] == -1
 
 
 def test_c_rejects_bad_parameters(preprocess_lib):

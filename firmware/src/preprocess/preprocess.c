@@ -1,6 +1,7 @@
 /*
  * Integer-only preprocessing: see hil/preprocess.h. Mirrored bit for bit by
- * harness/quant/fold.py and checked over all 65536 counts by tests/quant/test_preprocess_c.py.
+ * harness/quant/fold.py and checked over all 65536 counts, to int8 and to int16 codes, by
+ * tests/quant/test_preprocess_c.py.
  */
 #include "hil/preprocess.h"
 
@@ -17,7 +18,8 @@ static int32_t clamp_i32(int64_t value, int32_t lo, int32_t hi)
     return (int32_t)value;
 }
 
-int8_t hil_affine_code(const hil_affine_channel_t *channel, int16_t counts)
+/* The affine map to a code within [code_min, code_max]: one arithmetic for int8 and int16. */
+static int32_t affine_code(const hil_affine_channel_t *channel, int16_t counts)
 {
     const int64_t x = (int64_t)counts * channel->multiplier + channel->offset;
     const uint64_t half = (uint64_t)1 << (channel->shift - 1);
@@ -26,7 +28,17 @@ int8_t hil_affine_code(const hil_affine_channel_t *channel, int16_t counts)
     const uint64_t magnitude = (uint64_t)(x < 0 ? -x : x);
     const int64_t rounded = (int64_t)((magnitude + half) >> channel->shift);
     const int64_t code = (x < 0 ? -rounded : rounded) + channel->zero_point;
-    return (int8_t)clamp_i32(code, channel->code_min, channel->code_max);
+    return clamp_i32(code, channel->code_min, channel->code_max);
+}
+
+int8_t hil_affine_code(const hil_affine_channel_t *channel, int16_t counts)
+{
+    return (int8_t)affine_code(channel, counts);
+}
+
+int16_t hil_affine_code16(const hil_affine_channel_t *channel, int16_t counts)
+{
+    return (int16_t)affine_code(channel, counts);
 }
 
 int8_t hil_threshold_code(const hil_threshold_channel_t *channel, int16_t counts)
@@ -45,7 +57,7 @@ int8_t hil_threshold_code(const hil_threshold_channel_t *channel, int16_t counts
     return (int8_t)clamp_i32((int64_t)channel->code_base + (int64_t)lo, INT8_MIN, INT8_MAX);
 }
 
-static int check_affine(const hil_affine_channel_t *affine)
+static int check_affine(const hil_affine_channel_t *affine, int32_t rail_min, int32_t rail_max)
 {
     if (affine->shift < 1 || affine->shift > 62) {
         return HIL_PREPROCESS_EINVAL;
@@ -53,7 +65,7 @@ static int check_affine(const hil_affine_channel_t *affine)
     if (affine->offset >= ((int64_t)1 << 61) || affine->offset <= -((int64_t)1 << 61)) {
         return HIL_PREPROCESS_EINVAL;
     }
-    if (affine->code_min < INT8_MIN || affine->code_max > INT8_MAX ||
+    if (affine->code_min < rail_min || affine->code_max > rail_max ||
         affine->code_min > affine->code_max) {
         return HIL_PREPROCESS_EINVAL;
     }
@@ -81,8 +93,9 @@ static int check_threshold(const hil_threshold_channel_t *threshold)
     return HIL_PREPROCESS_OK;
 }
 
-int hil_preprocess_check(const hil_preprocess_channel_t *channels, size_t n_channels,
-                         size_t n_axes)
+/* code_bits 8: affine or threshold channels, int8 rails; 16: affine channels, int16 rails */
+static int check_channels(const hil_preprocess_channel_t *channels, size_t n_channels,
+                          size_t n_axes, int code_bits)
 {
     if (channels == NULL || n_channels == 0 || n_axes == 0) {
         return HIL_PREPROCESS_EINVAL;
@@ -94,8 +107,9 @@ int hil_preprocess_check(const hil_preprocess_channel_t *channels, size_t n_chan
             return HIL_PREPROCESS_EINVAL;
         }
         if (channel->kind == HIL_CHANNEL_AFFINE) {
-            status = check_affine(&channel->map.affine);
-        } else if (channel->kind == HIL_CHANNEL_THRESHOLD) {
+            status = code_bits == 16 ? check_affine(&channel->map.affine, INT16_MIN, INT16_MAX)
+                                     : check_affine(&channel->map.affine, INT8_MIN, INT8_MAX);
+        } else if (channel->kind == HIL_CHANNEL_THRESHOLD && code_bits == 8) {
             status = check_threshold(&channel->map.threshold);
         } else {
             status = HIL_PREPROCESS_EINVAL;
@@ -105,6 +119,18 @@ int hil_preprocess_check(const hil_preprocess_channel_t *channels, size_t n_chan
         }
     }
     return HIL_PREPROCESS_OK;
+}
+
+int hil_preprocess_check(const hil_preprocess_channel_t *channels, size_t n_channels,
+                         size_t n_axes)
+{
+    return check_channels(channels, n_channels, n_axes, 8);
+}
+
+int hil_preprocess_check16(const hil_preprocess_channel_t *channels, size_t n_channels,
+                           size_t n_axes)
+{
+    return check_channels(channels, n_channels, n_axes, 16);
 }
 
 int hil_preprocess_window(const hil_preprocess_channel_t *channels, size_t n_channels,
@@ -130,6 +156,30 @@ int hil_preprocess_window(const hil_preprocess_channel_t *channels, size_t n_cha
             out[j] = channel->kind == HIL_CHANNEL_AFFINE
                          ? hil_affine_code(&channel->map.affine, value)
                          : hil_threshold_code(&channel->map.threshold, value);
+        }
+    }
+    return HIL_PREPROCESS_OK;
+}
+
+int hil_preprocess_window16(const hil_preprocess_channel_t *channels, size_t n_channels,
+                            const int16_t *counts, size_t n_samples, size_t n_axes,
+                            int16_t *codes, size_t codes_len)
+{
+    const int status = hil_preprocess_check16(channels, n_channels, n_axes);
+    if (status != HIL_PREPROCESS_OK) {
+        return status;
+    }
+    if ((counts == NULL || codes == NULL) && n_samples > 0) {
+        return HIL_PREPROCESS_EINVAL;
+    }
+    if (n_samples > codes_len / n_channels) {
+        return HIL_PREPROCESS_ESPACE;
+    }
+    for (size_t i = 0; i < n_samples; ++i) {
+        const int16_t *sample = &counts[i * n_axes];
+        int16_t *out = &codes[i * n_channels];
+        for (size_t j = 0; j < n_channels; ++j) {
+            out[j] = hil_affine_code16(&channels[j].map.affine, sample[channels[j].source_axis]);
         }
     }
     return HIL_PREPROCESS_OK;
