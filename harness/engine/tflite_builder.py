@@ -47,6 +47,7 @@ class TensorType(enum.IntEnum):
     FLOAT32 = 0
     INT32 = 2
     UINT8 = 3
+    INT64 = 4
     INT16 = 7
     INT8 = 9
 
@@ -64,10 +65,10 @@ class Padding(enum.IntEnum):
 
 
 DTYPES = {"int8": TensorType.INT8, "int32": TensorType.INT32, "float32": TensorType.FLOAT32,
-          "int16": TensorType.INT16, "uint8": TensorType.UINT8}
+          "int16": TensorType.INT16, "uint8": TensorType.UINT8, "int64": TensorType.INT64}
 NUMPY_DTYPES = {TensorType.INT8: np.int8, TensorType.INT32: np.int32,
                 TensorType.FLOAT32: np.float32, TensorType.INT16: np.int16,
-                TensorType.UINT8: np.uint8}
+                TensorType.UINT8: np.uint8, TensorType.INT64: np.int64}
 
 
 # --- builtin options: (union type id, fields as (slot, kind, value, default)) -------------
@@ -190,7 +191,8 @@ class ModelBuilder:
                   quantized_dimension: int = 0) -> int:
         values = np.asarray(values)
         dtype = {np.dtype(np.int8): "int8", np.dtype(np.int32): "int32",
-                 np.dtype(np.float32): "float32"}[values.dtype]
+                 np.dtype(np.float32): "float32", np.dtype(np.int16): "int16",
+                 np.dtype(np.int64): "int64"}[values.dtype]
         return self.add_tensor(name, values.shape, dtype, scale, zero_point, quantized_dimension,
                                data=values.astype(values.dtype.newbyteorder("<")).tobytes())
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine_support.random_models import GeneratedModel, random_model
+from engine_support.random_models import GeneratedModel, random_model, random_model_16x8
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # INT8 models only: the <name>.float.tflite twins are the float references, not engine inputs.
@@ -24,13 +24,20 @@ RANDOM_SEED_BASE = 20_000
 RANDOM_MODEL_COUNT = int(os.environ.get("HIL_ENGINE_RANDOM_MODELS", "500"))
 RANDOM_SEEDS = range(RANDOM_SEED_BASE, RANDOM_SEED_BASE + RANDOM_MODEL_COUNT)
 
+# 16x8 random models (int16 activations, int8 weights): HIL_ENGINE_RANDOM_16X8_MODELS (default
+# 250) from their own seed base, so they never share a seed with the int8 ones.
+RANDOM_16X8_SEED_BASE = 30_000
+RANDOM_16X8_MODEL_COUNT = int(os.environ.get("HIL_ENGINE_RANDOM_16X8_MODELS", "250"))
+RANDOM_16X8_SEEDS = range(RANDOM_16X8_SEED_BASE, RANDOM_16X8_SEED_BASE + RANDOM_16X8_MODEL_COUNT)
+
 _MODEL_CACHE: dict[int, GeneratedModel] = {}
 
 
 def generated(seed: int) -> GeneratedModel:
-    """The random model of `seed`, generated once per session."""
+    """The random model of `seed` (16x8 for seeds from RANDOM_16X8_SEED_BASE on), generated once
+    per session."""
     if seed not in _MODEL_CACHE:
-        _MODEL_CACHE[seed] = random_model(seed)
+        _MODEL_CACHE[seed] = random_model_16x8(seed) if seed >= RANDOM_16X8_SEED_BASE else random_model(seed)
     return _MODEL_CACHE[seed]
 
 
