@@ -35,6 +35,15 @@ class BuildError(HarnessError):
         super().__init__(message + (f" (log: {log_path})" if log_path else ""))
 
 
+class LockBusyError(HarnessError):
+    """Another process holds a lock file (a build folder, a board). ``holder`` says who."""
+
+    def __init__(self, message: str, holder: dict | None = None, lock_path: str | None = None):
+        self.holder = holder or {}
+        self.lock_path = lock_path
+        super().__init__(message)
+
+
 # --- targets and links --------------------------------------------------------------------
 
 class TargetError(HarnessError):

@@ -55,11 +55,20 @@ def _stale(output: Path, inputs: list[Path]) -> bool:
 
 
 def _run(cmd: list[str], output: Path, log: Path) -> Path:
+    """Runs the compiler ``cmd`` (which names ``output`` after ``-o``) into a file beside
+    ``output``, then renames it: a concurrent loader (another test
+    worker, another process) never sees a half-written library or runner."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    log.write_text(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        raise BuildError(f"host build of {output.name} failed (exit {proc.returncode})", str(log))
+    partial = output.with_name(f"{output.name}.{os.getpid()}.tmp")
+    cmd = [str(partial) if arg == str(output) else arg for arg in cmd]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        log.write_text(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
+        if proc.returncode != 0:
+            raise BuildError(f"host build of {output.name} failed (exit {proc.returncode})", str(log))
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
     return output
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import BuildError, ConfigError, ToolMissingError
+from harness.file_lock import FileLock
 from harness.paths import FIRMWARE_DIR, build_root
 
 log = logging.getLogger(__name__)
@@ -160,14 +161,17 @@ def build_firmware(board: str = "netduinoplus2", engine: str = "none",
             raise ConfigError(f"make variable name '{name}' is not an upper-case identifier")
         cmd.append(f"{name}={value}")
     log_path = out_dir / "build.log"
-    _run_logged(cmd, log_path, timeout_s, f"firmware build for {board}/{engine}")
-
-    elf = out_dir / "firmware.elf"
-    id_file = out_dir / "build_id.txt"
-    if not elf.is_file() or not id_file.is_file():
-        raise BuildError(f"make succeeded but {elf} or {id_file} is missing", str(log_path))
-    report, sections, text, data, bss = _read_sizes(elf, out_dir / "size.log")
-    image = FirmwareImage(elf=elf, board=board, engine=engine, build_id=id_file.read_text().strip(),
+    # one make in a folder at a time (two hil processes, two test workers), and the image read
+    # while no other make can rewrite it
+    with FileLock(out_dir / ".build.lock").acquire(timeout_s):
+        _run_logged(cmd, log_path, timeout_s, f"firmware build for {board}/{engine}")
+        elf = out_dir / "firmware.elf"
+        id_file = out_dir / "build_id.txt"
+        if not elf.is_file() or not id_file.is_file():
+            raise BuildError(f"make succeeded but {elf} or {id_file} is missing", str(log_path))
+        build_id = id_file.read_text().strip()
+        report, sections, text, data, bss = _read_sizes(elf, out_dir / "size.log")
+    image = FirmwareImage(elf=elf, board=board, engine=engine, build_id=build_id,
                           build_dir=out_dir, text_bytes=text, data_bytes=data, bss_bytes=bss,
                           size_report=report, sections=sections)
     log.info("firmware %s: flash %d B, RAM %d B, build id %s", elf, image.flash_bytes, image.ram_bytes,
