@@ -77,6 +77,30 @@ def const_output() -> bytes:
     return b.build([x], [c])
 
 
+def conv16(bias_dtype=np.int64, depthwise=False, input_zp=0, filter_scale=0.01) -> bytes:
+    """A 16x8 convolution: int16 activations, int8 weights, int64 (or int32) bias."""
+    b = ModelBuilder()
+    x = b.add_tensor("x", (1, 4, 4, 2), "int16", scale=0.001, zero_point=input_zp)
+    shape = (1, 3, 3, 2) if depthwise else (2, 3, 3, 2)
+    w = b.add_const("w", np.ones(shape, np.int8), scale=[filter_scale] * 2, zero_point=[0, 0],
+                    quantized_dimension=3 if depthwise else 0)
+    bi = b.add_const("b", np.array([5, -7], bias_dtype), scale=[1e-5, 1e-5], zero_point=[0, 0])
+    y = b.add_tensor("y", (1, 4, 4, 2), "int16", scale=0.002, zero_point=0)
+    if depthwise:
+        b.add_op(BuiltinOp.DEPTHWISE_CONV_2D, [x, w, bi], [y], tb.DepthwiseConv2DOptions(Padding.SAME, 1, 1, 1))
+    else:
+        b.add_op(BuiltinOp.CONV_2D, [x, w, bi], [y], tb.Conv2DOptions(Padding.SAME, 1, 1))
+    return b.build([x], [y])
+
+
+def softmax16(depth: int) -> bytes:
+    b = ModelBuilder()
+    x = b.add_tensor("x", (1, depth), "int16", scale=0.001, zero_point=0)
+    y = b.add_tensor("y", (1, depth), "int16", scale=1 / 32768, zero_point=0)
+    b.add_op(BuiltinOp.SOFTMAX, [x], [y], tb.SoftmaxOptions(1.0))
+    return b.build([x], [y])
+
+
 def patched(model: bytes, find: bytes, replace: bytes) -> bytes:
     at = model.find(find)
     assert at >= 0
@@ -104,6 +128,14 @@ def main() -> None:
         "handcrafted-mean-axis-out-of-range.tflite": mean_axis(7),
         "handcrafted-softmax-shift-31.tflite": softmax(200.0),
         "handcrafted-write-into-constant.tflite": const_output(),
+        # 16x8: the int64 requantization's shift range, the depthwise int64-only bias, int16 zero
+        # points, the int16 softmax's LUTs and its sum-of-exps limit.
+        "handcrafted-16x8-conv-shift-out-of-range.tflite": conv16(filter_scale=1e6),
+        "handcrafted-16x8-depthwise-int32-bias.tflite": conv16(np.int32, depthwise=True),
+        "handcrafted-16x8-int16-zero-point.tflite": conv16(input_zp=5),
+        "handcrafted-16x8-conv-int32-bias.tflite": conv16(np.int32),
+        "handcrafted-16x8-softmax.tflite": softmax16(10),
+        "handcrafted-16x8-softmax-too-deep.tflite": softmax16(65537),
     }
     for name, data in inputs.items():
         (models / name).write_bytes(data)

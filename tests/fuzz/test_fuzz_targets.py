@@ -29,6 +29,7 @@ def seed_corpus(name: str):
     seeds = WORK_DIR / f"seeds_{name}"
     if name == "fuzz_model_reader":
         fuzz.write_model_corpus(seeds, range(50_000, 50_048))
+        fuzz.write_model_corpus(seeds, range(50_000, 50_032), sixteen_by_eight=True)
     else:
         fuzz.write_frame_corpus(seeds)
     return seeds

@@ -84,16 +84,18 @@ def build_target(name: str, build_dir: Path = DEFAULT_BUILD_DIR / "fuzz") -> Pat
     return output
 
 
-def write_model_corpus(directory: Path, seeds: range) -> list[Path]:
-    """Random models (engine_support.random_models) as seed inputs for the model reader."""
-    from engine_support.random_models import random_model
+def write_model_corpus(directory: Path, seeds: range, sixteen_by_eight: bool = False) -> list[Path]:
+    """Random models (engine_support.random_models) as seed inputs for the model reader; with
+    `sixteen_by_eight`, 16x8 ones (int16 activations, int64 biases, int16 softmax LUTs)."""
+    from engine_support.random_models import random_model, random_model_16x8
 
     directory.mkdir(parents=True, exist_ok=True)
+    make, prefix = (random_model_16x8, "model16x8") if sixteen_by_eight else (random_model, "model")
     paths = []
     for seed in seeds:
-        path = directory / f"model_seed{seed}.tflite"
+        path = directory / f"{prefix}_seed{seed}.tflite"
         if not path.exists():
-            path.write_bytes(random_model(seed).model)
+            path.write_bytes(make(seed).model)
         paths.append(path)
     return paths
 
