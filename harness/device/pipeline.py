@@ -40,8 +40,10 @@ NEVER_REACHED = 32768   # threshold entry of a code step no int16 count reaches
 
 KIND_AFFINE = 1
 KIND_THRESHOLD = 2
+KIND_AFFINE16 = 3       # affine channels to int16 codes: a 16x8 model's input (zero point 0)
 PREPROCESS_HEADER = struct.Struct("<BBBBB3x")     # kind n_channels n_axes first count
 AFFINE_RECORD = struct.Struct("<BBbbiqi")          # axis shift code_min code_max multiplier offset zp
+AFFINE16_RECORD = struct.Struct("<BB2xhhiqi")      # axis shift code_min code_max multiplier offset zp
 THRESHOLD_HEADER = struct.Struct("<BxhH2x")        # axis code_base n_thresholds
 LOAD_BEGIN = struct.Struct("<II")                  # size crc32
 LOAD_BEGIN_REPLY = struct.Struct("<IHH")           # model buffer, max chunk
@@ -52,7 +54,8 @@ INFER_REPLY = struct.Struct("<IHH")                # cost input_len output_len
 MODEL_DESC = struct.Struct("<IIIIBBBx")            # crc size arena_used arena_size source n_in n_out
 TENSOR_DESC = struct.Struct("<BBH6ifiI")           # dtype rank _ dims scale zero_point bytes
 
-DTYPES = {0: np.dtype(np.float32), 2: np.dtype(np.int32), 9: np.dtype(np.int8)}
+# TFLite TensorType -> the codes' type on the wire (little-endian); 7: a 16x8 model's int16 tensors
+DTYPES = {0: np.dtype("<f4"), 2: np.dtype("<i4"), 7: np.dtype("<i2"), 9: np.dtype(np.int8)}
 SOURCES = {0: "none", 1: "linked", 2: "uploaded"}
 
 
@@ -150,8 +153,12 @@ def _tensor_spec(raw: bytes) -> TensorSpec:
     dims, (scale, zero_point, nbytes) = rest[:6], rest[6:]
     if dtype not in DTYPES:
         raise ProtocolError(f"device reports tensor type {dtype}; the harness knows {sorted(DTYPES)}")
-    return TensorSpec(DTYPES[dtype], tuple(int(d) for d in dims[:rank]), float(scale), int(zero_point),
-                      int(nbytes))
+    shape = tuple(int(d) for d in dims[:rank])
+    if int(np.prod(shape, dtype=np.int64)) * DTYPES[dtype].itemsize != nbytes:
+        raise ProtocolError(f"device reports a tensor of type {dtype}, shape {list(shape)} and {nbytes} bytes: "
+                            f"{DTYPES[dtype].itemsize} byte(s) per element would make "
+                            f"{int(np.prod(shape, dtype=np.int64)) * DTYPES[dtype].itemsize}")
+    return TensorSpec(DTYPES[dtype], shape, float(scale), int(zero_point), int(nbytes))
 
 
 def parse_model_info(payload: bytes) -> ModelInfo:
@@ -223,6 +230,11 @@ def as_fold(fold_or_export):
 
 
 def _records(fold) -> tuple[int, list[bytes]]:
+    if fold.kind == "affine" and getattr(fold, "code_bits", 8) == 16:
+        return KIND_AFFINE16, [
+            AFFINE16_RECORD.pack(int(axis), int(shift), int(lo), int(hi), int(mult), int(off), int(fold.zero_point))
+            for axis, mult, off, shift, lo, hi in zip(fold.source_axis, fold.multiplier, fold.offset,
+                                                      fold.shift, fold.code_min, fold.code_max)]
     if fold.kind == "affine":
         return KIND_AFFINE, [
             AFFINE_RECORD.pack(int(axis), int(shift), int(lo), int(hi), int(mult), int(off), int(fold.zero_point))

@@ -57,6 +57,26 @@ def fixture_models() -> list[ModelCase]:
     return cases
 
 
+def portable_16x8_kernels() -> list[str]:
+    """The portable engine's int16 (16x8) kernel sources (issue 17), if they exist yet."""
+    from harness.paths import FIRMWARE_DIR
+    return sorted(p.name for p in (FIRMWARE_DIR / "src" / "engine" / "portable").glob("*16x8*.c"))
+
+
+def is_16x8(case: ModelCase) -> bool:
+    """A 16x8 model: int16 input (TFLite TensorType 7), read from the flatbuffer."""
+    from harness.models.inspect import read_model_info
+    return read_model_info(case.model).input.dtype == "int16"
+
+
+def skip_without_16x8_kernels(case: ModelCase) -> None:
+    """16x8 models run on the device once the portable engine has its int16 kernels; until then
+    the device refuses them at load and the host tflite_micro interpreter is their only reference."""
+    if is_16x8(case) and not portable_16x8_kernels():
+        pytest.skip(f"{case.name} is a 16x8 model and firmware/src/engine/portable/ has no *16x8*.c "
+                    "kernels yet (issue 17, the engine's part): the device cannot run int16 activations")
+
+
 def builtin_models() -> list[ModelCase]:
     from engine_support.random_models import random_model
     from harness.device.models import window_classifier
@@ -83,12 +103,14 @@ def scenario_counts(scenario: str, n_windows: int, window_len: int, seed: int = 
     return SensorModel().to_counts(windows.samples[:n_windows])
 
 
-def fold_for(case: ModelCase, input_scale: float, input_zero_point: int, channels: int):
-    """The fold the device runs for this model: from its metadata, or a scaler fitted on normal data."""
+def fold_for(case: ModelCase, input_scale: float, input_zero_point: int, channels: int,
+             input_dtype: str = "int8"):
+    """The fold the device runs for this model: from its metadata, or a scaler fitted on normal data.
+    ``input_dtype`` "int16" (a 16x8 model): the fold to int16 codes."""
     from harness.quant.fold import fold_from_export, fold_scaler
     from harness.quant.scalers import from_export, make_scaler
     from harness.quant.tflite import QuantParams
-    params = QuantParams(input_scale, input_zero_point)
+    params = QuantParams.for_dtype(input_scale, input_zero_point, input_dtype)
     if case.scaler_export is not None:
         if "fixed_point" in case.scaler_export:
             return fold_from_export(case.scaler_export["fixed_point"])

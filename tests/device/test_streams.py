@@ -12,7 +12,7 @@ from harness.device import infer_windows, load_model, set_preprocess
 from harness.device.oracle import reference_outputs
 from harness.signals.synth import SCENARIOS
 
-from device_cases import ALL_MODELS, fold_for, scenario_counts, windows_per_scenario
+from device_cases import ALL_MODELS, fold_for, scenario_counts, skip_without_16x8_kernels, windows_per_scenario
 
 SCENARIO_NAMES = sorted(SCENARIOS)
 
@@ -30,10 +30,12 @@ def throughput():
 @pytest.mark.parametrize("case", ALL_MODELS, ids=lambda c: c.name)
 def test_every_scenario_through_model(pipeline_device, case, throughput):
     client = pipeline_device.client
+    skip_without_16x8_kernels(case)
     model = load_model(client, case.model)
-    if model.input.dtype != np.int8:
-        pytest.skip(f"{case.name}: input is {model.input.dtype}; raw windows need an int8 input")
-    fold = fold_for(case, model.input.scale, model.input.zero_point, model.input.channels)
+    if model.input.dtype not in (np.int8, np.int16):
+        pytest.skip(f"{case.name}: input is {model.input.dtype}; raw windows need an int8 or int16 input")
+    fold = fold_for(case, model.input.scale, model.input.zero_point, model.input.channels,
+                    model.input.dtype.name)
     set_preprocess(client, fold)
     n = windows_per_scenario()
     for scenario in SCENARIO_NAMES:

@@ -60,3 +60,40 @@ def test_capability_bits_equal_python():
     c_bits = {name: 1 << int(shift) for name, shift in
               re.findall(r"#define HIL_AGENT_CAP_(\w+) \(1u << (\d+)\)", text)}
     assert c_bits == {member.name: member.value for member in Capability}
+
+
+def _defines(path) -> dict[str, int]:
+    """`#define HIL_X <number>` lines of a C header (a trailing comment allowed), as {name: value}."""
+    return {name: int(value, 0) for name, value in
+            re.findall(r"#define\s+(HIL_\w+)\s+\(?(0[xX][0-9a-fA-F]+|\d+)u?\)?\s*(?:/\*.*)?$",
+                       path.read_text(), re.MULTILINE)}
+
+
+def test_pipeline_payloads_equal_python():
+    """SET_PREPROCESS kinds and record sizes (kind 3: int16 codes for 16x8 models) and the
+    inference reply header, C against harness.device.pipeline."""
+    from harness.device import pipeline
+    kinds = _defines(FIRMWARE_DIR / "include" / "hil" / "pipeline.h")
+    assert (kinds["HIL_PREPROCESS_KIND_AFFINE"], kinds["HIL_PREPROCESS_KIND_THRESHOLD"],
+            kinds["HIL_PREPROCESS_KIND_AFFINE16"]) == (pipeline.KIND_AFFINE, pipeline.KIND_THRESHOLD,
+                                                       pipeline.KIND_AFFINE16) == (1, 2, 3)
+    sizes = _defines(FIRMWARE_DIR / "agent" / "include" / "hil" / "protocol.h")
+    assert sizes["HIL_AFFINE_RECORD_SIZE"] == pipeline.AFFINE_RECORD.size == 20
+    assert sizes["HIL_AFFINE16_RECORD_SIZE"] == pipeline.AFFINE16_RECORD.size == 24
+    assert sizes["HIL_THRESHOLD_RECORD_HEADER_SIZE"] == pipeline.THRESHOLD_HEADER.size
+    assert sizes["HIL_PREPROCESS_HEADER_SIZE"] == pipeline.PREPROCESS_HEADER.size
+    assert sizes["HIL_INFER_REPLY_HEADER_SIZE"] == pipeline.INFER_REPLY.size
+    assert sizes["HIL_TENSOR_DESC_SIZE"] == pipeline.TENSOR_DESC.size
+
+
+def test_tensor_types_equal_python():
+    """The agent's tensor types (MODEL_INFO dtype byte: the codes' width on the wire) are the ones
+    the host parses, int16 (7, 16x8 models) included, each with its element size."""
+    import numpy as np
+    from harness.device.pipeline import DTYPES
+    c_types = {name[len("HIL_AGENT_DTYPE_"):]: value for name, value in
+               _defines(FIRMWARE_DIR / "agent" / "include" / "hil_agent" / "port.h").items()
+               if name.startswith("HIL_AGENT_DTYPE_")}
+    assert c_types == {"FLOAT32": 0, "INT32": 2, "INT16": 7, "INT8": 9}
+    assert {value: DTYPES[value] for value in c_types.values()} == {
+        0: np.dtype("<f4"), 2: np.dtype("<i4"), 7: np.dtype("<i2"), 9: np.dtype("i1")}

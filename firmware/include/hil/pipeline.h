@@ -39,9 +39,11 @@
 #define HIL_MODEL_SOURCE_LINKED HIL_AGENT_MODEL_SOURCE_LINKED
 #define HIL_MODEL_SOURCE_UPLOADED HIL_AGENT_MODEL_SOURCE_UPLOADED
 
-/* Preprocessing kinds on the wire (SET_PREPROCESS kind byte) = hil_channel_kind_t */
+/* Preprocessing kinds on the wire (SET_PREPROCESS kind byte); 1 and 2 = hil_channel_kind_t,
+ * 3: affine channels to int16 codes (a 16x8 model's input), 24-byte records */
 #define HIL_PREPROCESS_KIND_AFFINE 1u
 #define HIL_PREPROCESS_KIND_THRESHOLD 2u
+#define HIL_PREPROCESS_KIND_AFFINE16 3u
 
 /* Application hook, called by main() before hil_agent_init(): fills the inference half of the
  * port (a weak default leaves it empty: no inference requests). Returns 0 or a negative error,

@@ -5,7 +5,8 @@
  * preprocessing built in and needs none of this request: only window_shape and preprocess.
  *
  * Preprocessing is independent of the model; its channel count is checked against the model
- * input whenever both exist.
+ * input whenever both exist, and its code width (kind 1/2: int8 codes, kind 3: int16 codes for a
+ * 16x8 model) against the input's type when a window is preprocessed.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -26,6 +27,11 @@ static struct {
     uint8_t received;   /* channel records received so far */
     bool ready;         /* all records received and checked */
 } prep;
+
+static bool wide_codes(void)
+{
+    return prep.kind == HIL_PREPROCESS_KIND_AFFINE16;
+}
 
 static void prep_reset(void)
 {
@@ -91,6 +97,46 @@ static size_t parse_affine(const hil_frame_t *request, const uint8_t *p, size_t 
     return HIL_AFFINE_RECORD_SIZE;
 }
 
+/* kind 3: the same affine map to int16 codes; zero point 0 (TFLite's int16 tensors are symmetric) */
+static size_t parse_affine16(const hil_frame_t *request, const uint8_t *p, size_t avail, uint32_t index)
+{
+    if (avail < HIL_AFFINE16_RECORD_SIZE) {
+        prep_error(request, index, "affine int16 record truncated");
+        return 0u;
+    }
+    hil_preprocess_channel_t *c = &prep.channels[index];
+    c->kind = HIL_CHANNEL_AFFINE;
+    c->source_axis = p[0];
+    c->map.affine.shift = p[1];
+    c->map.affine.code_min = (int16_t)hil_le_get_u16(p + 4);
+    c->map.affine.code_max = (int16_t)hil_le_get_u16(p + 6);
+    c->map.affine.multiplier = hil_le_get_i32(p + 8);
+    c->map.affine.offset = hil_le_get_i64(p + 12);
+    c->map.affine.zero_point = hil_le_get_i32(p + 20);
+    const hil_affine_channel_t *a = &c->map.affine;
+    if (a->multiplier == 0) {
+        prep_error(request, index, "zero range (multiplier 0: every count gives one code)");
+        return 0u;
+    }
+    if (a->code_min >= a->code_max) {
+        prep_error(request, index, "zero range (code_min >= code_max)");
+        return 0u;
+    }
+    if (a->shift < 1 || a->shift > 62) {
+        prep_error(request, index, "shift out of range 1..62");
+        return 0u;
+    }
+    if (a->offset >= ((int64_t)1 << 61) || a->offset <= -((int64_t)1 << 61)) {
+        prep_error(request, index, "offset out of range |offset| < 2^61");
+        return 0u;
+    }
+    if (a->zero_point != 0) {
+        prep_error(request, index, "zero_point of int16 codes must be 0");
+        return 0u;
+    }
+    return HIL_AFFINE16_RECORD_SIZE;
+}
+
 static size_t parse_threshold(const hil_frame_t *request, const uint8_t *p, size_t avail, uint32_t index)
 {
     if (avail < HIL_THRESHOLD_RECORD_HEADER_SIZE) {
@@ -144,7 +190,8 @@ static void handle_set_preprocess(const hil_frame_t *request)
     }
     const uint8_t *p = request->payload;
     const uint8_t kind = p[0], n_channels = p[1], n_axes = p[2], first = p[3], count = p[4];
-    if (kind != HIL_PREPROCESS_KIND_AFFINE && kind != HIL_PREPROCESS_KIND_THRESHOLD) {
+    if (kind != HIL_PREPROCESS_KIND_AFFINE && kind != HIL_PREPROCESS_KIND_THRESHOLD &&
+        kind != HIL_PREPROCESS_KIND_AFFINE16) {
         hil_agent_error_text(&t, "unknown preprocessing kind ");
         hil_agent_error_int(&t, kind);
         prep_reset();
@@ -197,6 +244,8 @@ static void handle_set_preprocess(const hil_frame_t *request)
     for (uint32_t j = first; j < (uint32_t)first + count; j++) {
         const size_t used = kind == HIL_PREPROCESS_KIND_AFFINE
                                 ? parse_affine(request, p + at, request->length - at, j)
+                            : kind == HIL_PREPROCESS_KIND_AFFINE16
+                                ? parse_affine16(request, p + at, request->length - at, j)
                                 : parse_threshold(request, p + at, request->length - at, j);
         if (used == 0u) {
             return; /* replied */
@@ -215,7 +264,9 @@ static void handle_set_preprocess(const hil_frame_t *request)
     }
     prep.received = (uint8_t)(first + count);
     if (prep.received == prep.n_channels) {
-        if (hil_preprocess_check(prep.channels, prep.n_channels, prep.n_axes) != HIL_PREPROCESS_OK) {
+        const int checked = wide_codes() ? hil_preprocess_check16(prep.channels, prep.n_channels, prep.n_axes)
+                                         : hil_preprocess_check(prep.channels, prep.n_channels, prep.n_axes);
+        if (checked != HIL_PREPROCESS_OK) {
             prep_error(request, 0u, "rejected by hil_preprocess_check");
             return;
         }
@@ -233,11 +284,18 @@ static int fold_window_shape(const hil_agent_tensor_t *input, uint32_t *n_axes, 
         hil_agent_error_text(error, "no preprocessing configured (send SET_PREPROCESS)");
         return -1;
     }
-    if (input->dtype != HIL_AGENT_DTYPE_INT8) {
+    const uint8_t wanted_dtype = wide_codes() ? HIL_AGENT_DTYPE_INT16 : HIL_AGENT_DTYPE_INT8;
+    if (input->dtype != wanted_dtype) {
         hil_agent_error_set(error, HIL_LINK_ERR_SHAPE_MISMATCH, input->dtype);
-        hil_agent_error_text(error, "model input is not int8 (type ");
-        hil_agent_error_int(error, input->dtype);
-        hil_agent_error_text(error, "); use INFER_CODES");
+        if (input->dtype == HIL_AGENT_DTYPE_INT8 || input->dtype == HIL_AGENT_DTYPE_INT16) {
+            hil_agent_error_text(error, wide_codes() ? "preprocessing makes int16 codes, the model input is int8"
+                                                     : "preprocessing makes int8 codes, the model input is int16 "
+                                                       "(16x8: send an affine int16 fold, kind 3)");
+        } else {
+            hil_agent_error_text(error, "model input is not int8 or int16 (type ");
+            hil_agent_error_int(error, input->dtype);
+            hil_agent_error_text(error, "); use INFER_CODES");
+        }
         return -1;
     }
     const uint32_t wanted = channels_of(input);
@@ -250,15 +308,19 @@ static int fold_window_shape(const hil_agent_tensor_t *input, uint32_t *n_axes, 
         return -1;
     }
     *n_axes = prep.n_axes;
-    *n_samples = input->bytes / prep.n_channels;
+    *n_samples = input->bytes / (wide_codes() ? 2u : 1u) / prep.n_channels;
     return 0;
 }
 
 static int fold_preprocess(const int16_t *counts, uint32_t n_samples, uint32_t n_axes,
                            const hil_agent_tensor_t *input, hil_agent_error_t *error)
 {
-    const int rc = hil_preprocess_window(prep.channels, prep.n_channels, counts, n_samples, n_axes,
-                                         (int8_t *)input->data, input->bytes);
+    /* the engine's input tensor is aligned for its type (int16_t for a 16x8 model) */
+    const int rc = wide_codes()
+                       ? hil_preprocess_window16(prep.channels, prep.n_channels, counts, n_samples, n_axes,
+                                                 (int16_t *)input->data, input->bytes / 2u)
+                       : hil_preprocess_window(prep.channels, prep.n_channels, counts, n_samples, n_axes,
+                                               (int8_t *)input->data, input->bytes);
     if (rc != HIL_PREPROCESS_OK) {
         hil_agent_error_set(error, HIL_LINK_ERR_INTERNAL, (uint32_t)(-rc));
         hil_agent_error_text(error, "preprocessing failed");

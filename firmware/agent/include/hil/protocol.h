@@ -94,6 +94,9 @@ enum hil_info_tag {
 #define HIL_LAYER_FLAG_LAST 0x01u         /* the last frame of the stream */
 #define HIL_PREPROCESS_HEADER_SIZE 8u     /* kind n_channels n_axes first count reserved:3 */
 #define HIL_AFFINE_RECORD_SIZE 20u
+/* kind 3 (int16 codes): source_axis:u8 shift:u8 reserved:u16 code_min:i16 code_max:i16
+ * multiplier:i32 offset:i64 zero_point:i32 */
+#define HIL_AFFINE16_RECORD_SIZE 24u
 #define HIL_THRESHOLD_RECORD_HEADER_SIZE 8u
 #define HIL_TENSOR_DESC_SIZE 40u
 #define HIL_MODEL_DESC_SIZE (20u + 2u * HIL_TENSOR_DESC_SIZE)
