@@ -174,3 +174,24 @@ int32_t pe_compute_out_size(int32_t padding, int32_t in_size, int32_t filter_siz
     }
     return 0;
 }
+
+hil_status pe_request_scratch(pe_state *s, int op_index, uint32_t bytes)
+{
+    if (bytes > (1u << 28)) {
+        return pe_fail(s, HIL_ERR_LIMIT, op_index, -1, (int32_t)bytes);
+    }
+    if (bytes > s->scratch_bytes) {
+        s->scratch_bytes = bytes;
+    }
+    return HIL_OK;
+}
+
+uint32_t pe_type_size(uint8_t type)
+{
+    switch (type) {
+    case PE_TYPE_INT8: return 1;
+    case PE_TYPE_INT32: return 4;
+    case PE_TYPE_FLOAT32: return 4;
+    default: return 0;
+    }
+}

@@ -29,8 +29,8 @@ enum {
     PE_OP_QUANTIZE = 114
 };
 
-/* TFLite TensorType codes the engine knows. */
-enum { PE_TYPE_FLOAT32 = 0, PE_TYPE_INT32 = 2, PE_TYPE_INT8 = 9 };
+/* TFLite TensorType codes the engine knows; PE_TYPE_ANY matches every type in the op table. */
+enum { PE_TYPE_FLOAT32 = 0, PE_TYPE_INT32 = 2, PE_TYPE_INT8 = 9, PE_TYPE_ANY = 0xFF };
 
 /* TFLite ActivationFunctionType / Padding. */
 enum { PE_ACT_NONE = 0, PE_ACT_RELU = 1, PE_ACT_RELU_N1_TO_1 = 2, PE_ACT_RELU6 = 3 };
@@ -40,6 +40,7 @@ enum { PE_PAD_SAME = 0, PE_PAD_VALID = 1 };
 #define PE_MAX_TENSORS 512
 #define PE_MAX_OPS 512
 #define PE_ALIGN 16u
+#define PE_UNDEFINED_OP (-2)   /* first_op/last_op of a tensor no op touches */
 
 typedef struct {
     uint8_t *data;             /* arena for activations, model bytes for constants */
@@ -127,7 +128,14 @@ typedef struct {
     int32_t from_float;
 } pe_quant_params;
 
-typedef struct {
+typedef struct pe_state pe_state;
+typedef struct pe_op pe_op;
+
+/* A kernel's run step; prepare stores the one that fits the op (a fast path or the reference). */
+typedef void (*pe_eval_fn)(const pe_state *s, const pe_op *op);
+
+struct pe_op {
+    pe_eval_fn eval;
     uint8_t code;
     uint8_t n_inputs;
     int16_t inputs[3];
@@ -141,15 +149,17 @@ typedef struct {
         pe_add_params add;
         pe_quant_params quant;
     } p;
-} pe_op;
+};
 
-typedef struct {
+struct pe_state {
     pe_tensor *tensors;
     pe_op *ops;
     uint8_t *activations;      /* start of the planned region */
     hil_error_t *error;        /* where load-time problems are reported */
     uint8_t *persist;          /* bump allocator for per-channel tables */
     uint32_t persist_left;
+    uint8_t *scratch;          /* shared per-op scratch, planned after the activations */
+    uint32_t scratch_bytes;    /* largest request of any op (pe_request_scratch) */
     uint32_t n_tensors;
     uint32_t n_ops;
     int16_t inputs[HIL_ENGINE_MAX_IO];
@@ -157,13 +167,18 @@ typedef struct {
     uint8_t n_inputs;
     uint8_t n_outputs;
     uint32_t magic;
-} pe_state;
+};
 
 #define PE_MAGIC 0x48494C50u /* "HILP" */
 
 /* Record the first problem; always returns `status`. */
 hil_status pe_fail(pe_state *s, hil_status status, int op_index, int tensor_index, int32_t detail);
 int32_t *pe_persist_i32(pe_state *s, uint32_t count);
+/* Ask for `bytes` of scratch while op `op_index` runs (the planner gives every op the same
+ * region, sized for the largest request; it lives in the arena, never on the heap). */
+hil_status pe_request_scratch(pe_state *s, int op_index, uint32_t bytes);
+/* Bytes per element of a TensorType the engine stores, 0 for others. */
+uint32_t pe_type_size(uint8_t type);
 
 /* Shape and type checks shared by kernels; each reports through pe_fail. */
 hil_status pe_expect_type(pe_state *s, int op_index, int tensor, uint8_t type);
@@ -181,6 +196,24 @@ int32_t pe_compute_padding(int32_t stride, int32_t dilation, int32_t in_size, in
                            int32_t out_size);
 int32_t pe_compute_out_size(int32_t padding, int32_t in_size, int32_t filter_size, int32_t stride,
                             int32_t dilation);
+
+/* The op table (pe_op_table.c): one row per (builtin code, type of input 0). */
+typedef hil_status (*pe_prepare_fn)(pe_state *s, int op_index, const pe_options *o);
+typedef struct {
+    uint8_t code;              /* BuiltinOperator */
+    uint8_t input_type;        /* TensorType of input 0, or PE_TYPE_ANY */
+    uint8_t options_type;      /* BuiltinOptions union type the op reads, 0 for none */
+    pe_prepare_fn prepare;     /* validates, precomputes; may replace op->eval */
+    pe_eval_fn eval;           /* default run step */
+} pe_op_registration;
+
+/* The row for `code` whose input type is `input_type` (or PE_TYPE_ANY); NULL when the
+ * engine has no such kernel. pe_op_find(code, PE_TYPE_ANY) says whether the code is known. */
+const pe_op_registration *pe_op_find(int32_t code, uint8_t input_type);
+
+/* Planner (pe_planner.c): places the activations and the scratch region; returns bytes. */
+uint32_t pe_plan(pe_state *s);
+uint32_t pe_align_up(uint32_t x);
 
 /* Kernels: prepare validates and precomputes, eval runs. */
 hil_status pe_conv_prepare(pe_state *s, int op_index, const pe_options *o);
