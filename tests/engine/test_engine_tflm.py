@@ -6,7 +6,8 @@ firmware/src/engine/README.md for the build it needs).
 
 HIL_TFLM_RELEASE (default 1) says whether that library was built with BUILD_TYPE=release (only
 a release library links: the others need newlib's heap and syscalls); HIL_TFLM_QEMU_MODELS
-(default 30) how many seeded random models run through the self-test and the firmware."""
+(default 30) how many seeded random models (int8, and 16x8 on the self-test, which registers
+the library's int8+int16 kernels) run through the self-test and the firmware."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_cases import FIXTURE_MODELS, QEMU, RANDOM_SEEDS, generated, oracle_case, oracle_run, run_on_qemu
+from engine_cases import (FIXTURE_MODELS, QEMU, RANDOM_16X8_SEEDS, RANDOM_SEEDS, generated, oracle_case, oracle_run,
+                          run_on_qemu)
 from engine_support.qemu_selftest import build_qemu_selftest_tflm
 from engine_support.random_models import random_inputs
 
@@ -58,6 +60,14 @@ def test_tflm_engine_matches_oracle(tflm_elf, tmp_path, seed):
     assert run_on_qemu(tflm_elf, tmp_path, model, inputs) == expected
 
 
+@pytest.mark.parametrize("seed", list(RANDOM_16X8_SEEDS)[:QEMU_MODELS])
+def test_tflm_engine_matches_oracle_16x8(tflm_elf, tmp_path, seed):
+    """16x8 models: TFLM's int16 kernels (CMSIS-NN's with a cmsis_nn library) give the oracle's
+    bytes through the adapter, which reports the int16 input and output as INT16."""
+    model, inputs, expected = oracle_case(seed)
+    assert run_on_qemu(tflm_elf, tmp_path, model, inputs) == expected
+
+
 @pytest.mark.parametrize("path", FIXTURE_MODELS, ids=[p.stem for p in FIXTURE_MODELS])
 def test_tflm_engine_runs_committed_models(tflm_elf, tmp_path, path):
     """INT8 models give the oracle's bytes; the float twins (float kernels, which TFLM has and
@@ -94,11 +104,28 @@ def _fc_model(input_dtype="int8", extra_tensor_dtype=None, version=tb.SCHEMA_VER
     return b.build(inputs=[x], outputs=[y], version=version)
 
 
+def _int16_add() -> bytes:
+    b = ModelBuilder()
+    x = b.add_tensor("x", (1, 4), "int16", scale=0.001, zero_point=0)
+    y = b.add_tensor("y", (1, 4), "int16", scale=0.002, zero_point=0)
+    b.add_op(BuiltinOp.ADD, [x, x], [y], tb.AddOptions())
+    return b.build([x], [y])
+
+
+def _conv16(**kwargs) -> bytes:
+    from test_engine_16x8 import conv_model
+
+    return conv_model(**kwargs)
+
+
 REFUSED = {  # name: (model, the portable engine's status)
     "truncated": (_fc_model()[:6], "TRUNCATED"),
     "bad_identifier": (_fc_model()[:4] + b"XXXX" + _fc_model()[8:], "BAD_IDENTIFIER"),
     "bad_version": (_fc_model(version=2), "BAD_VERSION"),
-    "int16_tensor": (_fc_model(extra_tensor_dtype="int16"), "UNSUPPORTED_TYPE"),
+    "uint8_tensor": (_fc_model(extra_tensor_dtype="uint8"), "UNSUPPORTED_TYPE"),
+    "int16_zero_point": (_conv16(input_zp=3), "BAD_QUANTIZATION"),
+    "int16_depthwise_int32_bias": (_conv16(bias_dtype=np.int32, depthwise=True), "UNSUPPORTED_TYPE"),
+    "int16_add": (_int16_add(), "UNSUPPORTED_TYPE"),
     "float_fully_connected": (_fc_model(input_dtype="float32"), "UNSUPPORTED_TYPE"),
     "logistic": (_fc_model(op=BuiltinOp.LOGISTIC), "UNSUPPORTED_OP"),
 }

@@ -20,6 +20,9 @@
 #               default: 1 if TFLM_LIB's path says cmsis_nn (TFLM's gen/ directory names do). The
 #               adapter then registers CMSIS-NN's int8-only kernels (-DCMSIS_NN), which leaves the
 #               int4/int16/float kernels out of the image (about 37 KB of flash)
+#   TFLM_INT16  (tflm, optional, default 0) 1 registers the library's int8+int16 kernels even with
+#               CMSIS-NN (-DHIL_TFLM_INT16), so 16x8 models run; otherwise a CMSIS-NN build refuses
+#               int16 tensors with UNSUPPORTED_TYPE (a build without CMSIS-NN always runs them)
 #
 # Outputs (appended): ENGINE_SRCS, ENGINE_CXXSRCS, ENGINE_CFLAGS, ENGINE_CXXFLAGS,
 # ENGINE_INCLUDES, ENGINE_DEFINES, ENGINE_LDLIBS.
@@ -70,6 +73,10 @@ ENGINE_CXXFLAGS += -DNDEBUG -DTF_LITE_STRIP_ERROR_STRINGS
 TFLM_CMSIS_NN ?= $(if $(findstring cmsis_nn,$(TFLM_LIB)),1,0)
 ifeq ($(TFLM_CMSIS_NN),1)
 ENGINE_CXXFLAGS += -DCMSIS_NN
+endif
+TFLM_INT16 ?= 0
+ifeq ($(TFLM_INT16),1)
+ENGINE_CXXFLAGS += -DHIL_TFLM_INT16
 endif
 ENGINE_LDLIBS += $(TFLM_LIB) -lm
 endif

@@ -30,6 +30,16 @@
 
 namespace {
 
+// 16x8 models (int16 activations) need int16-capable kernels. Without CMSIS_NN the registrations
+// below are TFLM's generic ones, which have them; with CMSIS_NN the _INT8 variants do not, so
+// int16 tensors are refused there unless HIL_TFLM_INT16 (engine.mk's TFLM_INT16=1) registers
+// CMSIS-NN's int8+int16 kernels instead, for about the flash the int8-only variants save.
+#if !defined(CMSIS_NN) || defined(HIL_TFLM_INT16)
+constexpr bool kInt16Kernels = true;
+#else
+constexpr bool kInt16Kernels = false;
+#endif
+
 constexpr int kOpCount = 13;
 constexpr uint32_t kMagic = 0x484C544Du;  // "HLTM"
 constexpr size_t kAlign = 16;
@@ -102,7 +112,8 @@ TfLiteStatus ConvPrepare(TfLiteContext* context, TfLiteNode* node) {
                         node->inputs->data[tflite::kConvBiasTensor] != kTfLiteOptionalTensor;
   d->use_reference = input != nullptr && filter != nullptr && !has_bias &&
                      input->dims->size == 4 && filter->dims->size == 4 &&
-                     input->dims->data[3] != filter->dims->data[3];
+                     input->dims->data[3] != filter->dims->data[3] &&
+                     (input->type == kTfLiteInt8 || input->type == kTfLiteInt16);
   if (input != nullptr) micro_context->DeallocateTempTfLiteTensor(input);
   if (filter != nullptr) micro_context->DeallocateTempTfLiteTensor(filter);
   // Each kernel finds its own state in node->user_data.
@@ -125,10 +136,30 @@ TfLiteStatus ConvInvoke(TfLiteContext* context, TfLiteNode* node) {
   const TfLiteEvalTensor* filter =
       tflite::micro::GetEvalInput(context, node, tflite::kConvWeightsTensor);
   TfLiteEvalTensor* output = tflite::micro::GetEvalOutput(context, node, tflite::kConvOutputTensor);
-  if (input->type != kTfLiteInt8 || filter->type != kTfLiteInt8 || output->type != kTfLiteInt8) {
-    return kTfLiteError;
-  }
+  if (filter->type != kTfLiteInt8 || output->type != input->type) return kTfLiteError;
   const auto& params = *static_cast<const TfLiteConvParams*>(node->builtin_data);
+  if (input->type == kTfLiteInt16) {
+    // conv.cc's int16 case without a bias: the accumulator quantized_bias_type names.
+    if (params.quantized_bias_type == kTfLiteInt32) {
+      tflite::reference_integer_ops::ConvPerChannel(
+          tflite::ConvParamsQuantized(params, d->reference),
+          d->reference.per_channel_output_multiplier, d->reference.per_channel_output_shift,
+          tflite::micro::GetTensorShape(input), tflite::micro::GetTensorData<int16_t>(input),
+          tflite::micro::GetTensorShape(filter), tflite::micro::GetTensorData<int8_t>(filter),
+          tflite::RuntimeShape(), static_cast<const int32_t*>(nullptr),
+          tflite::micro::GetTensorShape(output), tflite::micro::GetTensorData<int16_t>(output));
+    } else {
+      tflite::reference_integer_ops::ConvPerChannel(
+          tflite::ConvParamsQuantized(params, d->reference),
+          d->reference.per_channel_output_multiplier, d->reference.per_channel_output_shift,
+          tflite::micro::GetTensorShape(input), tflite::micro::GetTensorData<int16_t>(input),
+          tflite::micro::GetTensorShape(filter), tflite::micro::GetTensorData<int8_t>(filter),
+          tflite::RuntimeShape(), static_cast<const int64_t*>(nullptr),
+          tflite::micro::GetTensorShape(output), tflite::micro::GetTensorData<int16_t>(output));
+    }
+    return kTfLiteOk;
+  }
+  if (input->type != kTfLiteInt8) return kTfLiteError;
   tflite::reference_integer_ops::ConvPerChannel(
       tflite::ConvParamsQuantized(params, d->reference), d->reference.per_channel_output_multiplier,
       d->reference.per_channel_output_shift, tflite::micro::GetTensorShape(input),
@@ -140,9 +171,15 @@ TfLiteStatus ConvInvoke(TfLiteContext* context, TfLiteNode* node) {
 
 // The int8-only kernel variants (CMSIS-NN's, when the adapter is compiled with -DCMSIS_NN as
 // engine.mk does for a cmsis_nn library) leave out the int4/int16/float code; without CMSIS_NN,
-// TFLM's headers define them as the generic registrations.
+// TFLM's headers define them as the generic registrations. HIL_TFLM_INT16 takes the generic
+// (int8 + int16) registrations of a CMSIS-NN library.
+#if defined(CMSIS_NN) && defined(HIL_TFLM_INT16)
+#define HIL_TFLM_KERNEL(name) tflite::Register_##name()
+#else
+#define HIL_TFLM_KERNEL(name) tflite::Register_##name##_INT8()
+#endif
 TfLiteStatus AddOps(Resolver& r) {
-  g_conv_kernel = tflite::Register_CONV_2D_INT8();
+  g_conv_kernel = HIL_TFLM_KERNEL(CONV_2D);
   TFLMRegistration conv = g_conv_kernel;
   conv.init = ConvInit;
   conv.free = ConvFree;
@@ -151,14 +188,14 @@ TfLiteStatus AddOps(Resolver& r) {
   conv.reset = ConvReset;
   const TfLiteStatus statuses[] = {
       r.AddAdd(tflite::Register_ADD_INT8()),
-      r.AddAveragePool2D(tflite::Register_AVERAGE_POOL_2D_INT8()),
+      r.AddAveragePool2D(HIL_TFLM_KERNEL(AVERAGE_POOL_2D)),
       r.AddConv2D(conv),
-      r.AddDepthwiseConv2D(tflite::Register_DEPTHWISE_CONV_2D_INT8()),
+      r.AddDepthwiseConv2D(HIL_TFLM_KERNEL(DEPTHWISE_CONV_2D)),
       r.AddDequantize(),
-      r.AddFullyConnected(tflite::Register_FULLY_CONNECTED_INT8()),
-      r.AddMaxPool2D(tflite::Register_MAX_POOL_2D_INT8()),
+      r.AddFullyConnected(HIL_TFLM_KERNEL(FULLY_CONNECTED)),
+      r.AddMaxPool2D(HIL_TFLM_KERNEL(MAX_POOL_2D)),
       r.AddReshape(),
-      r.AddSoftmax(tflite::Register_SOFTMAX_INT8()),
+      r.AddSoftmax(HIL_TFLM_KERNEL(SOFTMAX)),
       r.AddMean(),
       r.AddSqueeze(),
       r.AddExpandDims(),
@@ -193,10 +230,20 @@ hil_status CheckModel(const uint8_t* model, size_t len, hil_engine_t* out) {
   if (graph->tensors() != nullptr) {
     for (flatbuffers::uoffset_t i = 0; i < graph->tensors()->size(); ++i) {
       const tflite::TensorType type = graph->tensors()->Get(i)->type();
+      const bool wide = type == tflite::TensorType_INT16 || type == tflite::TensorType_INT64;
       if (type != tflite::TensorType_INT8 && type != tflite::TensorType_INT32 &&
-          type != tflite::TensorType_FLOAT32) {
+          type != tflite::TensorType_FLOAT32 && !(wide && kInt16Kernels)) {
         return Fail(out, HIL_ERR_UNSUPPORTED_TYPE, -1, static_cast<int>(i),
                     static_cast<int32_t>(type));
+      }
+      // int16 tensors are symmetric (TFLite's quantization spec); TFLM's int16 kernels ignore
+      // a zero point, the portable engine refuses it, and so does this adapter.
+      const tflite::QuantizationParameters* q = graph->tensors()->Get(i)->quantization();
+      if (type == tflite::TensorType_INT16 && q != nullptr && q->scale() != nullptr &&
+          q->scale()->size() > 0 && q->zero_point() != nullptr && q->zero_point()->size() > 0 &&
+          q->zero_point()->Get(0) != 0) {
+        return Fail(out, HIL_ERR_BAD_QUANTIZATION, -1, static_cast<int>(i),
+                    static_cast<int32_t>(q->zero_point()->Get(0)));
       }
     }
   }
@@ -204,9 +251,11 @@ hil_status CheckModel(const uint8_t* model, size_t len, hil_engine_t* out) {
 }
 
 // The portable engine's type rules, so both engines refuse the same models: every op computes
-// on INT8 (ADD: both operands; CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED: input and filter),
-// QUANTIZE takes FLOAT32 or INT8 to INT8 and DEQUANTIZE INT8 to FLOAT32. TFLM alone would also
-// run float kernels. Checked in the portable engine's order: inputs, then the output.
+// on INT8 or INT16 with its output of the input's type (ADD: INT8 operands only; CONV_2D,
+// DEPTHWISE_CONV_2D, FULLY_CONNECTED: an INT8 filter; an INT16 DEPTHWISE_CONV_2D an INT64 bias,
+// which TFLM reads as int64 whatever its type), QUANTIZE takes FLOAT32, INT8 or INT16 to INT8 or
+// INT16 and DEQUANTIZE INT8 or INT16 to FLOAT32. TFLM alone would also run float kernels.
+// Checked in the portable engine's order: inputs, then the output.
 hil_status CheckTypes(const tflite::SubGraph* graph, int op_index, const tflite::Operator* op,
                       tflite::BuiltinOperator code, hil_engine_t* out) {
   const flatbuffers::Vector<int32_t>* inputs = op->inputs();
@@ -230,25 +279,39 @@ hil_status CheckTypes(const tflite::SubGraph* graph, int op_index, const tflite:
     return HIL_OK;
   };
   constexpr tflite::TensorType kI8 = tflite::TensorType_INT8;
+  constexpr tflite::TensorType kI16 = tflite::TensorType_INT16;
+  constexpr tflite::TensorType kI64 = tflite::TensorType_INT64;
   constexpr tflite::TensorType kF32 = tflite::TensorType_FLOAT32;
+  int first = -1;
+  const int in_type = type_of(inputs, 0, &first);
+  // The activation type of this op: INT16 if its input (or, for QUANTIZE, its output) is.
+  const tflite::TensorType act = in_type == kI16 ? kI16 : kI8;
   hil_status st = HIL_OK;
   switch (code) {
     case tflite::BuiltinOperator_QUANTIZE:
-      if ((st = expect(inputs, 0, kF32, kI8)) != HIL_OK) return st;
-      return expect(outputs, 0, kI8, kI8);
+      if (in_type == kF32 || in_type == kI8 || in_type == kI16) return expect(outputs, 0, kI8, kI16);
+      return expect(inputs, 0, kF32, kI8);
     case tflite::BuiltinOperator_DEQUANTIZE:
-      if ((st = expect(inputs, 0, kI8, kI8)) != HIL_OK) return st;
+      if ((st = expect(inputs, 0, kI8, kI16)) != HIL_OK) return st;
       return expect(outputs, 0, kF32, kF32);
     case tflite::BuiltinOperator_ADD:
-    case tflite::BuiltinOperator_CONV_2D:
-    case tflite::BuiltinOperator_DEPTHWISE_CONV_2D:
-    case tflite::BuiltinOperator_FULLY_CONNECTED:
       if ((st = expect(inputs, 0, kI8, kI8)) != HIL_OK) return st;
       if ((st = expect(inputs, 1, kI8, kI8)) != HIL_OK) return st;
       return expect(outputs, 0, kI8, kI8);
+    case tflite::BuiltinOperator_CONV_2D:
+    case tflite::BuiltinOperator_DEPTHWISE_CONV_2D:
+    case tflite::BuiltinOperator_FULLY_CONNECTED:
+      if ((st = expect(inputs, 0, act, act)) != HIL_OK) return st;
+      if ((st = expect(inputs, 1, kI8, kI8)) != HIL_OK) return st;
+      if ((st = expect(outputs, 0, act, act)) != HIL_OK) return st;
+      if (act == kI16 && code == tflite::BuiltinOperator_DEPTHWISE_CONV_2D && inputs->size() > 2 &&
+          inputs->Get(2) >= 0) {
+        return expect(inputs, 2, kI64, kI64);
+      }
+      return HIL_OK;
     default:
-      if ((st = expect(inputs, 0, kI8, kI8)) != HIL_OK) return st;
-      return expect(outputs, 0, kI8, kI8);
+      if ((st = expect(inputs, 0, act, act)) != HIL_OK) return st;
+      return expect(outputs, 0, act, act);
   }
 }
 
@@ -293,6 +356,7 @@ hil_status Info(const hil_engine_t* engine, int index, bool input, hil_tensor_in
     case kTfLiteFloat32: dtype = HIL_DTYPE_FLOAT32; break;
     case kTfLiteInt32: dtype = HIL_DTYPE_INT32; break;
     case kTfLiteInt8: dtype = HIL_DTYPE_INT8; break;
+    case kTfLiteInt16: dtype = HIL_DTYPE_INT16; break;
     default: return HIL_ERR_BAD_ARGUMENT;
   }
   memset(info, 0, sizeof *info);
