@@ -112,10 +112,18 @@ def _int16_add() -> bytes:
     return b.build([x], [y])
 
 
-def _conv16(**kwargs) -> bytes:
-    from test_engine_16x8 import conv_model
-
-    return conv_model(**kwargs)
+def _conv16(bias_dtype=np.int64, depthwise=False, input_zp=0) -> bytes:
+    b = ModelBuilder()
+    x = b.add_tensor("x", (1, 4, 4, 2), "int16", scale=0.001, zero_point=input_zp)
+    w = b.add_const("w", np.ones((1, 3, 3, 2) if depthwise else (2, 3, 3, 2), np.int8), scale=[0.01, 0.02],
+                    zero_point=[0, 0], quantized_dimension=3 if depthwise else 0)
+    bias = b.add_const("b", np.array([5, -7], bias_dtype), scale=[1e-5, 2e-5], zero_point=[0, 0])
+    y = b.add_tensor("y", (1, 4, 4, 2), "int16", scale=0.002, zero_point=0)
+    if depthwise:
+        b.add_op(BuiltinOp.DEPTHWISE_CONV_2D, [x, w, bias], [y], tb.DepthwiseConv2DOptions(depth_multiplier=1))
+    else:
+        b.add_op(BuiltinOp.CONV_2D, [x, w, bias], [y], tb.Conv2DOptions())
+    return b.build([x], [y])
 
 
 REFUSED = {  # name: (model, the portable engine's status)
