@@ -190,6 +190,8 @@ uint32_t pe_type_size(uint8_t type)
 {
     switch (type) {
     case PE_TYPE_INT8: return 1;
+    case PE_TYPE_INT16: return 2;
+    case PE_TYPE_INT64: return 8;
     case PE_TYPE_INT32: return 4;
     case PE_TYPE_FLOAT32: return 4;
     default: return 0;

@@ -11,6 +11,7 @@
 
 #include "fb_reader.h"
 #include "hil/engine.h"
+#include "pe_int16_types.h"
 
 /* TFLite BuiltinOperator codes of the supported set. */
 enum {
@@ -30,7 +31,8 @@ enum {
 };
 
 /* TFLite TensorType codes the engine knows; PE_TYPE_ANY matches every type in the op table. */
-enum { PE_TYPE_FLOAT32 = 0, PE_TYPE_INT32 = 2, PE_TYPE_INT8 = 9, PE_TYPE_ANY = 0xFF };
+enum { PE_TYPE_FLOAT32 = 0, PE_TYPE_INT32 = 2, PE_TYPE_INT64 = PE_TYPE_INT64_CODE, PE_TYPE_INT16 = PE_TYPE_INT16_CODE,
+       PE_TYPE_INT8 = 9, PE_TYPE_ANY = 0xFF };
 
 /* TFLite ActivationFunctionType / Padding. */
 enum { PE_ACT_NONE = 0, PE_ACT_RELU = 1, PE_ACT_RELU_N1_TO_1 = 2, PE_ACT_RELU6 = 3 };
@@ -76,6 +78,7 @@ typedef struct {
     int32_t activation;
     int32_t weights_format;
     float beta;
+    int32_t quantized_bias_type; /* CONV_2D / FULLY_CONNECTED: TensorType of an absent bias */
     uint8_t keep_dims;
 } pe_options;
 
@@ -148,6 +151,7 @@ struct pe_op {
         pe_softmax_params softmax;
         pe_add_params add;
         pe_quant_params quant;
+        pe_int16_params i16;   /* the 16x8 kernels (pe_int16.h) */
     } p;
 };
 

@@ -37,10 +37,22 @@ static uint32_t pe_measure_persist(const fb_ctx *model_fb, const pe_model_view *
             break;
         }
         const int32_t code = pe_builtin_code(&fb, &code_table);
-        if (code != PE_OP_CONV_2D && code != PE_OP_DEPTHWISE_CONV_2D && code != PE_OP_FULLY_CONNECTED) {
+        if (code != PE_OP_CONV_2D && code != PE_OP_DEPTHWISE_CONV_2D && code != PE_OP_FULLY_CONNECTED &&
+            code != PE_OP_SOFTMAX) {
             continue;
         }
-        if (!fb_vector(&fb, &op, 1, 4, &inputs) || inputs.count < 2) {
+        if (!fb_vector(&fb, &op, 1, 4, &inputs) || inputs.count < 1) {
+            break;
+        }
+        if (code == PE_OP_SOFTMAX) { /* an int16 softmax keeps its two LUTs */
+            const int32_t input = fb_vec_i32(&fb, &inputs, 0);
+            if (input >= 0 && (uint32_t)input < v->tensors.count &&
+                fb_vec_table(&fb, &v->tensors, (uint32_t)input, &tensor) && fb_i8(&fb, &tensor, 1, 0) == PE_TYPE_INT16) {
+                bytes += PE_SOFTMAX16_PERSIST_BYTES;
+            }
+            continue;
+        }
+        if (inputs.count < 2) {
             break;
         }
         const int32_t filter = fb_vec_i32(&fb, &inputs, 1);
@@ -77,6 +89,7 @@ static void pe_parse_options(fb_ctx *fb, const fb_table *op_table, int32_t code,
         o->activation = fb_i8(fb, &t, 3, 0);
         o->dilation_w = fb_i32(fb, &t, 4, 1);
         o->dilation_h = fb_i32(fb, &t, 5, 1);
+        o->quantized_bias_type = fb_i8(fb, &t, 6, 0);
         break;
     case PE_OP_DEPTHWISE_CONV_2D:
         o->padding = fb_i8(fb, &t, 0, 0);
@@ -99,6 +112,7 @@ static void pe_parse_options(fb_ctx *fb, const fb_table *op_table, int32_t code,
     case PE_OP_FULLY_CONNECTED:
         o->activation = fb_i8(fb, &t, 0, 0);
         o->weights_format = fb_i8(fb, &t, 1, 0);
+        o->quantized_bias_type = fb_i8(fb, &t, 4, 0);
         break;
     case PE_OP_SOFTMAX:
         o->beta = fb_f32(fb, &t, 0, 0.0f);

@@ -85,6 +85,9 @@ hil_status pe_parse_tensors(hil_engine_t *e, fb_ctx *fb, const pe_model_view *v,
                 }
                 t->is_const = 1;
                 t->data = (uint8_t *)(uintptr_t)(fb->buf + data.pos);
+                if (t->type == PE_TYPE_INT16 && ((uintptr_t)t->data & 1u) != 0) {
+                    return pe_error(e, HIL_ERR_BAD_MODEL, -1, (int)i, (int32_t)data.pos); /* read as int16_t */
+                }
             }
         }
         if (has_quant) {
@@ -103,7 +106,9 @@ hil_status pe_parse_tensors(hil_engine_t *e, fb_ctx *fb, const pe_model_view *v,
                     }
                 }
                 const int64_t zp = fb_vec_i64(fb, &zero_points, 0);
-                if (t->type == PE_TYPE_INT8 && (zp < -128 || zp > 127)) {
+                /* int16 tensors are symmetric (TFLite's quantization spec; TFLM's int16 kernels
+                 * drop the zero point). */
+                if ((t->type == PE_TYPE_INT8 && (zp < -128 || zp > 127)) || (t->type == PE_TYPE_INT16 && zp != 0)) {
                     return pe_error(e, HIL_ERR_BAD_QUANTIZATION, -1, (int)i, (int32_t)zp);
                 }
                 if (scales.count > 1 && (t->quantized_dim < 0 || t->quantized_dim >= t->rank)) {
@@ -135,7 +140,7 @@ hil_status pe_parse_io(hil_engine_t *e, fb_ctx *fb, const fb_vec *vec, pe_state 
         if (t->is_const || (is_input && t->is_input)) {
             return pe_error(e, HIL_ERR_BAD_MODEL, -1, index, (int32_t)i);
         }
-        if (t->type != PE_TYPE_INT8 && t->type != PE_TYPE_FLOAT32) {
+        if (t->type != PE_TYPE_INT8 && t->type != PE_TYPE_INT16 && t->type != PE_TYPE_FLOAT32) {
             return pe_error(e, HIL_ERR_UNSUPPORTED_TYPE, -1, index, t->type);
         }
         if (is_input) {

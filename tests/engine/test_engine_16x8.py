@@ -1,0 +1,214 @@
+"""16x8 bit-exactness: the portable engine's int16 kernels (int16 activations, int8 weights, int64
+or int32 bias) against TFLM's reference kernels (tflite_micro), and the refusals and arena
+accounting that go with them.
+
+RANDOM_16X8_MODEL_COUNT seeded random 16x8 models (HIL_ENGINE_RANDOM_16X8_MODELS, default 250)
+run on 3 random full-range inputs each through both; committed 16x8 models are picked up by
+test_engine_bit_exact.py like every other committed model. Failures name the op chain.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from engine_cases import FIXTURE_MODELS, RANDOM_16X8_SEEDS, generated
+from test_engine_bit_exact import check_model
+
+from harness.engine import tflite_builder as tb
+from harness.engine.host import EngineError, HostEngine
+from harness.engine.tflite_builder import Activation, BuiltinOp, ModelBuilder, Padding
+
+LUT_BYTES = 2 * 513 * 2  # the exp and 1/(1+x) tables of one int16 SOFTMAX
+
+
+@pytest.mark.parametrize("seed", RANDOM_16X8_SEEDS)
+def test_random_16x8_model_is_bit_exact(seed):
+    model = generated(seed)
+    check_model(model.model, seed, model.name)
+
+
+def test_random_16x8_models_cover_every_int16_kernel():
+    seen = set()
+    for seed in RANDOM_16X8_SEEDS:
+        seen.update(generated(seed).ops)
+    expected = {"conv", "dwconv", "fc", "maxpool", "avgpool", "mean", "reshape", "squeeze",
+                "expand-squeeze", "softmax", "requant", "quantize", "dequantize", "int32bias",
+                "int8-to-int16", "int16-to-int8"}
+    assert expected <= seen, f"never generated: {sorted(expected - seen)}"
+
+
+def test_random_16x8_models_are_16x8(tmp_path):
+    """Every generated model has int16 activations and only int64/int32 biases beside int8 weights."""
+    from harness.models.inspect import read_model_info
+
+    for seed in list(RANDOM_16X8_SEEDS)[:50]:
+        path = tmp_path / f"seed{seed}.tflite"
+        path.write_bytes(generated(seed).model)
+        dtypes = set(read_model_info(path).tensor_dtypes)
+        assert "int16" in dtypes, f"seed {seed}: no int16 tensor"
+        assert dtypes <= {"int8", "int16", "int32", "int64", "float32"}, f"seed {seed}: {dtypes}"
+
+
+def test_engine_reports_int16_input_quantization_like_the_oracle():
+    from tflite_micro import runtime
+
+    seed = next(s for s in RANDOM_16X8_SEEDS if HostEngine(generated(s).model).inputs[0].dtype == np.int16)
+    model = generated(seed).model
+    details = runtime.Interpreter.from_bytes(model, arena_size=4 << 20).get_input_details(0)
+    info = HostEngine(model).inputs[0]
+    assert info.dtype == np.dtype("<i2") == np.dtype(details["dtype"])
+    assert info.shape == tuple(int(d) for d in details["shape"])
+    assert info.scale == float(details["quantization_parameters"]["scales"][0])
+    assert info.zero_point == 0 == int(details["quantization_parameters"]["zero_points"][0])
+    assert info.nbytes == 2 * int(np.prod(info.shape))
+
+
+COMMITTED_16X8 = [p for p in FIXTURE_MODELS if "16x8" in p.stem]
+
+
+@pytest.mark.skipif(not COMMITTED_16X8, reason="no committed 16x8 model in fixtures/models yet")
+@pytest.mark.parametrize("path", COMMITTED_16X8, ids=[p.stem for p in COMMITTED_16X8])
+def test_committed_16x8_model_runs_int16(path):
+    engine = check_model(path.read_bytes(), 16, path.name)
+    assert engine.inputs[0].dtype == np.int16 and engine.inputs[0].zero_point == 0
+    print(f"{path.name}: arena {engine.arena_used} bytes")
+
+
+# --- hand-made models: refusals and arena accounting ---------------------------------------------
+
+def softmax_model(dtype: str, depth: int = 10, out_scale: float | None = None) -> bytes:
+    b = ModelBuilder()
+    wide = dtype == "int16"
+    x = b.add_tensor("x", (1, depth), dtype, scale=0.001 if wide else 0.1, zero_point=0)
+    y = b.add_tensor("y", (1, depth), dtype, scale=out_scale or (1 / 32768 if wide else 1 / 256),
+                     zero_point=0 if wide else -128)
+    b.add_op(BuiltinOp.SOFTMAX, [x], [y], tb.SoftmaxOptions(1.0))
+    return b.build([x], [y])
+
+
+def conv_model(bias_dtype=np.int64, depthwise=False, input_zp=0, filter_dtype=np.int8) -> bytes:
+    b = ModelBuilder()
+    x = b.add_tensor("x", (1, 4, 4, 2), "int16", scale=0.001, zero_point=input_zp)
+    shape = (1, 3, 3, 2) if depthwise else (2, 3, 3, 2)
+    w = b.add_const("w", np.ones(shape, filter_dtype), scale=[0.01, 0.02], zero_point=[0, 0],
+                    quantized_dimension=3 if depthwise else 0)
+    bias = b.add_const("b", np.array([5, -7], bias_dtype), scale=[1e-5, 2e-5], zero_point=[0, 0])
+    y = b.add_tensor("y", (1, 4, 4, 2), "int16", scale=0.002, zero_point=0)
+    if depthwise:
+        b.add_op(BuiltinOp.DEPTHWISE_CONV_2D, [x, w, bias], [y],
+                 tb.DepthwiseConv2DOptions(Padding.SAME, 1, 1, 1, Activation.RELU))
+    else:
+        b.add_op(BuiltinOp.CONV_2D, [x, w, bias], [y], tb.Conv2DOptions(Padding.SAME, 1, 1, Activation.RELU))
+    return b.build([x], [y])
+
+
+def load_error(model: bytes) -> EngineError:
+    with pytest.raises(EngineError) as info:
+        HostEngine(model)
+    return info.value
+
+
+def test_int16_softmax_keeps_its_two_luts_in_the_arena():
+    """Same graph at int8 and int16: the int16 one needs twice the activation bytes plus the
+    two 513-entry LUTs TFLM's prepare allocates."""
+    depth = 64  # 64 and 128 bytes: both multiples of the planner's 16-byte alignment
+    int8 = HostEngine(softmax_model("int8", depth)).arena_used
+    int16 = HostEngine(softmax_model("int16", depth)).arena_used
+    assert int16 - int8 == 2 * depth + LUT_BYTES + 12  # + the LUT block's alignment to 16
+
+
+def test_int16_softmax_matches_the_oracle_on_extreme_rows():
+    from engine_cases import oracle_run
+
+    model = softmax_model("int16", depth=10)
+    rows = np.array([[32767] * 10, [-32768] * 10, [32767] + [-32768] * 9, list(range(-5, 5)),
+                     [0, 1, 2, 3, 30000, -30000, 7, 7, 7, 7]], dtype=np.int16)
+    engine = HostEngine(model)
+    for row in rows:
+        x = row.reshape(1, 10)
+        assert np.array_equal(engine.invoke(x), oracle_run(model, [x])[0]), row
+
+
+def test_int16_tensor_with_a_zero_point_is_refused():
+    err = load_error(conv_model(input_zp=3))
+    assert err.status_name == "BAD_QUANTIZATION" and err.tensor_index == 0 and err.detail == 3
+
+
+def test_int16_depthwise_needs_an_int64_bias():
+    """TFLM's int16 depthwise reads the bias as int64 whatever its type (an int32 one would be
+    read past its end), so only INT64 is accepted; CONV_2D takes INT32 (int32 accumulator)."""
+    err = load_error(conv_model(np.int32, depthwise=True))
+    assert err.status_name == "UNSUPPORTED_TYPE" and err.tensor_index == 2
+    assert err.detail == tb.TensorType.INT32
+    HostEngine(conv_model(np.int32))
+    HostEngine(conv_model(np.int64, depthwise=True))
+
+
+def test_int16_softmax_output_scale_must_be_1_over_32768():
+    err = load_error(softmax_model("int16", out_scale=1 / 256))
+    assert err.status_name == "BAD_QUANTIZATION" and err.op_index == 0
+
+
+def test_int16_add_is_an_unsupported_type():
+    b = ModelBuilder()
+    x = b.add_tensor("x", (1, 4), "int16", scale=0.001, zero_point=0)
+    y = b.add_tensor("y", (1, 4), "int16", scale=0.002, zero_point=0)
+    b.add_op(BuiltinOp.ADD, [x, x], [y], tb.AddOptions())
+    err = load_error(b.build([x], [y]))
+    assert err.status_name == "UNSUPPORTED_TYPE" and err.op_index == 0 and err.detail == tb.TensorType.INT16
+
+
+def test_int16_input_with_int16_weights_is_refused():
+    err = load_error(conv_model(filter_dtype=np.int16))
+    assert err.status_name == "UNSUPPORTED_TYPE" and err.tensor_index == 1
+
+
+# --- the same kernels under AddressSanitizer + UBSan ---------------------------------------------
+
+ASAN_16X8_MODELS = 40
+
+
+@pytest.fixture(scope="module")
+def asan_runner():
+    import shutil
+
+    from harness.engine.build import build_runner
+
+    if shutil.which("cc") is None:
+        pytest.skip("no host C compiler (cc)")
+    return build_runner("asan")
+
+
+@pytest.mark.parametrize("seed", list(RANDOM_16X8_SEEDS)[:ASAN_16X8_MODELS])
+def test_sanitized_16x8_kernels_match_release_build(asan_runner, tmp_path, seed):
+    from engine_support.random_models import random_inputs
+    from test_engine_asan import run
+
+    model = generated(seed).model
+    engine = HostEngine(model)
+    rng = np.random.default_rng(seed)
+    inputs = [random_inputs(rng, info.dtype, info.shape) for info in engine.inputs]
+    proc = run(asan_runner, tmp_path, model, inputs)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "runtime error" not in proc.stderr, proc.stderr
+    assert (tmp_path / "output.bin").read_bytes() == b"".join(o.tobytes() for o in engine.invoke_all(inputs))
+
+
+def test_sanitized_engine_refuses_corrupted_16x8_models_cleanly(asan_runner, tmp_path):
+    """Byte flips in 16x8 models (int64 biases, int16 LUT softmax): OK or a named refusal, never
+    a sanitizer report."""
+    from test_engine_asan import run
+
+    rng = np.random.default_rng(16)
+    outcomes = set()
+    seeds = [s for s in list(RANDOM_16X8_SEEDS)[:40] if "softmax" in generated(s).ops][:5]
+    for seed in seeds:
+        model = generated(seed).model
+        for _ in range(20):
+            corrupted = bytearray(model)
+            for at in rng.integers(0, len(model), size=4):
+                corrupted[at] = int(rng.integers(0, 256))
+            proc = run(asan_runner, tmp_path, bytes(corrupted), [np.zeros(8192, np.int8)])
+            assert proc.returncode in (0, 2, 65), proc.stdout + proc.stderr
+            outcomes.add(proc.stdout.split()[0] if proc.stdout else str(proc.returncode))
+    assert len(outcomes) > 1, outcomes
