@@ -51,7 +51,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("minmax_16x8", "minmax", activations="int16", description=(
         "the outlier-laden min-max scaling, PTQ at 16x8 (int16 activations and input codes, int8 "
         "weights): the same squeezed band gets 65536 codes instead of 256; the remedy without a new "
-        "scaler, at a device cost in arena, flash and instructions")),
+        "scaler, at a device cost in arena, flash and instructions. Measured: the input codes are OK "
+        "(every sensor count of the band keeps its own code) but normal recall only climbs from "
+        "0.09 (INT8) to 0.805 against float's 0.985, so the model stays DEGRADED: the input was not "
+        "the whole loss"), expect=("DEGRADED", "OK")),
     Variant("robust_16x8", "robust", activations="int16", description=(
         "clipped robust scaling, PTQ at 16x8: what 16x8 adds where the scaler already keeps the band")),
 )}

@@ -89,13 +89,21 @@ class SuiteModel:
 
     @cached_property
     def input_params(self):
+        """The input's quantization: int8, or int16 (zero point 0) for a 16x8 model."""
         from harness.quant.tflite import QuantParams
-        return QuantParams(float(self.metadata.input["scale"]), int(self.metadata.input["zero_point"]))
+        tensor = self.metadata.input
+        return QuantParams.for_dtype(float(tensor["scale"]), int(tensor["zero_point"]), tensor.get("dtype", "int8"))
 
     @cached_property
     def output_params(self):
         from harness.quant.tflite import QuantParams
-        return QuantParams(float(self.metadata.output["scale"]), int(self.metadata.output["zero_point"]))
+        tensor = self.metadata.output
+        return QuantParams.for_dtype(float(tensor["scale"]), int(tensor["zero_point"]), tensor.get("dtype", "int8"))
+
+    @property
+    def input_dtype(self) -> str:
+        """"int8", or "int16" for a 16x8 model."""
+        return self.input_params.dtype
 
     def fold(self, counts_per_g: float | None = None):
         """The integer preprocessing the device runs (SET_PREPROCESS) for this model's scaler."""
