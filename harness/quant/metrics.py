@@ -1,4 +1,6 @@
 """Collapse metrics: how much of the INT8 input a band of interest (0.2-1.5 g) actually gets.
+An int16 input (a 16x8 model: 65536 codes, zero point 0) is measured with the same definitions;
+``calibrate(..., input_dtype="int16")`` chooses its parameters as the converter does.
 
 Pipeline measured (the one the model sees): scaler fitted on a calibration set -> per-tensor INT8
 input quantization calibrated on the scaled calibration set (min/max, as TFLite post-training
@@ -19,7 +21,7 @@ codes in the band, except saturation_rate, which is the highest of any axis):
   reconstructed from the codes (dequantize, then the scaler's inverse) minus the true value.
   None when the band's signal power is 0 (a constant band); inf when there is no error.
 * saturation_rate: fraction of band samples whose axis has a channel clipped, by the scaler's
-  clip or by the int8 rails.
+  clip or by the int8 (int16) rails.
 * range_g: g span the finest channel of the axis represents without saturating; range_ratio is
   range_g over the band width (hi - lo).
 """
@@ -33,7 +35,7 @@ import numpy as np
 
 from harness.errors import ScalerError, TraceError
 from harness.quant.scalers import AXIS_NAMES, Scaler, parse_scaler_spec
-from harness.quant.tflite import QuantParams, choose_quantization_params, dequantize, quantize
+from harness.quant.tflite import QuantParams, choose_params_for, dequantize, quantize
 
 DEFAULT_BAND_G = (0.2, 1.5)
 
@@ -102,11 +104,16 @@ class ScalerMetrics:
     worst_axis: str
     saturation_axis: str
     per_axis: list[AxisMetrics] = field(default_factory=list)
-    # Share of the INT8 range the band gets on the worst axis: band width over the g span of
-    # the whole code range (affine scalers, where every code is as wide); for other scalers the
-    # share of codes whose value lies in the band (one side). A capacity, set by the scaler and
-    # the input quantization alone, whatever data is streamed.
+    # Share of the input type's range (INT8's 256 codes, int16's 65536) the band gets on the worst
+    # axis: band width over the g span of the whole code range (affine scalers, where every code
+    # is as wide); for other scalers the share of codes whose value lies in the band (one side).
+    # A capacity, set by the scaler and the input quantization alone, whatever data is streamed.
     band_share: float = math.nan
+
+    @property
+    def input_dtype(self) -> str:
+        """"int8", or "int16" for a 16x8 model's input."""
+        return self.input_params.dtype
 
     def to_dict(self) -> dict:
         def clean(value):
@@ -135,23 +142,22 @@ def _matrix_g(g, what: str) -> np.ndarray:
     return array
 
 
-def calibrate(scaler: Scaler | str, calibration_g) -> tuple[Scaler, QuantParams]:
+def calibrate(scaler: Scaler | str, calibration_g, input_dtype: str = "int8") -> tuple[Scaler, QuantParams]:
     """Fit the scaler on the calibration set, then choose the INT8 input parameters from the
-    min/max of the scaled calibration set (one per-tensor scale for all channels, as TFLite)."""
+    min/max of the scaled calibration set (one per-tensor scale for all channels, as TFLite).
+    ``input_dtype="int16"``: a 16x8 model's symmetric int16 input, max(|min|, |max|) / 32767."""
     if isinstance(scaler, str):
         scaler = parse_scaler_spec(scaler)
     calibration = _matrix_g(calibration_g, "calibration set")
     scaled = scaler.fit(calibration).transform(calibration)
-    return scaler, choose_quantization_params(float(scaled.min()), float(scaled.max()))
+    return scaler, choose_params_for(float(scaled.min()), float(scaled.max()), input_dtype)
 
 
 def _distinct_rows(codes: np.ndarray) -> int:
+    """Distinct code tuples (rows), for int8 or int16 codes and any channel count."""
     if codes.shape[0] == 0:
         return 0
-    key = np.zeros(codes.shape[0], dtype=np.int64)
-    for column in codes.T:  # codes are int8: base-256 digits
-        key = key * 256 + (column.astype(np.int64) + 128)
-    return int(np.unique(key).size)
+    return int(np.unique(np.asarray(codes, dtype=np.int64), axis=0).shape[0])
 
 
 def _channel_g_span(scaler: Scaler, params: QuantParams, channel: int) -> float:
@@ -169,7 +175,7 @@ def _channel_g_span(scaler: Scaler, params: QuantParams, channel: int) -> float:
 
 
 def band_share(scaler: Scaler, params: QuantParams, band: Band, axis: int) -> float:
-    """Share of the INT8 input range that the band ``lo..hi`` g gets on input ``axis``: the best
+    """Share of the input type's range (int8, int16) that the band ``lo..hi`` g gets on input ``axis``: the best
     of the output channels computed from that axis (two_stage's fine channel, say)."""
     channels = np.flatnonzero(scaler.source_axis == axis)
     if scaler.affine:
@@ -188,14 +194,14 @@ def band_share(scaler: Scaler, params: QuantParams, band: Band, axis: int) -> fl
 
 
 def input_saturation_mask(scaler: Scaler, params: QuantParams, g: np.ndarray) -> np.ndarray:
-    """(n, output_channels): the scaler clips the sample, or its scaled value lies beyond an int8 rail."""
+    """(n, output_channels): the scaler clips the sample, or its scaled value lies beyond a rail."""
     ratio = scaler.transform(g) / float(np.float32(params.scale)) + params.zero_point
     return scaler.saturation_mask(g) | (ratio < params.qmin - 0.5) | (ratio > params.qmax + 0.5)
 
 
 def band_metrics(scaler: Scaler, params: QuantParams, trace_g, band: Band = Band(*DEFAULT_BAND_G),
                  label: str | None = None, codes=None) -> ScalerMetrics:
-    """Metrics of ``trace_g`` (n, axes) through a fitted scaler and INT8 input ``params``.
+    """Metrics of ``trace_g`` (n, axes) through a fitted scaler and INT8 (or int16) input ``params``.
 
     ``codes`` (n, output_channels): the input codes some device actually produced for these
     samples; measured instead of the host's own quantization, with the same definitions.
@@ -268,11 +274,13 @@ def band_metrics(scaler: Scaler, params: QuantParams, trace_g, band: Band = Band
         band_share=min(shares[a.axis] for a in measured))
 
 
-def analyze_scalers(specs, trace_g, calibration_g=None, band: Band = Band(*DEFAULT_BAND_G)):
-    """[(spec, fitted scaler, params, metrics)] for each scaler spec, side by side."""
+def analyze_scalers(specs, trace_g, calibration_g=None, band: Band = Band(*DEFAULT_BAND_G),
+                    input_dtype: str = "int8"):
+    """[(spec, fitted scaler, params, metrics)] for each scaler spec, side by side, at the input
+    type ``input_dtype`` ("int16": each scaler at 16x8)."""
     calibration_g = trace_g if calibration_g is None else calibration_g
     results = []
     for spec in specs:
-        scaler, params = calibrate(spec, calibration_g)
+        scaler, params = calibrate(spec, calibration_g, input_dtype)
         results.append((spec, scaler, params, band_metrics(scaler, params, trace_g, band, label=spec)))
     return results

@@ -21,6 +21,12 @@ Default thresholds, in the terms of an 8-bit input:
   against the best registered scaler fitted on the same calibration data (2 bits, a quarter of
   its codes: DEGRADED; 2.5 bits COLLAPSED).
 
+An int16 input (16x8 model, 65536 codes) is judged by the same rules. The code-count, saturation
+and SQNR thresholds are absolute, so they stand as they are. The band-share thresholds are shares
+of an 8-bit input, i.e. capacities of 0.15 x 256 = 38 and 0.20 x 256 = 51 codes; at another
+width they are applied as those capacities (share x levels), so a band that gets 1 % of int16's
+range (655 codes) is not called collapsed for the share an outlier takes.
+
 The verdict is the worst of the rules; every failing rule contributes a reason. Remedies are
 named only when the caller computed them on the same data (``remedies``).
 """
@@ -33,6 +39,8 @@ from harness.quant.metrics import ScalerMetrics
 
 OK, DEGRADED, COLLAPSED = "OK", "DEGRADED", "COLLAPSED"
 _RANK = {OK: 0, DEGRADED: 1, COLLAPSED: 2}
+SHARE_REFERENCE_LEVELS = 256   # the band-share thresholds are shares of an 8-bit input
+TYPE_NAMES = {"int8": "INT8", "int16": "int16"}
 
 
 @dataclass(frozen=True)
@@ -84,21 +92,25 @@ def judge(metrics: ScalerMetrics, thresholds: VerdictThresholds = VerdictThresho
 
     hint = (f" - try {', '.join(remedies)}" if remedies else "")
     too_narrow = m.range_ratio < 1.0
+    kind = TYPE_NAMES.get(m.input_params.dtype, m.input_params.dtype)
     status = level(m.effective_bits, t.collapsed_bits, t.degraded_bits)
+    # shares of an 8-bit input, applied as capacities in codes at any input width
+    capacity = SHARE_REFERENCE_LEVELS / m.levels
     share_status = OK if too_narrow or m.band_share != m.band_share else \
-        level(m.band_share, t.collapsed_band_share, t.degraded_band_share)
+        level(m.band_share, t.collapsed_band_share * capacity, t.degraded_band_share * capacity)
     lost = best.effective_bits - m.effective_bits if best is not None else 0.0
     lost_status = COLLAPSED if lost >= t.collapsed_bits_lost else DEGRADED if lost >= t.degraded_bits_lost else OK
     if max(status, share_status, lost_status, key=_RANK.get) != OK and not too_narrow:
         worst = max(status, share_status, lost_status, key=_RANK.get)
-        relative = f"; the band gets {m.band_share:.0%} of the INT8 range" if m.band_share == m.band_share else ""
+        relative = (f"; the band gets {m.band_share:.{'0' if m.band_share >= 0.01 else '2'}%} of the {kind} range"
+                    if m.band_share == m.band_share else "")
         if best is not None and lost > 0:
             relative += (f", {lost:.1f} bits fewer than {best.spec} ({best.codes_used} codes) on the same "
                          "calibration data")
         findings.append((worst, (
             f"{band} uses {m.codes_used} of {m.levels} codes ({m.effective_bits:.1f} bits) on "
             f"{m.worst_axis}: calibration range {m.range_g:.3g} g vs band {m.band.width_g:.3g} g "
-            f"({m.range_ratio:.1f}x, {m.g_per_code:.3g} g per code){relative}; the outliers set the INT8 "
+            f"({m.range_ratio:.1f}x, {m.g_per_code:.3g} g per code){relative}; the outliers set the {kind} "
             f"range{hint}")))
 
     saturation = level(m.saturation_rate, t.collapsed_saturation, t.degraded_saturation, below=False)
