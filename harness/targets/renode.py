@@ -1,27 +1,40 @@
-"""Renode backend: the firmware on Renode's STM32F4 platform, the link on a server socket terminal.
+"""Renode backend: the firmware on a Renode platform, the link on a server socket terminal.
 
     renode --disable-xwt --plain --port MONITOR_PORT RUN_DIR/hil.resc
 
 ``hil.resc`` (see :func:`monitor_commands`)::
 
     mach create "hil"
-    machine LoadPlatformDescription @platforms/cpus/stm32f4.repl
+    machine LoadPlatformDescription @RUN_DIR/hil.repl      # see platform_description()
     sysbus LoadELF @/abs/path/firmware.elf
+    macro reset  (a triple-quoted body: sysbus LoadELF @/abs/path/firmware.elf)
     emulation CreateServerSocketTerminal UART_PORT "term" false
     connector Connect sysbus.usart1 term
+    logLevel 3 sysbus.usart1
 
 - ``false``: no telnet negotiation on the UART socket (it would corrupt the binary protocol).
 - The machine is *not* started by the script: ``connect()`` opens ``socket://127.0.0.1:UART_PORT``
   first, then sends ``start`` on the monitor, so the BOOT frame is never lost. Later connects
   ``pause`` and ``machine Reset`` first, so each connect sees a fresh boot.
-- The monitor (``--port``) is a line-based telnet console; :class:`RenodeMonitor` strips the
-  negotiation bytes and colour codes and waits for the prompt. ``stop()`` sends ``quit``, then
-  SIGTERM/SIGKILL with deadlines, like the QEMU backend.
-- Renode's stm32f4.repl names the UARTs usart1, usart2, usart3, uart4, uart5; the board decides
-  which one carries the link (netduinoplus2: usart1, nucleo_f446re: usart2).
+- The monitor (``--port``): :mod:`harness.targets.renode_monitor` (the telnet handshake Renode
+  needs before it says anything). Renode runs ``hil.resc`` on our monitor connection once the
+  handshake is done; the start waits for its prompt, ``(hil)``. ``stop()`` sends ``quit``, then
+  stops the whole process group (the ``renode`` launcher script and the ``mono`` it starts).
+- Boards: :data:`BOARDS` maps a firmware board folder to a platform and the UART of its link
+  (netduinoplus2: stm32f4 usart1; nucleo_f446re: stm32f4 usart2; nrf52840: Renode's nrf52840
+  with the board's own ``renode.repl`` on top, uart0 = UARTE0).
+- The executable: ``$HIL_RENODE`` if set (a path or a name on PATH), else ``renode`` on PATH.
 
-Renode is not installable on this project's machines, so this backend is tested against a fake
-monitor and its commands are unit-tested; tests that need Renode skip where it is not on PATH.
+TIMING (measured, docs/real-boards.md): ECHO from the host ran at ~1 kB/s, and a 2 KiB frame
+took ~2 s against ~40 ms for 512 B scaled up. Renode's STM32_UART, on every byte it receives
+while it knows a baud rate (firmware's BRR and the model's clock), schedules a one-shot
+idle-line clock entry and cancels the previous one, which stays in the clock source until it
+fires; a frame's bytes all arrive at one synchronisation point, so a frame of n bytes costs
+O(n^2). With ``frequency: 0`` on the link USART the model has no baud rate and schedules
+nothing (the firmware does not use IDLE); the per-byte warning that then follows is silenced
+with ``logLevel 3``. The quantum (``emulation SetGlobalQuantum``) and
+``SetGlobalAdvanceImmediately`` were measured too and made it slower, not faster; the
+``SynchronizedTimers`` mode lost bytes. :data:`PERFORMANCE_COMMANDS` is empty by default.
 """
 
 from __future__ import annotations
@@ -30,16 +43,15 @@ import itertools
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.paths import build_root
 from harness.deadline import Deadline
-from harness.errors import ConfigError, TargetError, ToolMissingError
+from harness.errors import ConfigError, DeviceTimeoutError, TargetError, ToolMissingError
 from harness.link.client import DeviceClient
+from harness.paths import FIRMWARE_DIR, build_root
 from harness.targets import register_target
 from harness.targets.base import (
     DEFAULT_BOOT_TIMEOUT_S,
@@ -49,37 +61,64 @@ from harness.targets.base import (
     spawn,
     terminate,
 )
+# the monitor's names, as this backend's own (tests import them from here too)
+from harness.targets.renode_monitor import (MonitorError, RenodeMonitor, negotiation_answer,  # noqa: F401
+                                            strip_telnet)
 
 RENODE = "renode"
-RENODE_INSTALL_HINT = ("Renode is not packaged for Debian: unpack the linux-portable release from "
-                       "https://github.com/renode/renode/releases and put it on PATH")
-DEFAULT_PLATFORM = "platforms/cpus/stm32f4.repl"
+RENODE_ENV = "HIL_RENODE"
+RENODE_INSTALL_HINT = ("Renode is not packaged for Debian: install its release package (renode_1.15.x_amd64.deb "
+                       "or the linux-portable tarball from https://github.com/renode/renode/releases) and put "
+                       f"`renode` on PATH or name it in ${RENODE_ENV}")
+STM32F4_PLATFORM = "platforms/cpus/stm32f4.repl"
+NRF52840_PLATFORM = "platforms/cpus/nrf52840.repl"
+DEFAULT_PLATFORM = STM32F4_PLATFORM
 MACHINE_NAME = "hil"
 TERMINAL_NAME = "term"
-UART_NAMES = ("usart1", "usart2", "usart3", "uart4", "uart5")
+# the UARTs each platform names (a board's link must be one of them)
+PLATFORM_UARTS = {
+    STM32F4_PLATFORM: ("usart1", "usart2", "usart3", "uart4", "uart5"),
+    NRF52840_PLATFORM: ("uart0", "uart1"),
+}
+UART_NAMES = PLATFORM_UARTS[STM32F4_PLATFORM]
+# Extra monitor commands after the set-up (e.g. 'emulation SetGlobalQuantum "0.0001"'): none
+# by default, as none measured made the link faster (TIMING above).
+PERFORMANCE_COMMANDS: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class RenodeBoard:
     platform: str
     uart: str
+    overlay: str | None = None   # a .repl under firmware/boards/<board>/ loaded after the platform
 
 
-# firmware board folder -> where its link UART is on Renode
+# firmware board folder -> where it runs on Renode
 BOARDS = {
-    "netduinoplus2": RenodeBoard(DEFAULT_PLATFORM, "usart1"),
-    "nucleo_f446re": RenodeBoard(DEFAULT_PLATFORM, "usart2"),
+    "netduinoplus2": RenodeBoard(STM32F4_PLATFORM, "usart1"),
+    "nucleo_f446re": RenodeBoard(STM32F4_PLATFORM, "usart2"),
+    "nrf52840": RenodeBoard(NRF52840_PLATFORM, "uart0", "renode.repl"),
 }
 _run_counter = itertools.count(1)
 
 
 class RenodeMissingError(ToolMissingError):
-    """``renode`` is not on PATH (it is not a Debian package, so the usual hint does not apply)."""
+    """``renode`` is not found (it is not a Debian package, so the usual hint does not apply)."""
 
     def __init__(self, tool: str = RENODE):
         self.tool = tool
         self.package = ""
-        Exception.__init__(self, f"{tool} not found on PATH; {RENODE_INSTALL_HINT}")
+        Exception.__init__(self, f"{tool} not found; {RENODE_INSTALL_HINT}")
+
+
+def renode_executable(name: str | None = None, environ=os.environ) -> str:
+    """The Renode to run: ``name``, else ``$HIL_RENODE``, else ``renode``, found on PATH (or a
+    path). Raises RenodeMissingError naming what was looked for."""
+    wanted = name or environ.get(RENODE_ENV) or RENODE
+    found = shutil.which(wanted)
+    if found is None:
+        raise RenodeMissingError(wanted)
+    return found
 
 
 def _renode_path(path: Path | str) -> str:
@@ -90,20 +129,64 @@ def _renode_path(path: Path | str) -> str:
     return "@" + text
 
 
+def _platform_argument(platform: str) -> str:
+    return platform if platform.startswith("@") else _renode_path(platform)
+
+
+def _check_uart(uart: str, platform: str) -> None:
+    names = PLATFORM_UARTS.get(platform.lstrip("@"))
+    if names is not None and uart not in names:
+        short = Path(platform.lstrip("@")).stem
+        raise ConfigError(f"Renode's {short} has no UART '{uart}'; its UARTs: {', '.join(names)}")
+
+
+def platform_description(platform: str, uart: str, overlay: Path | str | None = None) -> str:
+    """The run's ``hil.repl``: Renode's ``platform``, the board's ``overlay`` on top, and, on an
+    STM32 USART link, ``frequency: 0`` for that USART (see TIMING: without a clock Renode's
+    STM32_UART knows no baud rate and arms no idle-line timer per received byte)."""
+    lines = ["// written by harness/targets/renode.py for one run",
+             f'using "{platform.lstrip("@")}"']
+    if overlay is not None:
+        lines.append(f'using "{Path(overlay).resolve()}"')
+    if platform.lstrip("@") == STM32F4_PLATFORM:
+        lines += ["",
+                  "// no clock, so no baud rate: Renode's STM32_UART then schedules no idle-line event per",
+                  "// received byte (they pile up in the clock source: a 2 KiB frame cost 2 s, not 40 ms)",
+                  f"{uart}:",
+                  "    frequency: 0"]
+    return "\n".join(lines) + "\n"
+
+
+def link_uart_commands(uart: str, platform: str) -> list[str]:
+    """Monitor commands for the link UART: an STM32_UART without a baud rate warns on every byte
+    it receives; only its errors are logged."""
+    if platform.lstrip("@") == STM32F4_PLATFORM:
+        return [f"logLevel 3 sysbus.{uart}"]
+    return []
+
+
 def monitor_commands(elf: Path | str, uart_port: int, *, uart: str = "usart1",
-                     platform: str = DEFAULT_PLATFORM, machine: str = MACHINE_NAME,
+                     platform: str = DEFAULT_PLATFORM, description: Path | str | None = None,
+                     machine: str = MACHINE_NAME, performance: tuple[str, ...] = (),
                      start: bool = False) -> list[str]:
-    """The monitor commands that build the machine, load ``elf`` and put ``uart`` on a socket."""
-    if uart not in UART_NAMES:
-        raise ConfigError(f"Renode's stm32f4 has no UART '{uart}'; its UARTs: {', '.join(UART_NAMES)}")
+    """The monitor commands that build the machine from ``description`` (a .repl; default
+    ``platform`` itself), load ``elf`` and put ``uart`` on a socket."""
+    _check_uart(uart, platform)
     if not 0 < uart_port < 65536:
         raise ConfigError(f"bad UART port {uart_port}")
+    repl = _renode_path(Path(description).resolve()) if description is not None else _platform_argument(platform)
+    load = f"sysbus LoadELF {_renode_path(Path(elf).resolve())}"
     commands = [f'mach create "{machine}"',
-                f"machine LoadPlatformDescription {_renode_path(platform) if not platform.startswith('@') else platform}",
-                f"sysbus LoadELF {_renode_path(Path(elf).resolve())}",
+                f"machine LoadPlatformDescription {repl}",
+                load,
+                # what `machine Reset` (and the firmware's SYSRESETREQ) runs: without it the core
+                # restarts from a vector table at 0, where the STM32F4 platform maps nothing
+                "macro reset", '"""', f"    {load}", '"""',
                 # false: a raw socket, no telnet negotiation bytes in the binary link
                 f'emulation CreateServerSocketTerminal {uart_port} "{TERMINAL_NAME}" false',
-                f"connector Connect sysbus.{uart} {TERMINAL_NAME}"]
+                f"connector Connect sysbus.{uart} {TERMINAL_NAME}",
+                *(link_uart_commands(uart, platform) if description is not None else []),
+                *performance]
     if start:
         commands.append("start")
     return commands
@@ -114,157 +197,50 @@ def renode_command(renode: str, monitor_port: int, script: Path | str) -> list[s
     return [renode, "--disable-xwt", "--plain", "--port", str(monitor_port), str(script)]
 
 
-# --- the monitor ---------------------------------------------------------------------------------
-
-_IAC = 0xFF
-_ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
-_PROMPT = re.compile(rb"\(([A-Za-z0-9_.-]+)\) ?\Z")
-_ERROR = re.compile(r"^(There was an error|Could not|No such command|Error:|Invalid|Parameters did not match)",
-                    re.MULTILINE)
+_INTEGER = re.compile(r"^\s*(?:0x[0-9A-Fa-f]+|\d+)\s*$", re.MULTILINE)
 
 
-def strip_telnet(data: bytes) -> bytes:
-    """Drop telnet negotiation (IAC WILL/WONT/DO/DONT x, IAC SB ... IAC SE) and colour codes."""
-    out = bytearray()
-    i = 0
-    while i < len(data):
-        byte = data[i]
-        if byte != _IAC:
-            out.append(byte)
-            i += 1
-            continue
-        command = data[i + 1] if i + 1 < len(data) else None
-        if command == 0xFA:  # SB ... IAC SE
-            end = data.find(bytes((_IAC, 0xF0)), i + 2)
-            i = len(data) if end < 0 else end + 2
-        elif command in (0xFB, 0xFC, 0xFD, 0xFE):
-            i += 3
-        elif command == _IAC:
-            out.append(_IAC)
-            i += 2
-        else:
-            i += 2
-    return _ANSI.sub(b"", bytes(out)).replace(b"\r", b"")
+def parse_monitor_integer(output: str, what: str) -> int:
+    """The integer a monitor property prints (``1234`` or ``0x4D2``), or a TargetError naming ``what``."""
+    match = _INTEGER.search(output)
+    if match is None:
+        raise TargetError(f"Renode printed no integer for {what}: {output!r}")
+    return int(match.group(0).strip(), 0)
 
-
-class MonitorError(TargetError):
-    """A Renode monitor command failed or the monitor did not answer."""
-
-
-class RenodeMonitor:
-    """Line-based client for Renode's monitor port: one command, then its output up to the prompt."""
-
-    def __init__(self, sock: socket.socket, *, timeout_s: float = 10.0, target: str = "renode"):
-        self._sock = sock
-        self.timeout_s = timeout_s
-        self.target = target
-        self._buffer = b""
-        self.prompt = ""
-
-    @classmethod
-    def connect(cls, host: str, port: int, *, timeout_s: float = 10.0, target: str = "renode",
-                alive=lambda: True) -> "RenodeMonitor":
-        deadline = Deadline(timeout_s)
-        while True:
-            try:
-                sock = socket.create_connection((host, port), timeout=max(0.05, deadline.remaining_s()))
-                break
-            except OSError as e:
-                if deadline.expired() or not alive():
-                    raise MonitorError(f"cannot reach the Renode monitor on {host}:{port}: {e}",
-                                       target=target) from e
-                time.sleep(0.05)
-        monitor = cls(sock, timeout_s=timeout_s, target=target)
-        try:
-            monitor.read_until_prompt(deadline)
-        except BaseException:
-            monitor.close()
-            raise
-        return monitor
-
-    def read_until_prompt(self, deadline: Deadline | None = None) -> str:
-        deadline = deadline or Deadline(self.timeout_s)
-        while True:
-            text = strip_telnet(self._buffer)
-            match = _PROMPT.search(text)
-            if match:
-                self._buffer = b""
-                self.prompt = match.group(1).decode()
-                return text[:match.start()].decode(errors="replace")
-            if deadline.expired():
-                raise MonitorError(f"no monitor prompt within {deadline.timeout_s:.1f} s; got "
-                                   f"{text[-200:].decode(errors='replace')!r}", target=self.target)
-            self._sock.settimeout(max(0.01, deadline.remaining_s()))
-            try:
-                chunk = self._sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError as e:
-                raise MonitorError(f"Renode monitor connection failed: {e}", target=self.target) from e
-            if not chunk:
-                raise MonitorError("Renode closed the monitor connection", target=self.target)
-            self._buffer += chunk
-
-    def execute(self, command: str, timeout_s: float | None = None) -> str:
-        """Run one command; return its output (without the echoed command). Raises on error text."""
-        if "\n" in command:
-            raise ConfigError("one monitor command per call")
-        try:
-            self._sock.sendall(command.encode() + b"\n")
-        except OSError as e:
-            raise MonitorError(f"Renode monitor connection failed: {e}", target=self.target) from e
-        output = self.read_until_prompt(Deadline(self.timeout_s if timeout_s is None else timeout_s))
-        lines = output.split("\n")
-        if lines and lines[0].strip() == command.strip():
-            lines = lines[1:]  # the monitor echoes the command
-        output = "\n".join(lines).strip()
-        if _ERROR.search(output):
-            raise MonitorError(f"monitor command '{command}' failed: {output}", target=self.target)
-        return output
-
-    def quit(self) -> None:
-        """``quit``: Renode exits, so no prompt follows."""
-        try:
-            self._sock.sendall(b"quit\n")
-        except OSError:
-            pass  # already gone
-
-    def close(self) -> None:
-        sock, self._sock = self._sock, None
-        if sock is not None:
-            sock.close()
-
-
-# --- the target ----------------------------------------------------------------------------------
 
 @register_target("renode")
 class RenodeTarget(ProcessTarget):
-    """Firmware in Renode (STM32F4 platform), linked over ``socket://127.0.0.1:PORT``."""
+    """Firmware in Renode, linked over ``socket://127.0.0.1:PORT``."""
 
     def __init__(self, *, board: str | None = None, run_dir: str | os.PathLike | None = None,
-                 boot_timeout_s: float = DEFAULT_BOOT_TIMEOUT_S, renode: str = RENODE,
+                 boot_timeout_s: float = DEFAULT_BOOT_TIMEOUT_S, renode: str | None = None,
                  uart: str | None = None, platform: str | None = None,
+                 performance: tuple[str, ...] = PERFORMANCE_COMMANDS,
                  start_timeout_s: float = 60.0, stop_timeout_s: float = 10.0):
         super().__init__(board=board, run_dir=run_dir, boot_timeout_s=boot_timeout_s)
         if board is not None and board not in BOARDS and (uart is None or platform is None):
             raise ConfigError(f"renode has no mapping for board '{board}' (boards: {', '.join(sorted(BOARDS))}); "
                               f"pass uart= and platform=")
-        if uart is not None and uart not in UART_NAMES:
-            raise ConfigError(f"Renode's stm32f4 has no UART '{uart}'; its UARTs: {', '.join(UART_NAMES)}")
+        if uart is not None:
+            _check_uart(uart, platform or (BOARDS[board].platform if board in BOARDS else DEFAULT_PLATFORM))
         self.renode = renode
         self.uart = uart
         self.platform = platform
+        self.performance = tuple(performance)
         self.start_timeout_s = start_timeout_s
         self.stop_timeout_s = stop_timeout_s
         self.command: list[str] = []
         self.monitor_commands: list[str] = []
         self.monitor: RenodeMonitor | None = None
+        self.script_output = ""
+        self._script_path: Path | None = None
         self._started = False
 
     def _board_setup(self) -> RenodeBoard:
         mapped = BOARDS.get(self.board or "netduinoplus2")
+        overlay = mapped.overlay if mapped is not None and self.platform is None else None
         return RenodeBoard(self.platform or (mapped.platform if mapped else DEFAULT_PLATFORM),
-                           self.uart or (mapped.uart if mapped else "usart1"))
+                           self.uart or (mapped.uart if mapped else "usart1"), overlay)
 
     def _start_process(self, image) -> str:
         if self._proc is not None:
@@ -275,16 +251,22 @@ class RenodeTarget(ProcessTarget):
             self.board = image_board or "netduinoplus2"
         elif image_board is not None and image_board != self.board:
             raise ConfigError(f"image {elf} is built for board '{image_board}', target is '{self.board}'")
-        executable = shutil.which(self.renode)
-        if executable is None:
-            raise RenodeMissingError(self.renode)
+        executable = renode_executable(self.renode)
         setup = self._board_setup()
+        overlay = FIRMWARE_DIR / "boards" / self.board / setup.overlay if setup.overlay else None
+        if overlay is not None and not overlay.is_file():
+            raise ConfigError(f"board '{self.board}' names a Renode platform overlay {overlay}, which does not exist")
         run_dir = self.run_dir or (build_root() / "runs" /
                                    f"renode-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_run_counter)}")
         run_dir.mkdir(parents=True, exist_ok=True)
         uart_port, monitor_port = free_port(), free_port()
-        self.monitor_commands = monitor_commands(elf, uart_port, uart=setup.uart, platform=setup.platform)
-        script = run_dir / "hil.resc"
+        description = None
+        if self.platform is None:   # a platform the caller names is taken as it is
+            description = run_dir / "hil.repl"
+            description.write_text(platform_description(setup.platform, setup.uart, overlay))
+        self.monitor_commands = monitor_commands(elf, uart_port, uart=setup.uart, platform=setup.platform,
+                                                 description=description, performance=self.performance)
+        script = self._script_path = run_dir / "hil.resc"
         script.write_text("\n".join(self.monitor_commands) + "\n")
         self._log_path = run_dir / "renode.log"
         self.command = renode_command(executable, monitor_port, script)
@@ -295,46 +277,102 @@ class RenodeTarget(ProcessTarget):
             self._proc = spawn(self.command, log_file=self._log_file)
             self.monitor = RenodeMonitor.connect("127.0.0.1", monitor_port, timeout_s=self.start_timeout_s,
                                                  target=self.describe(), alive=lambda: self.is_running)
-            # the script has run once the prompt names the machine
-            self.monitor.execute(f'mach set "{MACHINE_NAME}"')
+            self.script_output = self._wait_for_script()
             self._url = f"socket://127.0.0.1:{uart_port}"
             return self._url
+        except MonitorError as e:
+            self.stop()
+            raise MonitorError(f"{e}; Renode's log: {self._log_path}", target=self.describe()) from e
         except BaseException:
             self.stop()
             raise
 
+    def _wait_for_script(self) -> str:
+        """Renode runs ``hil.resc`` on the monitor connection once the handshake is done (its
+        output, ``i $CWD/hil.resc`` and what each command printed, comes to us); it has run once
+        the prompt names the machine. An error in it fails the start, with its output."""
+        monitor = self._require_monitor()
+        deadline = Deadline(self.start_timeout_s)
+        output = monitor.banner
+        while monitor.prompt != MACHINE_NAME:
+            output += monitor.read_until_prompt(deadline)
+        if _SCRIPT_ERROR.search(output):
+            raise MonitorError(f"Renode's start-up script {self._script_path} failed: "
+                               f"{output.strip()[-600:]}", target=self.describe())
+        return output
+
     def connect(self, timeout_s: float | None = None) -> DeviceClient:
-        """Open the UART socket, then start (or reset and restart) the machine, then wait for BOOT."""
+        """Open the UART socket, then start (or reset and restart) the machine, then wait for BOOT.
+        On a started machine the clients of the previous run are closed first."""
         if not self.is_running or self._url is None or self.monitor is None:
             raise TargetError("not running; call start(image) first", target=self.describe())
         if self._started:
+            # Renode's terminal serves one connection at a time: the old link goes first, or
+            # the new BOOT would be written to it
+            self._close_clients()
             self.monitor.execute("pause")
             self.monitor.execute("machine Reset")
         client = DeviceClient.open(self._url, target=self.describe(), hint=self._hint())
         try:
             self.monitor.execute("start")
             self._started = True
-            client.wait_boot(self.boot_timeout_s if timeout_s is None else timeout_s)
+            self._wait_boot(client, self.boot_timeout_s if timeout_s is None else timeout_s)
         except BaseException:
             client.close()
             raise
         self._clients.append(client)
         return client
 
+    def _wait_boot(self, client: DeviceClient, timeout_s: float) -> None:
+        """BOOT within ``timeout_s`` of the *device's* time: host seconds run out only once
+        Renode's virtual clock has passed ``timeout_s`` since start too (a loaded host slows the
+        emulation; that is not the device being late). Host time is capped at 10 x the timeout."""
+        virtual_start_s = self.virtual_time_s()
+        host_cap = Deadline(10 * timeout_s)
+        slice_s = max(0.05, timeout_s)
+        while True:
+            try:
+                client.wait_boot(min(slice_s, max(0.01, host_cap.remaining_s())))
+                return
+            except DeviceTimeoutError:
+                virtual_elapsed_s = self.virtual_time_s() - virtual_start_s
+                if virtual_elapsed_s >= timeout_s or host_cap.expired():
+                    raise DeviceTimeoutError(
+                        f"no BOOT from the device after {virtual_elapsed_s:.2f} s of Renode's virtual time "
+                        f"(limit {timeout_s:.1f} s); Renode's log: {self._log_path}",
+                        target=self.describe()) from None
+
+    # --- what the monitor can tell ---------------------------------------------------------------
+
+    def _require_monitor(self) -> RenodeMonitor:
+        if self.monitor is None:
+            raise TargetError("not running", target=self.describe())
+        return self.monitor
+
+    def executed_instructions(self) -> int:
+        """Instructions the CPU has executed since the machine was created (``sysbus.cpu
+        ExecutedInstructions``): Renode's counterpart of QEMU's ``-icount``."""
+        output = self._require_monitor().execute("sysbus.cpu ExecutedInstructions")
+        return parse_monitor_integer(output, "sysbus.cpu ExecutedInstructions")
+
+    def virtual_time_s(self) -> float:
+        """Seconds of virtual time the machine has run (``machine ElapsedVirtualTime``)."""
+        output = self._require_monitor().execute("machine ElapsedVirtualTime")
+        return parse_virtual_time(output)
+
+    # --- resets and stop -------------------------------------------------------------------------
+
     def reset_device(self, timeout_s: float | None = None) -> DeviceClient:
         """``pause``, ``machine Reset``, ``start`` on the monitor (connect() does it on a started
         machine) with a new client: the emulator and its UART socket stay up."""
-        if self.monitor is None:
-            raise TargetError("not running", target=self.describe())
+        self._require_monitor()
         self.resets += 1
         self._close_clients()
         return self.connect(timeout_s)
 
     def reset(self) -> None:
         """``machine Reset`` on the monitor (the firmware boots again and sends BOOT)."""
-        if self.monitor is None:
-            raise TargetError("not running", target=self.describe())
-        self.monitor.execute("machine Reset")
+        self._require_monitor().execute("machine Reset")
 
     def _stop_backend(self) -> None:
         monitor, self.monitor = self.monitor, None
@@ -350,8 +388,22 @@ class RenodeTarget(ProcessTarget):
                     proc.wait(timeout=min(self.stop_timeout_s, 5.0))  # a clean quit first
                 except subprocess.TimeoutExpired:
                     pass  # still there: terminate() below
-                terminate(proc, self.stop_timeout_s)
+                terminate(proc, self.stop_timeout_s)   # the whole group: launcher and mono
         finally:
             log_file, self._log_file = self._log_file, None
             if log_file is not None:
                 log_file.close()
+
+
+_SCRIPT_ERROR = re.compile(r"^(There was an error|Could not|No such command|Error|Invalid|Parameters did not match)",
+                           re.MULTILINE)
+_TIME = re.compile(r"(\d+):(\d+):(\d+(?:\.\d+)?)")
+
+
+def parse_virtual_time(output: str) -> float:
+    """Seconds from Renode's ``HH:MM:SS.ffffff`` time interval (``machine ElapsedVirtualTime``)."""
+    match = _TIME.search(output)
+    if match is None:
+        raise TargetError(f"Renode printed no virtual time: {output!r}")
+    hours, minutes, seconds = match.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)

@@ -1,43 +1,61 @@
-"""Renode backend: the monitor commands (pure), the monitor client against a fake monitor, the
-whole target lifecycle against a fake ``renode`` executable, and the real thing where installed."""
+"""Renode backend: the monitor commands and platform descriptions (pure), the monitor client
+against the recorded conversation of a real Renode (tests/data/renode/, replayed by
+tests/targets/renode_fake.py), the whole target lifecycle against a fake ``renode`` that answers
+with the recorded replies, and the real thing where Renode is provided ($HIL_RENODE or PATH)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
-import stat
-import sys
-import threading
-from pathlib import Path
+import time
 
 import pytest
 
+from harness.deadline import Deadline
 from harness.errors import ConfigError, DeviceTimeoutError, LinkError, ToolMissingError
 from harness.targets import available_targets, create_target
 from harness.targets.base import live_pids
-from harness.targets.renode import (MonitorError, RenodeMissingError, RenodeMonitor, monitor_commands,
-                                    renode_command, strip_telnet)
+from harness.targets.renode import (NRF52840_PLATFORM, RENODE_ENV, STM32F4_PLATFORM, MonitorError,
+                                    RenodeMissingError, RenodeMonitor, monitor_commands, negotiation_answer,
+                                    parse_monitor_integer, parse_virtual_time, platform_description,
+                                    renode_command, renode_executable, strip_telnet)
+from harness.targets.renode_monitor import NEGOTIATION_ANSWER, RENODE_NEGOTIATION
+from tests.targets.renode_fake import CONVERSATION, ReplayMonitor, install_fake_renode, load_chunks
 
-REPO = Path(__file__).resolve().parents[2]
-IAC_NEGOTIATION = bytes([0xFF, 0xFB, 0x01, 0xFF, 0xFB, 0x03, 0xFF, 0xFD, 0x22, 0xFF, 0xFA, 0x18, 0x01, 0xFF, 0xF0])
+REAL_RENODE = shutil.which(os.environ.get(RENODE_ENV) or "renode")
+needs_renode = pytest.mark.skipif(REAL_RENODE is None, reason=f"Renode is not provided: set ${RENODE_ENV} or put "
+                                  "`renode` on PATH (not packaged for Debian; see docs/real-boards.md)")
 
+
+# --- pure: commands, descriptions, parsing ---------------------------------------------------------
 
 def test_monitor_command_sequence(tmp_path):
-    elf = tmp_path / "fw.elf"
-    assert monitor_commands(elf, 4321) == [
+    elf, repl = tmp_path / "fw.elf", tmp_path / "hil.repl"
+    load = f"sysbus LoadELF @{elf.resolve()}"
+    assert monitor_commands(elf, 4321, description=repl) == [
         'mach create "hil"',
-        "machine LoadPlatformDescription @platforms/cpus/stm32f4.repl",
-        f"sysbus LoadELF @{elf.resolve()}",
+        f"machine LoadPlatformDescription @{repl.resolve()}",
+        load,
+        "macro reset", '"""', f"    {load}", '"""',
         'emulation CreateServerSocketTerminal 4321 "term" false',
         "connector Connect sysbus.usart1 term",
+        "logLevel 3 sysbus.usart1",
     ]
     nucleo = monitor_commands(elf, 5000, uart="usart2", start=True)
     assert nucleo[-2:] == ["connector Connect sysbus.usart2 term", "start"]
     assert monitor_commands(elf, 1, platform="@/opt/my.repl")[1] == "machine LoadPlatformDescription @/opt/my.repl"
+    nrf = monitor_commands(elf, 6000, uart="uart0", platform=NRF52840_PLATFORM, description=repl,
+                           performance=('emulation SetGlobalQuantum "0.0001"',))
+    assert nrf[-2:] == ["connector Connect sysbus.uart0 term", 'emulation SetGlobalQuantum "0.0001"']
 
 
-@pytest.mark.parametrize("kwargs, words", [({"uart": "usart6"}, "no UART 'usart6'"), ({"uart_port": 0}, "bad UART port")])
+@pytest.mark.parametrize("kwargs, words", [
+    ({"uart": "usart6"}, "Renode's stm32f4 has no UART 'usart6'"),
+    ({"uart": "usart1", "platform": NRF52840_PLATFORM}, "Renode's nrf52840 has no UART 'usart1'; its UARTs: uart0, uart1"),
+    ({"uart_port": 0}, "bad UART port"),
+])
 def test_monitor_command_errors(tmp_path, kwargs, words):
     args = {"elf": tmp_path / "fw.elf", "uart_port": 4321, **kwargs}
     with pytest.raises(ConfigError, match=words):
@@ -54,9 +72,40 @@ def test_renode_command_line():
         "/opt/renode/renode", "--disable-xwt", "--plain", "--port", "1234", "/run/hil.resc"]
 
 
-def test_strip_telnet():
-    assert strip_telnet(IAC_NEGOTIATION + b"\x1b[32mRenode\x1b[0m\r\n(monitor) ") == b"Renode\n(monitor) "
-    assert strip_telnet(b"a\xff\xffb") == b"a\xffb"
+def test_platform_descriptions(tmp_path):
+    stm32 = platform_description(STM32F4_PLATFORM, "usart2")
+    assert 'using "platforms/cpus/stm32f4.repl"' in stm32
+    assert stm32.rstrip().endswith("usart2:\n    frequency: 0")   # no baud rate: no idle-line timer per byte
+    overlay = tmp_path / "renode.repl"
+    nrf = platform_description(NRF52840_PLATFORM, "uart0", overlay)
+    assert nrf.splitlines()[1:] == ['using "platforms/cpus/nrf52840.repl"', f'using "{overlay.resolve()}"']
+
+
+def test_parsing_what_renode_printed():
+    replies = _recorded_replies()
+    assert parse_monitor_integer(strip_telnet(replies["sysbus.cpu ExecutedInstructions"]).decode(), "x") == 0x21EB
+    assert parse_virtual_time(strip_telnet(replies["machine ElapsedVirtualTime"]).decode()) == 0.0
+    assert parse_virtual_time("[Domain = Elapsed Virtual Time: 00:01:02.500000000\r\nElapsed Host") == 62.5
+    assert parse_monitor_integer("0x00000000000021EB\n", "x") == 0x21EB
+
+
+def test_strip_telnet_on_the_recording():
+    chunks = load_chunks()
+    assert chunks[0] == ("recv", RENODE_NEGOTIATION)        # all Renode says on connect
+    assert strip_telnet(chunks[0][1]) == b""
+    assert strip_telnet(b"a\xff\xffb\x1b[32mc\x1b[0m\r\n") == b"a\xffbc\n"
+
+
+def test_negotiation_answer_is_what_renode_swallows():
+    chunks = load_chunks()
+    assert negotiation_answer(chunks[0][1]) == NEGOTIATION_ANSWER == chunks[1][1]
+    assert chunks[1] == ("send", NEGOTIATION_ANSWER) and len(NEGOTIATION_ANSWER) == 9
+
+
+def test_the_recording_says_where_it_came_from():
+    meta = json.loads(CONVERSATION.read_text())
+    assert meta["renode"].startswith("Renode, version 1.15.")
+    assert "renode_record.py" in meta["about"]
 
 
 def test_registered_and_options():
@@ -65,134 +114,80 @@ def test_registered_and_options():
         create_target("renode", uart="usart9")
     with pytest.raises(ConfigError, match="no mapping for board"):
         create_target("renode", board="mps2-an386")
+    create_target("renode", board="nrf52840")   # Renode-only board: mapped
 
 
-class FakeMonitor:
-    """Renode's monitor as seen over its port: negotiation, banner, echo, output, prompt."""
-
-    def __init__(self):
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.received: list[str] = []
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self):
-        conn, _ = self.server.accept()
-        with conn:
-            conn.sendall(IAC_NEGOTIATION + b"Renode, version 1.15\r\n\x1b[1m(monitor) \x1b[0m")
-            prompt = "monitor"
-            buffer = b""
-            while True:
-                data = conn.recv(4096)
-                if not data:
-                    return
-                buffer += data
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    command = line.decode().strip()
-                    self.received.append(command)
-                    if command == "quit":
-                        return
-                    output = ""
-                    if command.startswith("mach create"):
-                        prompt = command.split('"')[1]
-                    elif command == "version":
-                        output = "Renode, version 1.15.0\r\n"
-                    elif command == "bogus":
-                        output = "There was an error executing command 'bogus'\r\nNo such command or device: bogus\r\n"
-                    conn.sendall(command.encode() + b"\r\n" + output.encode() + f"({prompt}) ".encode())
-
-    def close(self):
-        self.server.close()
+def _recorded_replies() -> dict[str, bytes]:
+    from tests.targets.renode_fake import recorded_replies
+    return recorded_replies(load_chunks())[2]
 
 
-def test_monitor_client_against_fake():
-    fake = FakeMonitor()
+# --- the monitor client against the real conversation ----------------------------------------------
+
+def test_monitor_client_replays_the_real_conversation():
+    """RenodeMonitor, driven as the target drives it, sends byte for byte what it sent to the real
+    Renode, and reads the replies the real Renode gave."""
+    chunks = load_chunks()
+    replay = ReplayMonitor(chunks)
     try:
-        monitor = RenodeMonitor.connect("127.0.0.1", fake.port, timeout_s=5)
-        assert monitor.prompt == "monitor"
-        assert monitor.execute('mach create "hil"') == ""
-        assert monitor.prompt == "hil"
-        assert monitor.execute("version") == "Renode, version 1.15.0"
-        with pytest.raises(MonitorError, match="monitor command 'bogus' failed: There was an error"):
-            monitor.execute("bogus")
+        monitor = RenodeMonitor.connect("127.0.0.1", replay.port, timeout_s=10)
+        output = monitor.banner
+        while monitor.prompt != "hil":             # hil.resc runs on this connection
+            output += monitor.read_until_prompt(Deadline(10))
+        assert "Renode, version 1.15" in output and "i @" in output and "hil.resc" in output
+        results = {}
+        for direction, data in chunks:
+            if direction != "send" or data in (NEGOTIATION_ANSWER, b"quit\n"):
+                continue
+            command = data.decode().rstrip("\n")
+            try:
+                results.setdefault(command, []).append(monitor.execute(command))
+            except MonitorError as e:
+                results.setdefault(command, []).append(e)
         monitor.quit()
         monitor.close()
-        fake.thread.join(5)
-        assert fake.received == ['mach create "hil"', "version", "bogus", "quit"]
+        replay.thread.join(5)
+        assert replay.mismatch is None, replay.mismatch
+        assert results["start"] == ["Starting emulation...", "Starting emulation..."]
+        assert results["pause"] == ["Pausing emulation..."]
+        assert results["version"][0].startswith("Renode, version 1.15.3")
+        assert parse_monitor_integer(results["sysbus.cpu ExecutedInstructions"][0], "x") == 0x21EB
+        assert [parse_virtual_time(text) for text in results["machine ElapsedVirtualTime"]] == [0.0, 0.3745, 1.6805]
+        assert isinstance(results["bogus"][0], MonitorError)
+        assert "No such command or device: bogus" in str(results["bogus"][0])
+        assert replay.received.endswith(b"quit\n")
     finally:
-        fake.close()
+        replay.close()
 
 
-FAKE_RENODE = r'''
-import socket, sys, threading, time
-sys.path.insert(0, sys.argv[1])
-from fake_device import firmware_like, info_payload
-from harness.link.frame import SEQ_UNKNOWN, Frame, FrameReader, encode_frame
-from harness.link.protocol import MsgType
-args = sys.argv[2:]
-port = int(args[args.index("--port") + 1])
-script = open(args[-1]).read().splitlines()
-log = open(args[-1] + ".seen", "w")
-uart_port = int(next(l for l in script if "CreateServerSocketTerminal" in l).split()[2])
-uart_server = socket.create_server(("127.0.0.1", uart_port))
-uart = {"accepted": [], "booted": 0}
-def accept_uart():  # every client connection in turn (one per connect / reset_device)
-    while True:
-        uart["accepted"].append(uart_server.accept()[0])
-threading.Thread(target=accept_uart, daemon=True).start()
-def boot():  # on the newest connection nobody has seen BOOT on yet
-    while len(uart["accepted"]) <= uart["booted"]:
-        time.sleep(0.01)
-    conn = uart["accepted"][-1]
-    uart["booted"] = len(uart["accepted"])
-    conn.sendall(encode_frame(Frame(MsgType.BOOT, SEQ_UNKNOWN, info_payload())))
-    reader = FrameReader(4096)
-    def serve():
-        while True:
-            try:
-                data = conn.recv(4096)
-            except OSError:
-                return
-            if not data:
-                return
-            for frame in reader.feed(data):
-                for wire in firmware_like(frame):
-                    conn.sendall(wire)
-    threading.Thread(target=serve, daemon=True).start()
-monitor_server = socket.create_server(("127.0.0.1", port))
-conn, _ = monitor_server.accept()
-conn.sendall(b"\xff\xfb\x01(hil) ")
-buffer = b""
-while True:
-    data = conn.recv(4096)
-    if not data:
-        break
-    buffer += data
-    while b"\n" in buffer:
-        line, buffer = buffer.split(b"\n", 1)
-        command = line.decode().strip()
-        log.write(command + "\n"); log.flush()
-        if command == "quit":
-            sys.exit(0)
-        if command == "start":
-            boot()
-        conn.sendall(command.encode() + b"\r\n(hil) ")
-'''
+def test_a_command_sent_before_the_answer_is_swallowed(fake_renode, tmp_path):
+    """As the real Renode 1.15.3 does (seen here: after `help\\nquit\\nversion\\n` it printed
+    the banner, an empty prompt and the version): the first 9 bytes a client sends are taken as
+    its negotiation answer, whatever they are."""
+    import subprocess
+    script = tmp_path / "hil.resc"
+    script.write_text(f'emulation CreateServerSocketTerminal {_free_port()} "term" false\n')
+    port = _free_port()
+    proc = subprocess.Popen([os.environ[RENODE_ENV], "--disable-xwt", "--plain", "--port", str(port), str(script)])
+    try:
+        sock = _connect(port)
+        assert _read_exactly(sock, len(RENODE_NEGOTIATION)) == RENODE_NEGOTIATION
+        sock.sendall(b"help\nquit\nversion\n")
+        reply = strip_telnet(_read_until(sock, b"Renode, version 1.15.3"))
+        assert b"Renode, version 1.15.3" in reply
+        sock.sendall(b"quit\n")
+        assert proc.wait(timeout=10) == 0
+        assert (tmp_path / "hil.resc.seen").read_text().splitlines() == ["", "version", "quit"]
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
 
+
+# --- the target against the fake renode --------------------------------------------------------------
 
 @pytest.fixture
 def fake_renode(tmp_path, monkeypatch):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    exe = bin_dir / "renode"
-    (bin_dir / "fake_renode.py").write_text(FAKE_RENODE)
-    exe.write_text(f"#!/bin/sh\nexec {sys.executable} {bin_dir / 'fake_renode.py'} {REPO / 'tests' / 'link'} \"$@\"\n")
-    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("PYTHONPATH", str(REPO))
-    return exe
+    return install_fake_renode(tmp_path / "bin", monkeypatch)
 
 
 def test_target_lifecycle_against_fake_renode(fake_renode, idle_elf, tmp_path):
@@ -203,15 +198,19 @@ def test_target_lifecycle_against_fake_renode(fake_renode, idle_elf, tmp_path):
         assert url.startswith("socket://127.0.0.1:") and target.is_running
         script = (run_dir / "hil.resc").read_text().splitlines()
         assert script == target.monitor_commands and "start" not in script
+        assert "frequency: 0" in (run_dir / "hil.repl").read_text()
+        assert target.command[0] == os.environ[RENODE_ENV]
         assert target.command[1:5] == ["--disable-xwt", "--plain", "--port", target.command[4]]
+        assert "hil.resc" in target.script_output
         client = target.connect()
         assert client.boot_info.board == "fakeboard"
         assert client.echo(b"renode") == b"renode"
+        assert target.executed_instructions() == 0x21EB     # the recorded reply
         pid = target.pid
         assert pid in live_pids()
     assert not target.is_running and pid not in live_pids()
     seen = (run_dir / "hil.resc.seen").read_text().splitlines()
-    assert seen == ['mach set "hil"', "start", "quit"]
+    assert seen == ["start", "machine ElapsedVirtualTime", "sysbus.cpu ExecutedInstructions", "quit"]
 
 
 def test_reset_device_against_fake_renode(fake_renode, idle_elf, tmp_path):
@@ -229,19 +228,61 @@ def test_reset_device_against_fake_renode(fake_renode, idle_elf, tmp_path):
         with pytest.raises(LinkError):
             first.echo(b"closed")
     seen = (run_dir / "hil.resc.seen").read_text().splitlines()
-    assert seen == ['mach set "hil"', "start", "pause", "machine Reset", "start", "quit"]
+    assert seen == ["start", "machine ElapsedVirtualTime", "pause", "machine Reset",
+                    "start", "machine ElapsedVirtualTime", "quit"]
 
 
 def test_missing_renode_says_where_to_get_it(idle_elf, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv(RENODE_ENV, raising=False)
     with pytest.raises(RenodeMissingError) as excinfo:
         create_target("renode", run_dir=tmp_path).start(idle_elf)
     assert isinstance(excinfo.value, ToolMissingError)
-    assert "linux-portable" in str(excinfo.value) and "apt-get" not in str(excinfo.value)
+    message = str(excinfo.value)
+    assert "releases" in message and RENODE_ENV in message and "apt-get" not in message
+    monkeypatch.setenv(RENODE_ENV, str(tmp_path / "nowhere" / "renode"))
+    with pytest.raises(RenodeMissingError, match="nowhere/renode not found"):
+        renode_executable()
 
 
-@pytest.mark.skipif(shutil.which("renode") is None,
-                    reason="renode is not on PATH (not packaged for Debian; see docs/real-boards.md)")
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _connect(port: int) -> socket.socket:
+    deadline = Deadline(10)
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=5)
+        except OSError:
+            if deadline.expired():
+                raise
+            time.sleep(0.05)
+
+
+def _read_exactly(sock: socket.socket, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        more = sock.recv(count - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def _read_until(sock: socket.socket, marker: bytes) -> bytes:
+    data = b""
+    deadline = Deadline(10)
+    while marker not in strip_telnet(data) and not deadline.expired():
+        data += sock.recv(4096)
+    return data
+
+
+# --- the real Renode ---------------------------------------------------------------------------------
+
+@needs_renode
 def test_real_renode_runs_the_firmware(tmp_path):
     from harness.firmware.build import build_firmware
     image = build_firmware(board="netduinoplus2", engine="none")
@@ -250,7 +291,11 @@ def test_real_renode_runs_the_firmware(tmp_path):
         client = target.connect()
         assert client.boot_info.board == "netduinoplus2"
         assert client.info().build_id == image.build_id
-        assert client.echo(b"renode" * 50) == b"renode" * 50
+        payload = bytes(range(256)) * 8                       # a whole 2 KiB frame, every byte value
+        assert client.echo(payload, timeout_s=10) == payload
+        before = target.executed_instructions()
+        assert client.echo(b"renode") == b"renode"
+        assert target.executed_instructions() > before > 0
         again = target.connect()  # pause, machine Reset, start: a fresh BOOT
         assert again.boot_info.build_id == image.build_id
         again.arm_fault(1)  # FaultMode.HANG on the next request
@@ -258,3 +303,5 @@ def test_real_renode_runs_the_firmware(tmp_path):
             again.echo(b"hang", timeout_s=1.0)
         recovered = target.reset_device()
         assert recovered.echo(b"back") == b"back" and target.resets == 1
+        pid = target.pid
+    assert pid not in live_pids()
