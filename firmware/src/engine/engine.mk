@@ -3,6 +3,8 @@
 # Inputs (from the Makefile / command line):
 #   ENGINE      none | portable | tflm
 #   ENGINE_DIR  this directory
+#   ENGINE_INT16 (portable, optional, default 1) 0 leaves the 16x8 kernels (*_16x8.c, *_int16.c)
+#               out of the image: int16 tensors are then refused with UNSUPPORTED_TYPE
 #   TFLM_DIR    (tflm only) a tflite-micro tree: either a git checkout where
 #               `make -f tensorflow/lite/micro/tools/make/Makefile TARGET=cortex_m_generic
 #               TARGET_ARCH=cortex-m4+fp OPTIMIZED_KERNEL_DIR=cmsis_nn microlite` was run, or a
@@ -34,6 +36,11 @@ ENGINE_DIR ?= $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 HIL_ENGINE_PORTABLE_SRCS := $(sort $(wildcard $(ENGINE_DIR)/portable/*.c)) $(ENGINE_DIR)/hil_status.c
 
 ifeq ($(ENGINE),portable)
+ENGINE_INT16 ?= 1
+ifeq ($(ENGINE_INT16),0)
+HIL_ENGINE_PORTABLE_SRCS := $(filter-out %_16x8.c %_int16.c %/pe_int16_common.c,$(HIL_ENGINE_PORTABLE_SRCS))
+ENGINE_CFLAGS += -DPE_WITH_INT16=0
+endif
 ENGINE_SRCS += $(HIL_ENGINE_PORTABLE_SRCS)
 # No fused multiply-add: float expressions must round exactly as written, like TFLM's.
 ENGINE_CFLAGS += -ffp-contract=off

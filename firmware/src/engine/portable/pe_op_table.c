@@ -20,7 +20,12 @@ enum {
     PE_OPT_REDUCER = 27
 };
 
+#ifndef PE_WITH_INT16
+#define PE_WITH_INT16 1 /* engine.mk's ENGINE_INT16=0 builds without the 16x8 kernels */
+#endif
+
 static const pe_op_registration pe_op_table[] = {
+#if PE_WITH_INT16
     /* 16x8 kernels (int16 input 0); QUANTIZE from float or int8 picks its int16 kernel by output. */
     {PE_OP_AVERAGE_POOL_2D, PE_TYPE_INT16, PE_OPT_POOL_2D, pe_pooling16_prepare, pe_average_pool16_eval},
     {PE_OP_CONV_2D, PE_TYPE_INT16, PE_OPT_CONV_2D, pe_conv16_prepare, pe_conv16_eval},
@@ -38,6 +43,7 @@ static const pe_op_registration pe_op_table[] = {
     {PE_OP_QUANTIZE, PE_TYPE_INT16, PE_OPT_NONE, pe_quantize16_prepare, pe_quantize16_eval},
     {PE_OP_QUANTIZE, PE_TYPE_FLOAT32, PE_OPT_NONE, pe_quantize_to_int16_or_int8_prepare, pe_quantize_eval},
     {PE_OP_QUANTIZE, PE_TYPE_INT8, PE_OPT_NONE, pe_quantize_to_int16_or_int8_prepare, pe_quantize_eval},
+#endif
     {PE_OP_ADD, PE_TYPE_ANY, PE_OPT_ADD, pe_add_prepare, pe_add_eval},
     {PE_OP_AVERAGE_POOL_2D, PE_TYPE_ANY, PE_OPT_POOL_2D, pe_pooling_prepare, pe_average_pool_eval},
     {PE_OP_CONV_2D, PE_TYPE_ANY, PE_OPT_CONV_2D, pe_conv_prepare, pe_conv_eval},
