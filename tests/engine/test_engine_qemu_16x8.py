@@ -30,3 +30,45 @@ def selftest_elf():
 def test_cross_compiled_16x8_kernels_match_oracle(selftest_elf, tmp_path, seed):
     model, inputs, expected = oracle_case(seed)
     assert run_on_qemu(selftest_elf, tmp_path, model, inputs) == expected
+
+
+def _text_bytes(elf) -> int:
+    import subprocess
+
+    out = subprocess.run(["arm-none-eabi-size", str(elf)], capture_output=True, text=True, check=True).stdout
+    return int(out.splitlines()[1].split()[0])
+
+
+def test_engine_without_int16_kernels_is_smaller_and_refuses_16x8(selftest_elf, tmp_path):
+    """ENGINE_INT16=0 (engine.mk): the same self-test without the *_16x8.c / *_int16.c files and
+    their op-table rows. It refuses an int16 model with UNSUPPORTED_TYPE and still runs int8 ones;
+    the difference in text is what the 16x8 kernels cost in flash."""
+    import subprocess
+
+    from engine_cases import RANDOM_SEEDS
+    from engine_support.qemu_selftest import SELFTEST_DIR
+
+    from harness.engine.build import COMMON_FLAGS, M4_FLAGS, engine_sources
+
+    sources = [p for p in engine_sources()
+               if not (p.name.endswith(("_16x8.c", "_int16.c")) or p.name == "pe_int16_common.c")]
+    assert len(sources) < len(engine_sources())
+    elf = tmp_path / "engine_selftest_no_int16.elf"
+    subprocess.run(["arm-none-eabi-gcc", *COMMON_FLAGS, *M4_FLAGS, "-DPE_WITH_INT16=0", "-o", str(elf),
+                    *map(str, sources), str(SELFTEST_DIR / "engine_selftest.c"), "-nostartfiles",
+                    "--specs=nano.specs", f"-T{SELFTEST_DIR / 'mps2_an386.ld'}", "-Wl,--gc-sections", "-lm"],
+                   check=True, capture_output=True, text=True)
+    with_int16, without = _text_bytes(selftest_elf), _text_bytes(elf)
+    print(f"self-test text: {with_int16} B with the 16x8 kernels, {without} B without "
+          f"(+{with_int16 - without} B)")
+    assert with_int16 - without > 5000
+
+    model, inputs, _ = oracle_case(RANDOM_16X8_SEEDS[0])
+    (tmp_path / "model.tflite").write_bytes(model)
+    (tmp_path / "input.bin").write_bytes(b"".join(a.tobytes() for a in inputs))
+    proc = subprocess.run([QEMU, "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic", "-monitor", "none",
+                           "-serial", "none", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 10 + 8, f"exit {proc.returncode}: expected 10 + UNSUPPORTED_TYPE"
+    model, inputs, expected = oracle_case(RANDOM_SEEDS[0])
+    assert run_on_qemu(elf, tmp_path, model, inputs) == expected
