@@ -48,7 +48,18 @@ hil_status pe_conv_prepare(pe_state *s, int op_index, const pe_options *o)
                                    &p->multiplier, &p->shift)) != HIL_OK) {
         return st;
     }
-    return pe_activation_range(s, op_index, o->activation, out, &p->act_min, &p->act_max);
+    if ((st = pe_activation_range(s, op_index, o->activation, out, &p->act_min, &p->act_max)) != HIL_OK) {
+        return st;
+    }
+#ifndef PE_REFERENCE_KERNELS
+    if (in_c == filter_c) { /* one group: the im2col + dual-MAC kernel of conv_fast.c */
+        if ((st = pe_request_scratch(s, op_index, pe_conv_fast_scratch_bytes(s, op))) != HIL_OK) {
+            return st;
+        }
+        op->eval = pe_conv_eval_fast;
+    }
+#endif
+    return HIL_OK;
 }
 
 void pe_conv_eval(const pe_state *s, const pe_op *op)

@@ -15,4 +15,8 @@ hil_status pe_conv_quant_params(pe_state *s, int op_index, const pe_tensor *inpu
 /* Input/filter/bias/output presence, types and quantization. */
 hil_status pe_conv_check_tensors(pe_state *s, int op_index, int32_t bias_elements);
 
+/* The optimized CONV_2D of conv_fast.c (one group): its scratch bytes and its eval. */
+uint32_t pe_conv_fast_scratch_bytes(const pe_state *s, const pe_op *op);
+void pe_conv_eval_fast(const pe_state *s, const pe_op *op);
+
 #endif /* PE_CONV_UTIL_H */

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Instructions per inference, per op and per committed model, of the portable engine next to
+TFLM + CMSIS-NN, in one run, on QEMU netduinoplus2 under `-icount shift=0`.
+
+    .venv/bin/python benchmarks/bench_kernels.py [--tflm-dir DIR] [--models NAME,...]
+
+Both engines are linked with the same semihosting driver (benchmarks/kernels/bench_invoke.c):
+it loads the model, runs one warm-up inference and times the next with TIM2 (QEMU clocks it at
+1 GHz of virtual time, so under shift=0 one count is one instruction, like the firmware's
+INFER cost field). Per-op figures come from prefix models: ops 0..k of the committed model with
+op k's output as the graph output; op k costs prefix(k) - prefix(k-1). The full model's figure
+is the model itself. The TFLM tree is the user's (`--tflm-dir` or HIL_TFLM_DIR: a tflite-micro
+tree with a cortex-m4+fp release library, see firmware/src/engine/README.md); without it the
+portable figures are printed and TFLM is reported absent. Outputs of the two engines on the
+same input are compared as well (bit-exact or not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "support"))  # engine_support
+
+from engine_support.qemu_selftest import tflm_include_dirs, tflm_library  # noqa: E402
+from engine_support.random_models import random_inputs  # noqa: E402
+from harness.engine.build import COMMON_FLAGS, ENGINE_DIR, INCLUDE_DIR, M4_FLAGS, _run, engine_sources  # noqa: E402
+from harness.engine.host import HostEngine  # noqa: E402
+from harness.engine.tflite_builder import BuiltinOp  # noqa: E402
+from harness.paths import build_root  # noqa: E402
+
+KERNELS = REPO / "benchmarks" / "kernels"
+DRIVER = KERNELS / "bench_invoke.c"
+LINKER_SCRIPT = KERNELS / "netduinoplus2.ld"
+QEMU = "qemu-system-arm"
+CC = os.environ.get("HIL_ARM_CC", "arm-none-eabi-gcc")
+CXX = os.environ.get("HIL_ARM_CXX", "arm-none-eabi-g++")
+LINK = ["-nostartfiles", "--specs=nano.specs", f"-T{LINKER_SCRIPT}", "-Wl,--gc-sections"]
+
+
+def committed_models(names: list[str] | None) -> list[Path]:
+    paths = sorted(p for p in (REPO / "fixtures" / "models").glob("*.tflite")
+                   if not p.name.endswith(".float.tflite"))
+    return [p for p in paths if names is None or p.stem in names]
+
+
+def build_portable(build_dir: Path) -> Path:
+    """The driver with the portable engine, compiled with the firmware's Cortex-M4F flags."""
+    output = build_dir / "bench_portable.elf"
+    sources = [*engine_sources(), DRIVER]
+    cmd = [CC, *COMMON_FLAGS, *M4_FLAGS, "-o", str(output), *map(str, sources), *LINK, "-lm"]
+    return _run(cmd, output, output.with_suffix(".log"))
+
+
+def build_tflm(tflm_dir: Path, build_dir: Path) -> Path:
+    """The driver with the tflm adapter and the user's TFLM library, with engine.mk's defines."""
+    library = tflm_library(tflm_dir)
+    defines = ["-DTF_LITE_STATIC_MEMORY", "-DNDEBUG", "-DTF_LITE_STRIP_ERROR_STRINGS"]
+    if "cmsis_nn" in str(library):
+        defines.append("-DCMSIS_NN")
+    arch = [*M4_FLAGS[:4], "-Os", "-ffunction-sections", "-fdata-sections", f"-I{INCLUDE_DIR}"]
+    isystem = [f"-isystem{d}" for d in tflm_include_dirs(tflm_dir)]
+    objects = []
+    for source, compiler, flags in (
+            (ENGINE_DIR / "tflm" / "engine_tflm.cc", CXX,
+             ["-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics", *isystem, *defines]),
+            (ENGINE_DIR / "hil_status.c", CC, ["-std=c11"]),
+            (DRIVER, CC, ["-std=c11"])):
+        obj = build_dir / f"tflm_{source.name}.o"
+        _run([compiler, *arch, *flags, "-c", str(source), "-o", str(obj)], obj, obj.with_suffix(".log"))
+        objects.append(str(obj))
+    output = build_dir / "bench_tflm.elf"
+    cmd = [CXX, *M4_FLAGS[:4], "-o", str(output), *objects, str(library), *LINK, "--specs=nosys.specs", "-lm"]
+    return _run(cmd, output, output.with_suffix(".log"))
+
+
+def _schema():
+    """TFLite's generated flatbuffers schema module, loaded from the tensorflow package without
+    importing tensorflow itself (which takes seconds)."""
+    spec = importlib.util.find_spec("tensorflow")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("bench_kernels: needs the tensorflow package for its schema_py_generated.py "
+                         "(pip install tensorflow-cpu)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "lite" / "python" / "schema_py_generated.py"
+    module_spec = importlib.util.spec_from_file_location("tflite_schema_py_generated", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def prefix_models(model: bytes) -> list[tuple[str, bytes]]:
+    """(op name, model of ops 0..k with op k's output as the graph output) for every op k; the
+    last one is the model itself."""
+    import flatbuffers
+
+    schema = _schema()
+    base = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
+    graph = base.subgraphs[0]
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in base.operatorCodes]
+    names = [BuiltinOp(codes[op.opcodeIndex]).name for op in graph.operators]
+    out = []
+    for k in range(1, len(graph.operators)):
+        m = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
+        g = m.subgraphs[0]
+        g.operators = g.operators[:k]
+        g.outputs = [int(g.operators[-1].outputs[0])]
+        builder = flatbuffers.Builder(len(model) + 1024)
+        builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
+        out.append((names[k - 1], bytes(builder.Output())))
+    out.append((names[-1], model))
+    return out
+
+
+def run(elf: Path, workdir: Path, model: bytes, inputs: bytes) -> tuple[int, bytes]:
+    """(instructions of one warm inference, output bytes) of `elf` on QEMU."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "model.tflite").write_bytes(model)
+    (workdir / "input.bin").write_bytes(inputs)
+    for name in ("cost.txt", "output.bin"):
+        (workdir / name).unlink(missing_ok=True)
+    proc = subprocess.run(
+        [QEMU, "-M", "netduinoplus2", "-icount", "shift=0", "-nographic", "-monitor", "none",
+         "-serial", "none", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
+        cwd=workdir, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{elf.name} on {workdir.name}: exit {proc.returncode} {proc.stdout}{proc.stderr}")
+    return int((workdir / "cost.txt").read_text()), (workdir / "output.bin").read_bytes()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tflm-dir", default=os.environ.get("HIL_TFLM_DIR"),
+                        help="tflite-micro tree with a built cortex-m4+fp library (default: $HIL_TFLM_DIR)")
+    parser.add_argument("--models", help="comma-separated committed model names (default: all)")
+    args = parser.parse_args()
+    for tool in (QEMU, CC):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"bench_kernels: {tool} not on PATH (apt-get install qemu-system-arm gcc-arm-none-eabi)")
+    build_dir = build_root() / "bench-kernels"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    elfs = {"portable": build_portable(build_dir)}
+    if args.tflm_dir:
+        elfs["tflm"] = build_tflm(Path(args.tflm_dir), build_dir)
+    else:
+        print("TFLM absent: no --tflm-dir or HIL_TFLM_DIR; portable figures only")
+    models = committed_models(args.models.split(",") if args.models else None)
+    per_op_type: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    totals = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in models:
+            model = path.read_bytes()
+            try:
+                engine = HostEngine(model)
+            except Exception as exc:  # a model the host engine refuses (e.g. a dtype it lacks)
+                print(f"\n{path.stem}: skipped, the portable engine refuses it: {exc}")
+                continue
+            rng = np.random.default_rng(0)
+            inputs = b"".join(random_inputs(rng, i.dtype, i.shape).tobytes() for i in engine.inputs)
+            costs: dict[str, list[int]] = {}
+            outputs: dict[str, bytes] = {}
+            prefixes = prefix_models(model)
+            for name, elf in elfs.items():
+                costs[name] = []
+                for k, (_, prefix) in enumerate(prefixes):
+                    cost, output = run(elf, Path(tmp) / f"{name}-{path.stem}-{k}", prefix, inputs)
+                    costs[name].append(cost)
+                outputs[name] = output
+            print(f"\n{path.stem}  (instructions per inference, QEMU -icount shift=0)")
+            print(f"  {'op':>3s} {'kernel':18s} {'portable':>10s}" + (f" {'tflm':>10s} {'ratio':>6s}" if "tflm" in elfs else ""))
+            for k, (op_name, _) in enumerate(prefixes):
+                row = {}
+                for name in elfs:
+                    row[name] = costs[name][k] - (costs[name][k - 1] if k else 0)
+                    per_op_type[op_name][name] += row[name]
+                line = f"  {k:3d} {op_name:18s} {row['portable']:10d}"
+                if "tflm" in elfs:
+                    line += f" {row['tflm']:10d} {row['portable'] / max(row['tflm'], 1):6.2f}"
+                print(line)
+            full = {name: costs[name][-1] for name in elfs}
+            line = f"  {'':3s} {'total':18s} {full['portable']:10d}"
+            if "tflm" in elfs:
+                same = "bit-exact" if outputs["portable"] == outputs["tflm"] else "OUTPUTS DIFFER"
+                line += f" {full['tflm']:10d} {full['portable'] / full['tflm']:6.2f}  outputs {same}"
+            print(line)
+            totals.append((path.stem, full))
+    print("\nper kernel, summed over the models above")
+    print(f"  {'kernel':18s} {'portable':>10s}" + (f" {'tflm':>10s} {'ratio':>6s}" if "tflm" in elfs else ""))
+    for op_name, row in sorted(per_op_type.items(), key=lambda kv: -kv[1]["portable"]):
+        line = f"  {op_name:18s} {row['portable']:10d}"
+        if "tflm" in elfs:
+            line += f" {row['tflm']:10d} {row['portable'] / max(row['tflm'], 1):6.2f}"
+        print(line)
+    print("\nper model")
+    for stem, full in totals:
+        line = f"  {stem:18s} portable {full['portable'] / 1e6:6.3f} M"
+        if "tflm" in elfs:
+            line += f"  tflm {full['tflm'] / 1e6:6.3f} M  ratio {full['portable'] / full['tflm']:.2f}"
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
