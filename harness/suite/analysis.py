@@ -53,7 +53,7 @@ def output_figures(float_scores, device_scores, device_codes, host_codes, labels
     norm = float(np.linalg.norm(float_scores))
     dot = float(np.sum(device_scores * float_scores))
     denominator = float(np.linalg.norm(device_scores)) * norm
-    lsb = np.abs(device_codes.astype(np.int16) - host_codes.astype(np.int16))
+    lsb = np.abs(device_codes.astype(np.int32) - host_codes.astype(np.int32))   # int16 codes (16x8) too
     float_report = accuracy_report(float_argmax, labels, classes)
     device_report = accuracy_report(device_argmax, labels, classes)
     return {
@@ -113,26 +113,41 @@ def candidate_specs() -> list[str]:
     return list(specs.values())
 
 
-@dataclass(frozen=True)
+@dataclass
 class Recommendation:
     spec: str
     effective_bits: float
     codes_used: int
     status: str
     reason: str
+    input_dtype: str = "int8"       # "int16": the model's own scaler at 16x8 (harness.suite.remedy16)
+    cost: dict | None = None        # its measured device cost beside the model's (remedy16.attach_remedy_costs)
+    note: str = ""                  # the reason remedy16 wrote for it (replaced when a sibling's cost arrives)
 
 
 def recommend(model, band_g: np.ndarray, band, thresholds) -> list[Recommendation]:
     """Every candidate scaler fitted on the model's own calibration set (with its outliers) and
     judged on the same band samples: harness.quant.metrics.analyze_scalers, best first. Each is
-    judged against the best of them, as the model's own scaler is."""
-    results = analyze_scalers(candidate_specs(), band_g, calibration_g=model.calibration_g, band=band)
+    judged against the best of them, as the model's own scaler is. The candidates have the
+    model's input type; an INT8 model also gets its own scaler at 16x8 ("<scaler> at 16x8",
+    int16 input codes), judged by the same rules but not counted as the best (another input type)."""
+    dtype = model.input_dtype
+    results = analyze_scalers(candidate_specs(), band_g, calibration_g=model.calibration_g, band=band,
+                              input_dtype=dtype)
     top = max(results, key=lambda r: r[3].effective_bits)
     best = Best(top[0], top[3].effective_bits, top[3].codes_used)
     out = []
     for spec, _scaler, _params, metrics in results:
         verdict = judge(metrics, thresholds, best=best)
-        out.append(Recommendation(spec, metrics.effective_bits, metrics.codes_used, verdict.status, verdict.reason))
+        out.append(Recommendation(spec, metrics.effective_bits, metrics.codes_used, verdict.status, verdict.reason,
+                                  input_dtype=dtype))
+    if dtype == "int8":
+        (spec, _scaler, _params, metrics), = analyze_scalers([model.scaler_label], band_g,
+                                                             calibration_g=model.calibration_g, band=band,
+                                                             input_dtype="int16")
+        verdict = judge(metrics, thresholds)
+        out.append(Recommendation(f"{spec} at 16x8", metrics.effective_bits, metrics.codes_used, verdict.status,
+                                  verdict.reason, input_dtype="int16"))
     return sorted(out, key=lambda r: (RANK[r.status], -r.effective_bits))
 
 
@@ -161,6 +176,7 @@ class ModelReport:
     thresholds: object = None                # the SuiteThresholds the verdicts used
     preprocessing: PreprocessingCheck | None = None   # the device's own preprocessing vs the bundle's
     layers: object = None                    # harness.layers.LayerReport: where in the network (non-OK models)
+    device_cost: dict = field(default_factory=dict)   # harness.suite.remedy16.device_cost: instructions, arena, flash
 
     @property
     def verdict(self) -> str:
@@ -210,6 +226,8 @@ class ModelReport:
             "normal_codes": self.by_regime["normal"].codes_used if self.by_regime.get("normal") else None,
             "normal_bits": round(self.by_regime["normal"].effective_bits, 2) if self.by_regime.get("normal") else None,
             "band_codes": self.band.codes_used, "band_bits": round(self.band.effective_bits, 2),
+            "band_levels": self.band.levels, "input_dtype": self.band.input_dtype,
+            "device_cost": dict(self.device_cost),
             "band_g": [self.band.band.lo_g, self.band.band.hi_g], "band_share": round(self.band.band_share, 4),
             "best_scaler": self.best.__dict__ if self.best else None,
             "bits_lost": round(self.best.effective_bits - self.band.effective_bits, 2) if self.best else None,
@@ -318,7 +336,7 @@ def analyze(run: ModelRun) -> ModelReport:
                          f"lies in the band {band_spec}; set the bundle's band_g to where their signal is")
     band_g = run.g[watched].reshape(-1, model.scaler.input_channels)
     candidates = recommend(model, band_g, band_spec, t.input)
-    top = max(candidates, key=lambda r: r.effective_bits)
+    top = max((r for r in candidates if r.input_dtype == model.input_dtype), key=lambda r: r.effective_bits)
     best = Best(top.spec, top.effective_bits, top.codes_used)
     keeping = [r for r in candidates if r.status == OK]
     input_verdict = judge(band, t.input, best=best, remedies=[r.spec for r in keeping])

@@ -34,6 +34,7 @@ from harness.suite.config import SuiteConfig
 from harness.suite.journal import SuiteJournal, suite_fingerprinted
 from harness.suite.models import MODELS_DIR, SuiteModel, available_models, load_suite_model
 from harness.suite.run import Progress
+from harness.suite.remedy16 import attach_remedy_costs
 from harness.suite.session import SuiteSession
 
 # targets that are processes on this machine: one per core is what the machine allows
@@ -214,6 +215,7 @@ def run_suite(models=(), *, target: str = "qemu", board: str = "netduinoplus2", 
         if journal is not None:
             journal.close()
         _merge(session, workers, suite_models)
+        attach_remedy_costs(outcome.results, image)   # the 16x8 remedy's cost, from its sibling's run
         for result in outcome.results:
             outcome.checks.extend(run_checks(result))
         runs = [r.run for r in outcome.results] + list(session.aborted.values())

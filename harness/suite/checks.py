@@ -63,11 +63,32 @@ def collapse_comes_with_computed_recommendations(result) -> list[str]:
     if not keeping:
         return []   # said in the reasons ("no registered scaler keeps the band OK ..."): a finding, not a bug
     problems = []
-    if any(r.spec.split(":")[0] == report.scaler.split(":")[0] for r in keeping):
+    # the model's own scaler at 16x8 (input_dtype int16) is the one same-kind remedy meant
+    if any(r.spec.split(":")[0] == report.scaler.split(":")[0] and r.input_dtype == report.band.input_dtype
+           for r in keeping):
         problems.append("the model's own scaler kind is recommended against itself")
     if not any(r.spec in report.reason for r in keeping):
         problems.append(f"the reasons name none of the scalers that keep the band OK: {report.reason}")
     return problems
+
+
+def recommendations_list_the_same_scaler_at_16x8(result) -> list[str]:
+    """An INT8 model's recommendations name its own scaler at 16x8, with the cost measured on this
+    device when the run holds its 16x8 sibling (harness.suite.remedy16)."""
+    report = result.report
+    if report.input_verdict.status == "OK" or report.band.input_dtype != "int8":
+        return []
+    remedies = [r for r in report.recommendations if r.input_dtype == "int16"]
+    if [r.spec for r in remedies] != [f"{report.scaler} at 16x8"]:
+        return [f"recommendations hold {[r.spec for r in remedies]} at 16x8, expected [{report.scaler} at 16x8]"]
+    remedy = remedies[0]
+    if not any(reason.startswith(remedy.spec) for reason in report.reasons):
+        return [f"the reasons do not name {remedy.spec} and its device cost"]
+    if remedy.cost is not None:
+        missing = [k for k in ("instructions_median", "arena_bytes") if remedy.cost["at_16x8"].get(k) is None]
+        if missing:
+            return [f"{remedy.spec}: its device cost lacks {', '.join(missing)}"]
+    return []
 
 
 CHECKS = {
@@ -78,6 +99,7 @@ CHECKS = {
     "input_codes_collapse_verdict": input_code_verdict,
     "model_verdict": model_verdict,
     "collapse_comes_with_computed_recommendations": collapse_comes_with_computed_recommendations,
+    "recommendations_list_the_same_scaler_at_16x8": recommendations_list_the_same_scaler_at_16x8,
 }
 
 

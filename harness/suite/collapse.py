@@ -28,9 +28,9 @@ def codes_band_metrics(scaler, params: QuantParams, g, codes, band: Band, label:
 
 def window_code_stats(codes: np.ndarray, params: QuantParams) -> dict[str, np.ndarray]:
     """Per window (codes (n, ..., channels)): fewest distinct codes on any channel, lowest and
-    highest code, share of codes on an int8 rail."""
+    highest code, share of codes on a rail of the input type (int8, int16)."""
     n = codes.shape[0]
-    flat = codes.reshape(n, -1, codes.shape[-1]).astype(np.int16)
+    flat = codes.reshape(n, -1, codes.shape[-1]).astype(np.int32)
     distinct = np.array([[len(np.unique(w[:, c])) for c in range(w.shape[1])] for w in flat])
     rails = (flat <= params.qmin) | (flat >= params.qmax)
     return {"codes_distinct_min": distinct.min(axis=1), "code_min": flat.min(axis=(1, 2)),

@@ -129,8 +129,9 @@ def verdict_table(summaries: list[dict], reason_width: int = 0) -> str:
             if rd.get(c) is None:
                 return "n/a"
             return ("-" if rf.get(c) is None else f"{rf[c]:.2f}") + f"/{rd[c]:.2f}"
-        rows.append([s["model"], s["scaler"] + (f" {s['method']}" if s.get("method") == "QAT" else ""), s["verdict"],
-                     "-" if s["band_codes"] is None else f"{s['band_codes']}/256",
+        rows.append([s["model"], s["scaler"] + (f" {s['method']}" if s.get("method") == "QAT" else "")
+                     + (" 16x8" if s.get("input_dtype") == "int16" else ""), s["verdict"],
+                     "-" if s["band_codes"] is None else f"{s['band_codes']}/{s.get('band_levels', 256)}",
                      "-" if s["band_bits"] is None else f"{s['band_bits']:.1f}",
                      *(pair(c) if c in s.get("watched_classes", [c]) else "" for c in watched),
                      device_cell(s), reason])
@@ -167,7 +168,7 @@ def verdict_table_html(summaries: list[dict]) -> str:
         reasons = "".join(f"<li>{html.escape(r)}</li>" for r in s["reasons"])
         device_reasons = "".join(f"<li>{html.escape(r)}</li>" for r in s.get("device_reasons", [])
                                  if r not in s["reasons"])
-        codes = "-" if s["band_codes"] is None else f"{s['band_codes']}/256 ({s['band_bits']:.1f} bits)"
+        codes = "-" if s["band_codes"] is None else f"{s['band_codes']}/{s.get('band_levels', 256)} ({s['band_bits']:.1f} bits)"
         exact = "-" if s["exact_share"] is None else f"{s['exact_share']:.1%}"
         device = device_cell(s)
         rows.append(f"<tr><td>{html.escape(s['model'])}</td><td>{html.escape(s['scaler'])} {s['method']}</td>"

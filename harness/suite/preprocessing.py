@@ -27,7 +27,7 @@ LISTED = 5
 
 
 def declared_codes(model, g: np.ndarray) -> np.ndarray:
-    """(n, window_len, channels) int8: the bundle's declared preprocessing of windows in g."""
+    """(n, window_len, channels) int8 (int16 for a 16x8 model): the bundle's declared preprocessing of windows in g."""
     return quantize(model.scaler.transform(g), model.input_params)
 
 
@@ -69,8 +69,8 @@ def check_preprocessing(scenario_runs) -> PreprocessingCheck:
         return PreprocessingCheck("fold")
     check = PreprocessingCheck("OK")
     for s in runs:
-        device = s.device_input_codes.astype(np.int16)
-        expected = s.declared_input_codes.astype(np.int16)
+        device = s.device_input_codes.astype(np.int32)
+        expected = s.declared_input_codes.astype(np.int32)
         keep = ~s.device_fault
         difference = np.abs(device - expected)[keep]
         check.elements += int(difference.size)
@@ -89,7 +89,7 @@ def check_preprocessing(scenario_runs) -> PreprocessingCheck:
         check.status = PREPROCESSING_MISMATCH
         if not check.first:   # only off-by-one elements, too many of them: list those
             for s in runs:
-                diff = np.abs(s.device_input_codes.astype(np.int16) - s.declared_input_codes.astype(np.int16))
+                diff = np.abs(s.device_input_codes.astype(np.int32) - s.declared_input_codes.astype(np.int32))
                 for w, flat in np.argwhere(diff.reshape(len(diff), -1) > 0)[:LISTED]:
                     sample, channel = divmod(int(flat), diff.shape[-1])
                     check.first.append({"scenario": s.name, "window": int(w), "element": int(flat), "sample": sample,

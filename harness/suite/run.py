@@ -89,16 +89,17 @@ class ModelRun:
     target: str = ""
     aborted: str = ""   # why the run stopped before its last scenario ('' when it finished)
     device_lost: bool = False   # it stopped because the device could not be brought back
+    device_model: object = None  # the device's ModelInfo (MODEL_INFO: arena_used ...) once deployed
 
     def measured(self) -> "ModelRun":
         """This run without its DEVICE FAULT windows: what every figure is computed on."""
         return ModelRun(self.model, self.config, [s.measured() for s in self.scenarios], self.target, self.aborted,
-                        self.device_lost)
+                        self.device_lost, self.device_model)
 
     def scored(self) -> "ModelRun":
         """This run's scenarios whose labels are ground truth (not an injected outlier sweep)."""
         return ModelRun(self.model, self.config, [s for s in self.scenarios if s.scenario.scored], self.target,
-                        self.aborted, self.device_lost)
+                        self.aborted, self.device_lost, self.device_model)
 
     @property
     def fault_events(self) -> list[tuple[str, object]]:
@@ -324,6 +325,7 @@ def run_model(device, model: SuiteModel, config: SuiteConfig, names=None,
                         model_run.scenarios.append(e.partial)
                     raise
                 info = recovery.model_info or info
+                model_run.device_model = info
             model_run.scenarios.append(run)
             if progress is not None:
                 progress.scenario_done(model.name, run, index, len(scenarios), journaled)

@@ -69,6 +69,8 @@ class SuiteSession:
             if reason:
                 report.reasons.append(reason)
             self.results[key] = SuiteResult(run, report, time.monotonic() - started)
+            from harness.suite.remedy16 import attach_remedy_costs
+            attach_remedy_costs(self.results.values())   # a 16x8 sibling run now or earlier gives its cost
         return self.results[key]
 
     def summaries(self) -> list[dict]:

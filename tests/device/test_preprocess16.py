@@ -92,7 +92,7 @@ def test_16x8_model_windows_on_the_device(pipeline_device, name):
     fold = fold_scaler(scaler, params, float(meta["sensor"]["counts_per_g"]))
     assert fold.code_bits == 16
     set_preprocess(client, fold)
-    for scenario in ("normal", "shock", "pre_failure"):
+    for scenario in ("normal", "impact", "pre_failure"):
         counts = scenario_counts(scenario, 8, model.window_len, seed=17)
         result = infer_windows(client, counts)      # mirror check: device codes == fold.codes
         assert result.input_codes.dtype == np.dtype("<i2")

@@ -60,3 +60,10 @@ def test_model_verdict(hil_suite_result, hil_model_name, hil_extras):
 def test_collapse_comes_with_computed_recommendations(hil_suite_result):
     failures = checks.collapse_comes_with_computed_recommendations(hil_suite_result)
     assert not failures, failures[0]
+
+
+def test_recommendations_list_the_same_scaler_at_16x8(hil_suite_result):
+    """An INT8 model whose input codes are not OK is told what its own scaler at 16x8 would keep,
+    and what that costs on the device when its 16x8 sibling ran in the same session."""
+    failures = checks.recommendations_list_the_same_scaler_at_16x8(hil_suite_result)
+    assert not failures, failures[0]

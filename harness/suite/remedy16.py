@@ -1,0 +1,148 @@
+"""The 16x8 remedy beside the other scalers: the model's own scaler with int16 input codes (TFLite's
+16x8 mode: int16 activations, int8 weights), and what it costs on the device.
+
+The recommendation's codes are the host's (harness.quant.metrics at ``input_dtype="int16"``, on the
+same calibration set and band samples as every other candidate). Its cost is measured, never
+estimated: when the run holds a 16x8 bundle of the same fitted scaler (a *sibling*: minmax_16x8
+beside minmax), the device ran both, and the recommendation carries
+
+* instructions per inference: the median INFER cost of every window, this model and its sibling
+  (instructions under QEMU ``-icount shift=0``, DWT cycles on silicon: the run's cost unit);
+* arena: the bytes the engine planned for each (MODEL_INFO ``arena_used``);
+* flash: the image's flash with the int16 kernels, and without them: the image's minus the bytes
+  the linker placed from the portable engine's int16 kernel objects (``*16x8*.c.o``,
+  ``*int16*.c.o``, read from the image's ``firmware.map``).
+
+Without a sibling in the run the recommendation says how to get one measured (``hil train --only
+<name>_16x8``, then run both).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from pathlib import Path
+
+import numpy as np
+
+INT16_KERNEL_OBJECTS = ("*16x8*.c.o", "*int16*.c.o")   # the portable engine's int16 kernels
+RAM_ONLY_SECTIONS = (".bss", ".noinit", ".stack", ".heap")
+_SECTION_LINE = re.compile(r"^ (\S+)\s+0x([0-9a-fA-F]+)\s+0x([0-9a-fA-F]+)\s+(\S+\.o)\s*$")
+_CONTINUED_LINE = re.compile(r"^\s+0x([0-9a-fA-F]+)\s+0x([0-9a-fA-F]+)\s+(\S+\.o)\s*$")
+_OUTPUT_SECTION = re.compile(r"^(\.\S+)")
+
+
+def flash_of_objects(map_path: str | Path, patterns=INT16_KERNEL_OBJECTS) -> int | None:
+    """Bytes of flash the linker placed from objects whose file name matches ``patterns``
+    (input sections of allocated, non-RAM-only output sections in a GNU ld map). None when the
+    map names no such object: an image without those kernels."""
+    try:
+        lines = Path(map_path).read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    try:
+        start = next(i for i, line in enumerate(lines) if line.startswith("Linker script and memory map"))
+    except StopIteration:
+        return None
+    total, seen, output, pending = 0, False, "", False
+    for line in lines[start + 1:]:
+        head = _OUTPUT_SECTION.match(line)
+        if head:
+            output, pending = head.group(1), False
+            continue
+        match = _SECTION_LINE.match(line)
+        if match:
+            size, path = match.group(3), match.group(4)
+        elif pending and _CONTINUED_LINE.match(line):
+            # a long input section name stands alone on its line; address, size, file follow
+            _address, size, path = _CONTINUED_LINE.match(line).groups()
+        else:
+            pending = line.startswith(" .") and len(line.split()) == 1
+            continue
+        pending = False
+        if not any(fnmatch.fnmatch(Path(path).name, pattern) for pattern in patterns):
+            continue
+        seen = True
+        if not output.startswith(RAM_ONLY_SECTIONS + (".debug", ".comment", ".ARM.attributes")):
+            total += int(size, 16)
+    return total if seen else None
+
+
+def device_cost(run, image=None) -> dict:
+    """Measured cost of one model's run: median instructions per inference, arena bytes, image flash."""
+    costs = np.concatenate([s.cost for s in run.scenarios]) if run.scenarios else np.zeros(0)
+    unit = run.scenarios[0].cost_unit if run.scenarios else ""
+    info = getattr(run, "device_model", None)
+    cost = {"instructions_median": float(np.median(costs)) if costs.size else None, "cost_unit": unit,
+            "arena_bytes": int(info.arena_used) if info is not None else None,
+            "flash_bytes": None, "flash_without_int16_kernels": None, "int16_kernel_bytes": None}
+    if image is not None and getattr(image, "build_dir", None) is not None:
+        kernels = flash_of_objects(Path(image.build_dir) / "firmware.map")
+        cost["flash_bytes"] = int(image.flash_bytes)
+        if kernels is not None:
+            cost["int16_kernel_bytes"] = kernels
+            cost["flash_without_int16_kernels"] = int(image.flash_bytes) - kernels
+    return cost
+
+
+def sibling_16x8(result, results):
+    """The run's 16x8 bundle of the same fitted scaler as ``result``'s INT8 model, if any."""
+    model = result.run.model
+    if model.input_dtype != "int8":
+        return None
+    for other in results:
+        candidate = other.run.model
+        if candidate.input_dtype == "int16" and candidate.metadata.scaler == model.metadata.scaler:
+            return other
+    return None
+
+
+def _percent(new, old) -> str:
+    return f"{(new - old) / old:+.0%}" if new is not None and old else "n/a"
+
+
+def cost_sentence(own: dict, remedy: dict, sibling_name: str) -> str:
+    unit = own.get("cost_unit") or "cost"
+    parts = [f"measured on this device as {sibling_name}"]
+    if own["instructions_median"] is not None and remedy["instructions_median"] is not None:
+        parts.append(f"{_percent(remedy['instructions_median'], own['instructions_median'])} {unit} per inference "
+                     f"({own['instructions_median']:.0f} -> {remedy['instructions_median']:.0f})")
+    if own["arena_bytes"] is not None and remedy["arena_bytes"] is not None:
+        parts.append(f"{remedy['arena_bytes'] - own['arena_bytes']:+d} B of arena "
+                     f"({own['arena_bytes']} -> {remedy['arena_bytes']})")
+    if remedy["int16_kernel_bytes"] is not None:
+        parts.append(f"+{remedy['int16_kernel_bytes']} B of flash for the int16 kernels (image "
+                     f"{remedy['flash_bytes']} B, {remedy['flash_without_int16_kernels']} B without them)")
+    return ", ".join(parts)
+
+
+def attach_remedy_costs(results, image=None) -> None:
+    """Every report gets its measured device cost; an INT8 model's "at 16x8" recommendation gets
+    its sibling's cost beside its own, and its reasons say it."""
+    results = list(results)
+    for result in results:
+        cost = device_cost(result.run, image)
+        if image is None and result.report.device_cost.get("flash_bytes") is not None:
+            cost.update({k: result.report.device_cost[k] for k in
+                         ("flash_bytes", "flash_without_int16_kernels", "int16_kernel_bytes")})
+        result.report.device_cost = cost
+    for result in results:
+        remedies = [r for r in result.report.recommendations if r.input_dtype == "int16"]
+        if not remedies:
+            continue
+        sibling = sibling_16x8(result, results)
+        for remedy in remedies:
+            if sibling is None:
+                remedy.cost = None
+                note = (f"{remedy.spec}: its device cost is measured when a 16x8 bundle of this scaler runs "
+                        f"beside it (hil train --only {result.run.model.name}_16x8, then both in one run)")
+            else:
+                remedy.cost = {"model": sibling.run.model.name, "own": result.report.device_cost,
+                               "at_16x8": sibling.report.device_cost}
+                note = (f"{remedy.spec} ({remedy.codes_used} codes, {remedy.effective_bits:.1f} bits, {remedy.status}): "
+                        + cost_sentence(result.report.device_cost, sibling.report.device_cost, sibling.run.model.name))
+            reasons = result.report.reasons
+            if remedy.note in reasons:
+                reasons.remove(remedy.note)    # idempotent: a later sibling's cost replaces the first note
+            reasons.append(note)
+            remedy.note = note
