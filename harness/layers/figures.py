@@ -73,16 +73,18 @@ def range_ratio(reference, scale: float | None) -> float:
 
 
 def saturation_share(codes) -> float:
+    """Share of codes on a rail of their type (int8, or int16 in a 16x8 model)."""
     c = np.asarray(codes)
-    if c.dtype != np.int8 or c.size == 0:
+    if c.dtype not in (np.int8, np.int16) or c.size == 0:
         return math.nan
-    return float(np.mean((c == -128) | (c == 127)))
+    rails = np.iinfo(c.dtype)
+    return float(np.mean((c == rails.min) | (c == rails.max)))
 
 
 def codes_per_channel(codes) -> np.ndarray:
-    """Distinct codes per channel (last axis) of int8 codes of any shape (windows first)."""
+    """Distinct codes per channel (last axis) of int8 (int16) codes of any shape (windows first)."""
     c = np.asarray(codes)
-    if c.dtype != np.int8 or c.size == 0:
+    if c.dtype not in (np.int8, np.int16) or c.size == 0:
         return np.zeros(0, dtype=np.int64)
     flat = c.reshape(-1, c.shape[-1] if c.ndim else 1)
     return np.array([len(np.unique(flat[:, k])) for k in range(flat.shape[1])], dtype=np.int64)

@@ -236,7 +236,7 @@ def device_input_codes(suite_model, windows_g, counts=None) -> np.ndarray:
     if counts is None:
         g = np.asarray(windows_g, dtype=np.float64)
         counts = np.clip(np.round(g * suite_model.counts_per_g), -32768, 32767).astype(np.int16)
-    return np.asarray(suite_model.fold().codes(counts), dtype=np.int8)
+    return np.asarray(suite_model.fold().codes(counts))   # int8, or int16 for a 16x8 model
 
 
 def _deploy(client, suite_model):

@@ -22,10 +22,13 @@ def test_committed_twins_pair_op_by_op(name):
                                         "MEAN #4", "FULLY_CONNECTED #5", "SOFTMAX #6"]
     for pair in pairs:
         assert int8.tensors[pair.int8_tensor].shape == float_.tensors[pair.float_tensor].shape == pair.shape
-        assert int8.tensors[pair.int8_tensor].dtype == np.int8
+        # a 16x8 fixture's activations are int16 (int8 weights are constants, not paired)
+        assert int8.tensors[pair.int8_tensor].dtype == (np.int16 if name.endswith("_16x8") else np.int8)
         assert float_.tensors[pair.float_tensor].dtype == np.float32
-    # the two conversions number their weights differently: tensor indices do not correspond
-    assert any(a.inputs != b.inputs for a, b in zip(int8.ops, float_.ops))
+    # the two INT8 conversions number their weights differently: tensor indices do not correspond
+    # (the 16x8 conversion happens to keep the float model's numbering: pairing is by graph anyway)
+    if not name.endswith("_16x8"):
+        assert any(a.inputs != b.inputs for a, b in zip(int8.ops, float_.ops))
 
 
 def _graph(ops, shapes, dtype=np.int8) -> Graph:
