@@ -215,7 +215,8 @@ def run_suite(models=(), *, target: str = "qemu", board: str = "netduinoplus2", 
         if journal is not None:
             journal.close()
         _merge(session, workers, suite_models)
-        attach_remedy_costs(outcome.results, image)   # the 16x8 remedy's cost, from its sibling's run
+        # the 16x8 remedy's cost from its sibling's run; the flash without int16 kernels from a build
+        attach_remedy_costs(outcome.results, image, build_without=not session.aborted)
         for result in outcome.results:
             outcome.checks.extend(run_checks(result))
         runs = [r.run for r in outcome.results] + list(session.aborted.values())

@@ -9,9 +9,11 @@ beside minmax), the device ran both, and the recommendation carries
 * instructions per inference: the median INFER cost of every window, this model and its sibling
   (instructions under QEMU ``-icount shift=0``, DWT cycles on silicon: the run's cost unit);
 * arena: the bytes the engine planned for each (MODEL_INFO ``arena_used``);
-* flash: the image's flash with the int16 kernels, and without them: the image's minus the bytes
-  the linker placed from the portable engine's int16 kernel objects (``*16x8*.c.o``,
-  ``*int16*.c.o``, read from the image's ``firmware.map``).
+* flash: the image's flash (arm-none-eabi-size) with the int16 kernels, and that of the same
+  firmware built without them (``ENGINE_INT16=0``, the portable engine's switch: int16 tensors
+  are then refused), built once per run when a 16x8 sibling ran; and the bytes the linker placed
+  from the int16 kernel objects themselves (``*16x8*.c.o``, ``*int16*.c.o`` in ``firmware.map``),
+  which is less than the difference (op-table rows, loader and type paths go with the switch).
 
 Without a sibling in the run the recommendation says how to get one measured (``hil train --only
 <name>_16x8``, then run both).
@@ -68,6 +70,18 @@ def flash_of_objects(map_path: str | Path, patterns=INT16_KERNEL_OBJECTS) -> int
     return total if seen else None
 
 
+def flash_without_int16_kernels(image) -> int | None:
+    """Flash of ``image``'s firmware built again with ``ENGINE_INT16=0`` (no 16x8 kernels), beside
+    it in ``<build_dir>-no-int16``; None for an image that is not the portable engine's build."""
+    if image is None or getattr(image, "engine", None) != "portable" or getattr(image, "build_dir", None) is None:
+        return None
+    from harness.firmware.build import build_firmware
+    build_dir = Path(image.build_dir)
+    without = build_firmware(board=image.board, engine="portable", build_dir=build_dir.parent / f"{build_dir.name}-no-int16",
+                             extra_make_vars={"ENGINE_INT16": "0"})
+    return int(without.flash_bytes)
+
+
 def device_cost(run, image=None) -> dict:
     """Measured cost of one model's run: median instructions per inference, arena bytes, image flash."""
     costs = np.concatenate([s.cost for s in run.scenarios]) if run.scenarios else np.zeros(0)
@@ -81,7 +95,6 @@ def device_cost(run, image=None) -> dict:
         cost["flash_bytes"] = int(image.flash_bytes)
         if kernels is not None:
             cost["int16_kernel_bytes"] = kernels
-            cost["flash_without_int16_kernels"] = int(image.flash_bytes) - kernels
     return cost
 
 
@@ -110,21 +123,30 @@ def cost_sentence(own: dict, remedy: dict, sibling_name: str) -> str:
     if own["arena_bytes"] is not None and remedy["arena_bytes"] is not None:
         parts.append(f"{remedy['arena_bytes'] - own['arena_bytes']:+d} B of arena "
                      f"({own['arena_bytes']} -> {remedy['arena_bytes']})")
-    if remedy["int16_kernel_bytes"] is not None:
-        parts.append(f"+{remedy['int16_kernel_bytes']} B of flash for the int16 kernels (image "
-                     f"{remedy['flash_bytes']} B, {remedy['flash_without_int16_kernels']} B without them)")
+    if remedy["flash_bytes"] is not None and remedy["flash_without_int16_kernels"] is not None:
+        parts.append(f"+{remedy['flash_bytes'] - remedy['flash_without_int16_kernels']} B of flash for the int16 "
+                     f"kernels (image {remedy['flash_bytes']} B, {remedy['flash_without_int16_kernels']} B built "
+                     "without them, ENGINE_INT16=0"
+                     + (f"; {remedy['int16_kernel_bytes']} B of it the kernel objects" if remedy["int16_kernel_bytes"] else "")
+                     + ")")
     return ", ".join(parts)
 
 
-def attach_remedy_costs(results, image=None) -> None:
+def attach_remedy_costs(results, image=None, build_without=False) -> None:
     """Every report gets its measured device cost; an INT8 model's "at 16x8" recommendation gets
-    its sibling's cost beside its own, and its reasons say it."""
+    its sibling's cost beside its own, and its reasons say it. ``build_without``: build the image
+    without the int16 kernels (once) when a 16x8 model ran, for the flash they add."""
     results = list(results)
+    without = None
+    if build_without and any(r.run.model.input_dtype == "int16" for r in results):
+        without = flash_without_int16_kernels(image)
     for result in results:
         cost = device_cost(result.run, image)
         if image is None and result.report.device_cost.get("flash_bytes") is not None:
             cost.update({k: result.report.device_cost[k] for k in
                          ("flash_bytes", "flash_without_int16_kernels", "int16_kernel_bytes")})
+        if without is not None:
+            cost["flash_without_int16_kernels"] = without
         result.report.device_cost = cost
     for result in results:
         remedies = [r for r in result.report.recommendations if r.input_dtype == "int16"]

@@ -153,11 +153,30 @@ def test_flash_part_of_the_sentence(tmp_path):
     run = SimpleNamespace(scenarios=[_Scenario(np.array([5, 7, 9]))], device_model=None)
     cost = device_cost(run, SimpleNamespace(build_dir=tmp_path, flash_bytes=10_000))
     assert cost == {"instructions_median": 7.0, "cost_unit": "instructions", "arena_bytes": None,
-                    "flash_bytes": 10_000, "flash_without_int16_kernels": 10_000 - 552, "int16_kernel_bytes": 552}
+                    "flash_bytes": 10_000, "flash_without_int16_kernels": None, "int16_kernel_bytes": 552}
     own = dict(cost, instructions_median=5.0, arena_bytes=100)
-    sentence = cost_sentence(own, dict(cost, arena_bytes=300), "x_16x8")
+    remedy = dict(cost, arena_bytes=300, flash_without_int16_kernels=9_300)
+    sentence = cost_sentence(own, remedy, "x_16x8")
     assert "+40% instructions" in sentence and "+200 B of arena" in sentence
-    assert "+552 B of flash for the int16 kernels (image 10000 B, 9448 B without them)" in sentence
+    assert ("+700 B of flash for the int16 kernels (image 10000 B, 9300 B built without them, ENGINE_INT16=0; "
+            "552 B of it the kernel objects)") in sentence
+    assert "flash" not in cost_sentence(own, cost, "x_16x8")      # no build without them: not claimed
+
+
+def test_the_image_without_int16_kernels_is_built_and_smaller(tmp_path):
+    """The real build: the portable engine with and without ENGINE_INT16 (arm-none-eabi-gcc)."""
+    import shutil
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc not installed (Debian package gcc-arm-none-eabi)")
+    from harness.firmware.build import build_firmware
+    from harness.suite.remedy16 import flash_without_int16_kernels
+    image = build_firmware(engine="portable", build_dir=tmp_path / "with")
+    without = flash_without_int16_kernels(image)
+    kernels = flash_of_objects(tmp_path / "with" / "firmware.map")
+    assert (tmp_path / "with-no-int16" / "firmware.elf").is_file()
+    assert kernels is not None and kernels > 1000
+    assert image.flash_bytes - without >= kernels          # the switch drops at least the kernel objects
+    assert flash_of_objects(tmp_path / "with-no-int16" / "firmware.map") is None
 
 
 def test_recommend_lists_the_same_scaler_at_16x8_beside_the_others():
