@@ -212,3 +212,80 @@ def test_sanitized_engine_refuses_corrupted_16x8_models_cleanly(asan_runner, tmp
             assert proc.returncode in (0, 2, 65), proc.stdout + proc.stderr
             outcomes.add(proc.stdout.split()[0] if proc.stdout else str(proc.returncode))
     assert len(outcomes) > 1, outcomes
+
+
+def big_window_model(depthwise: bool, bias_dtype) -> bytes:
+    """A window of 576 taps (3x3x64, or a 24x24 depthwise): past the 511 products the kernels
+    may sum in int32, so they take the int64 per-tap path (or TFLM's wrapping int32 one)."""
+    rng = np.random.default_rng(576)
+    b = ModelBuilder()
+    if depthwise:
+        weights = rng.integers(-128, 128, (1, 24, 24, 2), dtype=np.int8)
+        weights[..., 0] = 127  # one channel of same-sign weights: its sum passes 2^31
+        x = b.add_tensor("x", (1, 24, 24, 2), "int16", scale=0.0005, zero_point=0)
+        w = b.add_const("w", weights, scale=[0.01, 0.02],
+                        zero_point=[0, 0], quantized_dimension=3)
+        y = b.add_tensor("y", (1, 1, 1, 2), "int16", scale=0.5, zero_point=0)
+        bias = b.add_const("b", np.array([123456, -654321], bias_dtype), scale=[5e-6, 1e-5], zero_point=[0, 0])
+        b.add_op(BuiltinOp.DEPTHWISE_CONV_2D, [x, w, bias], [y],
+                 tb.DepthwiseConv2DOptions(Padding.VALID, 1, 1, 1))
+    else:
+        weights = rng.integers(-128, 128, (4, 3, 3, 64), dtype=np.int8)
+        weights[0], weights[1] = 127, -128  # same-sign channels: their sums pass 2^31
+        x = b.add_tensor("x", (1, 3, 3, 64), "int16", scale=0.0005, zero_point=0)
+        w = b.add_const("w", weights, scale=[0.01] * 4,
+                        zero_point=[0] * 4, quantized_dimension=0)
+        y = b.add_tensor("y", (1, 3, 3, 4), "int16", scale=0.5, zero_point=0)
+        bias = b.add_const("b", np.array([123456, -654321, 7, -7], bias_dtype), scale=[5e-6] * 4,
+                           zero_point=[0] * 4)
+        b.add_op(BuiltinOp.CONV_2D, [x, w, bias], [y], tb.Conv2DOptions(Padding.SAME, 1, 1))
+    return b.build([x], [y])
+
+
+@pytest.mark.parametrize("depthwise,bias_dtype", [(False, np.int64), (False, np.int32), (True, np.int64)],
+                         ids=["conv-int64", "conv-int32", "depthwise-int64"])
+def test_int16_window_over_511_products_is_bit_exact(depthwise, bias_dtype):
+    """Saturated inputs (+-32767, -32768) against same-sign weights drive the sums to their
+    extremes: past 2^31 for the int64 kernels, wrapping for TFLM's int32 accumulator."""
+    from engine_cases import oracle_run
+
+    model = big_window_model(depthwise, bias_dtype)
+    engine = HostEngine(model)
+    rng = np.random.default_rng(7)
+    shape = engine.inputs[0].shape
+    for x in (np.full(shape, 32767, np.int16), np.full(shape, -32768, np.int16),
+              rng.integers(-32768, 32768, shape, dtype=np.int16)):
+        got, expected = engine.invoke(x), oracle_run(model, [x])[0]
+        assert np.array_equal(got, expected), (got.ravel()[:8], expected.ravel()[:8])
+    assert len(np.unique(got)) > 1
+
+
+def conv1d_model(stride: int, bias_dtype, padding=Padding.SAME, channels: int = 3) -> bytes:
+    """(1, 20, 1, C) through a 7x1 filter: the contiguous 1-D path (the committed models' shape),
+    windows clipped at both ends, odd lengths for the dual-MAC tail."""
+    rng = np.random.default_rng(stride * 10 + channels)
+    b = ModelBuilder()
+    x = b.add_tensor("x", (1, 20, 1, channels), "int16", scale=0.0005, zero_point=0)
+    w = b.add_const("w", rng.integers(-128, 128, (5, 7, 1, channels), dtype=np.int8),
+                    scale=[0.01, 0.02, 0.005, 0.03, 0.01], zero_point=[0] * 5, quantized_dimension=0)
+    bias = b.add_const("b", rng.integers(-50000, 50000, 5).astype(bias_dtype), scale=[5e-6] * 5,
+                       zero_point=[0] * 5)
+    out_h = (20 + stride - 1) // stride if padding == Padding.SAME else (20 - 7) // stride + 1
+    y = b.add_tensor("y", (1, out_h, 1, 5), "int16", scale=0.02, zero_point=0)
+    b.add_op(BuiltinOp.CONV_2D, [x, w, bias], [y], tb.Conv2DOptions(padding, 1, stride, Activation.RELU6))
+    return b.build([x], [y])
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("bias_dtype", [np.int64, np.int32], ids=["int64", "int32"])
+@pytest.mark.parametrize("padding", [Padding.SAME, Padding.VALID], ids=["same", "valid"])
+def test_int16_1d_conv_is_bit_exact(stride, bias_dtype, padding):
+    from engine_cases import oracle_run
+
+    for channels in (1, 3, 4):
+        model = conv1d_model(stride, bias_dtype, padding, channels)
+        engine = HostEngine(model)
+        rng = np.random.default_rng(channels)
+        for _ in range(3):
+            x = rng.integers(-32768, 32768, engine.inputs[0].shape, dtype=np.int16)
+            assert np.array_equal(engine.invoke(x), oracle_run(model, [x])[0])

@@ -72,3 +72,19 @@ def test_engine_without_int16_kernels_is_smaller_and_refuses_16x8(selftest_elf, 
     assert proc.returncode == 10 + 8, f"exit {proc.returncode}: expected 10 + UNSUPPORTED_TYPE"
     model, inputs, expected = oracle_case(RANDOM_SEEDS[0])
     assert run_on_qemu(elf, tmp_path, model, inputs) == expected
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_cross_compiled_1d_conv_dual_mac_matches_oracle(selftest_elf, tmp_path, stride):
+    """The 1-D CONV_2D path with the M4's SMLAD (the host runs its C twin)."""
+    import numpy as np
+    from engine_cases import oracle_run
+    from test_engine_16x8 import conv1d_model
+
+    from harness.engine.tflite_builder import Padding
+
+    for channels, bias_dtype in ((3, np.int64), (1, np.int32), (4, np.int64)):
+        model = conv1d_model(stride, bias_dtype, Padding.SAME, channels)
+        x = np.random.default_rng(channels).integers(-32768, 32768, (1, 20, 1, channels), dtype=np.int16)
+        expected = b"".join(o.tobytes() for o in oracle_run(model, [x]))
+        assert run_on_qemu(selftest_elf, tmp_path, model, [x]) == expected

@@ -5,7 +5,17 @@
  * INT32 bias (or none and quantized_bias_type INT32) accumulates in int32 and requantizes with the
  * 32-bit MultiplyByQuantizedMultiplier, as TFLM's AccumScalar = int32_t instantiation does. */
 #include "pe_conv_util.h"
+#include "pe_dsp.h"
 #include "pe_int16.h"
+
+/* |int8 * int16| <= 2^22, so up to PE_EXACT_TERMS products add up in int32 without overflow:
+ * a window of at most that many taps is summed in int32 and widened, which equals TFLM's int64
+ * sum exactly; larger windows add each tap's int32 sum (chunked) to an int64. */
+#define PE_EXACT_TERMS 511
+
+static void pe_conv16_eval_wide(const pe_state *s, const pe_op *op);
+static void pe_conv16_eval_1d(const pe_state *s, const pe_op *op);
+static void pe_depthwise_conv16_eval_wide(const pe_state *s, const pe_op *op);
 
 /* Types, quantization and ranks of input, filter and output; shapes are the caller's. */
 static hil_status pe_conv16_check(pe_state *s, int op_index)
@@ -92,6 +102,18 @@ hil_status pe_conv16_prepare(pe_state *s, int op_index, const pe_options *o)
         (st = pe_conv16_geometry(s, op_index, o, out_c, p)) != HIL_OK) {
         return st;
     }
+    const int64_t window = (int64_t)filter->dims[1] * filter->dims[2] * filter_c;
+    if (p->wide_bias && window > PE_EXACT_TERMS) {
+        op->eval = pe_conv16_eval_wide;
+    } else if (in->dims[2] == 1 && filter->dims[2] == 1 && filter_c == in->dims[3] && p->dilation_h == 1) {
+        /* A 1-D convolution over the rows (window sums in int32: exact, or TFLM's int32 one):
+         * each output's window is one contiguous run of input and of weights, the weights
+         * widened to int16 in the scratch region for dual 16-bit MACs. */
+        if ((st = pe_request_scratch(s, op_index, 2u * filter->elements)) != HIL_OK) {
+            return st;
+        }
+        op->eval = pe_conv16_eval_1d;
+    }
     return pe_conv16_quant(s, op_index, o, out_c, 0, p);
 }
 
@@ -118,19 +140,23 @@ hil_status pe_depthwise_conv16_prepare(pe_state *s, int op_index, const pe_optio
         return st;
     }
     p->depth_multiplier = o->depth_multiplier;
+    if ((int64_t)filter->dims[1] * filter->dims[2] > PE_EXACT_TERMS) {
+        op->eval = pe_depthwise_conv16_eval_wide;
+    }
     return pe_conv16_quant(s, op_index, o, out_c, 3, p);
 }
 
-static inline int16_t pe_conv16_output(const pe_conv16_params *p, const pe_tensor *bias, int64_t acc64,
-                                       int32_t acc32, int32_t oc)
+static inline int16_t pe_conv16_output(const pe_conv16_params *p, const pe_tensor *bias, int64_t acc,
+                                       int32_t oc)
 {
     int32_t scaled;
     if (p->wide_bias) {
         if (bias != NULL) {
-            acc64 = pe_wrap_add64(acc64, pe_ld_i64(bias->data + 8u * (uint32_t)oc));
+            acc = pe_wrap_add64(acc, pe_ld_i64(bias->data + 8u * (uint32_t)oc));
         }
-        scaled = pe_mbqm64(acc64, p->multiplier[oc], p->shift[oc]);
-    } else {
+        scaled = pe_mbqm64(acc, p->multiplier[oc], p->shift[oc]);
+    } else { /* TFLM's int32 accumulator: acc holds the wrapped int32 sum */
+        int32_t acc32 = (int32_t)acc;
         if (bias != NULL) {
             acc32 = pe_wrap_add(acc32, pe_ld_i32(bias->data + 4u * (uint32_t)oc));
         }
@@ -139,7 +165,9 @@ static inline int16_t pe_conv16_output(const pe_conv16_params *p, const pe_tenso
     return (int16_t)pe_clamp(scaled, p->act_min, p->act_max);
 }
 
-void pe_conv16_eval(const pe_state *s, const pe_op *op)
+/* `wide_taps`: add each tap's int32 sum to an int64 (windows above PE_EXACT_TERMS terms with an
+ * int64 bias); otherwise one wrapping int32 sum (exact, or TFLM's own int32 accumulator). */
+static inline __attribute__((always_inline)) void pe_conv16_run(const pe_state *s, const pe_op *op, int wide_taps)
 {
     const pe_conv16_params *p = &op->p.i16.conv;
     const pe_tensor *in = pe_in(s, op, 0);
@@ -160,43 +188,103 @@ void pe_conv16_eval(const pe_state *s, const pe_op *op)
             for (int32_t ox = 0; ox < out_w; ++ox) {
                 const int32_t in_x0 = ox * p->stride_w - p->pad_w;
                 for (int32_t oc = 0; oc < out_c; ++oc) {
-                    const int32_t group = oc / filters_per_group;
+                    const int16_t *in_group = input_data + b * in_h * in_w * in_c + (oc / filters_per_group) * filter_c;
+                    const int8_t *f_px = filter_data + oc * filter_h * filter_w * filter_c;
                     int64_t acc64 = 0;
                     int32_t acc32 = 0;
-                    for (int32_t fy = 0; fy < filter_h; ++fy) {
+                    for (int32_t fy = 0; fy < filter_h; ++fy, f_px += filter_w * filter_c) {
                         const int32_t iy = in_y0 + p->dilation_h * fy;
                         if (iy < 0 || iy >= in_h) {
                             continue;
                         }
+                        const int16_t *in_row = in_group + iy * in_w * in_c;
                         for (int32_t fx = 0; fx < filter_w; ++fx) {
                             const int32_t ix = in_x0 + p->dilation_w * fx;
                             if (ix < 0 || ix >= in_w) {
                                 continue;
                             }
-                            const int16_t *in_px = input_data + (((b * in_h + iy) * in_w + ix) * in_c) +
-                                                   group * filter_c;
-                            const int8_t *f_px = filter_data + ((oc * filter_h + fy) * filter_w + fx) * filter_c;
-                            /* |int8 * int16| < 2^22: the products never overflow int32. */
-                            if (p->wide_bias) {
-                                for (int32_t ic = 0; ic < filter_c; ++ic) {
-                                    acc64 += (int32_t)f_px[ic] * (int32_t)in_px[ic];
+                            const int16_t *in_px = in_row + ix * in_c;
+                            const int8_t *f_tap = f_px + fx * filter_c;
+                            if (wide_taps) {
+                                for (int32_t ic0 = 0; ic0 < filter_c; ic0 += PE_EXACT_TERMS) {
+                                    const int32_t end = filter_c - ic0 < PE_EXACT_TERMS ? filter_c : ic0 + PE_EXACT_TERMS;
+                                    int32_t tap = 0;
+                                    for (int32_t ic = ic0; ic < end; ++ic) {
+                                        tap += (int32_t)f_tap[ic] * (int32_t)in_px[ic];
+                                    }
+                                    acc64 += tap;
                                 }
                             } else {
                                 for (int32_t ic = 0; ic < filter_c; ++ic) {
-                                    acc32 = pe_wrap_add(acc32, (int32_t)f_px[ic] * (int32_t)in_px[ic]);
+                                    acc32 = pe_wrap_add(acc32, (int32_t)f_tap[ic] * (int32_t)in_px[ic]);
                                 }
                             }
                         }
                     }
                     output_data[((b * out_h + oy) * out_w + ox) * out_c + oc] =
-                        pe_conv16_output(p, bias, acc64, acc32, oc);
+                        pe_conv16_output(p, bias, wide_taps ? acc64 : (int64_t)acc32, oc);
                 }
             }
         }
     }
 }
 
-void pe_depthwise_conv16_eval(const pe_state *s, const pe_op *op)
+/* -O2 for the hot loops: at -Os GCC 12 keeps the window's counters and pointers on the stack
+ * (about 100 instructions per tap of a 3-channel CONV_2D instead of about 15). */
+#define PE_HOT __attribute__((optimize("O2")))
+
+PE_HOT void pe_conv16_eval(const pe_state *s, const pe_op *op)
+{
+    pe_conv16_run(s, op, 0);
+}
+
+PE_HOT static void pe_conv16_eval_wide(const pe_state *s, const pe_op *op)
+{
+    pe_conv16_run(s, op, 1);
+}
+
+PE_HOT static void pe_conv16_eval_1d(const pe_state *s, const pe_op *op)
+{
+    const pe_conv16_params *p = &op->p.i16.conv;
+    const pe_tensor *in = pe_in(s, op, 0);
+    const pe_tensor *filter = pe_in(s, op, 1);
+    const pe_tensor *bias = op->n_inputs > 2 ? pe_in(s, op, 2) : NULL;
+    const pe_tensor *out = pe_out(s, op);
+    const int16_t *input_data = (const int16_t *)(const void *)in->data;
+    int16_t *output_data = (int16_t *)(void *)out->data;
+    int16_t *weights = (int16_t *)(void *)s->scratch;
+    const int32_t batches = in->dims[0], in_h = in->dims[1], in_c = in->dims[3];
+    const int32_t filter_h = filter->dims[1], out_h = out->dims[1], out_c = out->dims[3];
+    const int32_t row = filter_h * in_c; /* weights of one output channel */
+    for (uint32_t i = 0; i < filter->elements; ++i) {
+        weights[i] = ((const int8_t *)filter->data)[i];
+    }
+    for (int32_t b = 0; b < batches; ++b) {
+        for (int32_t oy = 0; oy < out_h; ++oy) {
+            const int32_t in_y0 = oy * p->stride_h - p->pad_h;
+            const int32_t fy0 = in_y0 < 0 ? -in_y0 : 0;
+            const int32_t fy1 = in_h - in_y0 < filter_h ? in_h - in_y0 : filter_h;
+            const int32_t n = fy1 > fy0 ? (fy1 - fy0) * in_c : 0;
+            const int16_t *x = n > 0 ? input_data + (b * in_h + in_y0 + fy0) * in_c : input_data;
+            int16_t *y = output_data + (b * out_h + oy) * out_c;
+            for (int32_t oc = 0; oc < out_c; ++oc) {
+                const int16_t *w = weights + oc * row + fy0 * in_c;
+                int32_t acc = 0;
+                int32_t k = 0;
+                for (; k + 1 < n; k += 2) {
+                    acc = pe_dot2(w + k, x + k, acc);
+                }
+                if (k < n) {
+                    acc = pe_wrap_add(acc, (int32_t)w[k] * (int32_t)x[k]);
+                }
+                y[oc] = pe_conv16_output(p, bias, acc, oc);
+            }
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void pe_depthwise_conv16_run(const pe_state *s, const pe_op *op,
+                                                                          int wide_taps)
 {
     const pe_conv16_params *p = &op->p.i16.conv;
     const pe_tensor *in = pe_in(s, op, 0);
@@ -219,7 +307,8 @@ void pe_depthwise_conv16_eval(const pe_state *s, const pe_op *op)
                 for (int32_t ic = 0; ic < in_c; ++ic) {
                     for (int32_t m = 0; m < dm; ++m) {
                         const int32_t oc = m + ic * dm;
-                        int64_t acc = 0;
+                        int64_t acc64 = 0;
+                        int32_t acc32 = 0;
                         for (int32_t fy = 0; fy < filter_h; ++fy) {
                             const int32_t iy = in_y0 + p->dilation_h * fy;
                             if (iy < 0 || iy >= in_h) {
@@ -230,15 +319,30 @@ void pe_depthwise_conv16_eval(const pe_state *s, const pe_op *op)
                                 if (ix < 0 || ix >= in_w) {
                                     continue;
                                 }
-                                acc += (int32_t)filter_data[(fy * filter_w + fx) * out_c + oc] *
-                                       (int32_t)input_data[((b * in_h + iy) * in_w + ix) * in_c + ic];
+                                const int32_t product = (int32_t)filter_data[(fy * filter_w + fx) * out_c + oc] *
+                                                        (int32_t)input_data[((b * in_h + iy) * in_w + ix) * in_c + ic];
+                                if (wide_taps) {
+                                    acc64 += product;
+                                } else {
+                                    acc32 += product; /* at most PE_EXACT_TERMS terms: exact */
+                                }
                             }
                         }
                         output_data[((b * out_h + oy) * out_w + ox) * out_c + oc] =
-                            pe_conv16_output(p, bias, acc, 0, oc);
+                            pe_conv16_output(p, bias, wide_taps ? acc64 : (int64_t)acc32, oc);
                     }
                 }
             }
         }
     }
+}
+
+PE_HOT void pe_depthwise_conv16_eval(const pe_state *s, const pe_op *op)
+{
+    pe_depthwise_conv16_run(s, op, 0);
+}
+
+PE_HOT static void pe_depthwise_conv16_eval_wide(const pe_state *s, const pe_op *op)
+{
+    pe_depthwise_conv16_run(s, op, 1);
 }

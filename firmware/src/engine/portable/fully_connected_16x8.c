@@ -102,9 +102,15 @@ void pe_fully_connected16_eval(const pe_state *s, const pe_op *op)
             const int ch = p->per_channel ? u : 0;
             int32_t scaled;
             if (p->wide_bias) {
+                /* |(weight + offset) * input| < 2^23: 255 products add up exactly in int32. */
                 int64_t acc = 0;
-                for (int32_t d = 0; d < p->accum_depth; ++d) {
-                    acc = pe_wrap_add64(acc, (int64_t)((int32_t)f_row[d] + filter_offset) * in_row[d]);
+                for (int32_t d0 = 0; d0 < p->accum_depth; d0 += 255) {
+                    const int32_t end = p->accum_depth - d0 < 255 ? p->accum_depth : d0 + 255;
+                    int32_t part = 0;
+                    for (int32_t d = d0; d < end; ++d) {
+                        part += ((int32_t)f_row[d] + filter_offset) * in_row[d];
+                    }
+                    acc += part;
                 }
                 if (bias != NULL) {
                     acc = pe_wrap_add64(acc, pe_ld_i64(bias->data + 8u * (uint32_t)u));
@@ -113,7 +119,7 @@ void pe_fully_connected16_eval(const pe_state *s, const pe_op *op)
             } else {
                 int32_t acc = 0;
                 for (int32_t d = 0; d < p->accum_depth; ++d) {
-                    acc = pe_wrap_add(acc, (int32_t)(((int64_t)f_row[d] + filter_offset) * in_row[d]));
+                    acc = pe_wrap_add(acc, ((int32_t)f_row[d] + filter_offset) * in_row[d]);
                 }
                 if (bias != NULL) {
                     acc = pe_wrap_add(acc, pe_ld_i32(bias->data + 4u * (uint32_t)u));
