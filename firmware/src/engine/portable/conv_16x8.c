@@ -14,7 +14,9 @@
 #define PE_EXACT_TERMS 511
 
 static void pe_conv16_eval_wide(const pe_state *s, const pe_op *op);
+#ifndef PE_REFERENCE_KERNELS
 static void pe_conv16_eval_1d(const pe_state *s, const pe_op *op);
+#endif
 static void pe_depthwise_conv16_eval_wide(const pe_state *s, const pe_op *op);
 
 /* Types, quantization and ranks of input, filter and output; shapes are the caller's. */
@@ -105,7 +107,9 @@ hil_status pe_conv16_prepare(pe_state *s, int op_index, const pe_options *o)
     const int64_t window = (int64_t)filter->dims[1] * filter->dims[2] * filter_c;
     if (p->wide_bias && window > PE_EXACT_TERMS) {
         op->eval = pe_conv16_eval_wide;
-    } else if (in->dims[2] == 1 && filter->dims[2] == 1 && filter_c == in->dims[3] && p->dilation_h == 1) {
+    }
+#ifndef PE_REFERENCE_KERNELS /* the reference loop alone, as conv.c's PE_REFERENCE_KERNELS builds */
+    else if (in->dims[2] == 1 && filter->dims[2] == 1 && filter_c == in->dims[3] && p->dilation_h == 1) {
         /* A 1-D convolution over the rows (window sums in int32: exact, or TFLM's int32 one):
          * each output's window is one contiguous run of input and of weights, the weights
          * widened to int16 in the scratch region for dual 16-bit MACs. */
@@ -114,6 +118,7 @@ hil_status pe_conv16_prepare(pe_state *s, int op_index, const pe_options *o)
         }
         op->eval = pe_conv16_eval_1d;
     }
+#endif
     return pe_conv16_quant(s, op_index, o, out_c, 0, p);
 }
 
@@ -243,6 +248,7 @@ PE_HOT static void pe_conv16_eval_wide(const pe_state *s, const pe_op *op)
     pe_conv16_run(s, op, 1);
 }
 
+#ifndef PE_REFERENCE_KERNELS
 PE_HOT static void pe_conv16_eval_1d(const pe_state *s, const pe_op *op)
 {
     const pe_conv16_params *p = &op->p.i16.conv;
@@ -282,6 +288,8 @@ PE_HOT static void pe_conv16_eval_1d(const pe_state *s, const pe_op *op)
         }
     }
 }
+
+#endif /* PE_REFERENCE_KERNELS */
 
 static inline __attribute__((always_inline)) void pe_depthwise_conv16_run(const pe_state *s, const pe_op *op,
                                                                           int wide_taps)
