@@ -229,6 +229,7 @@ void pe_fully_connected_eval(const pe_state *s, const pe_op *op);
 hil_status pe_pooling_prepare(pe_state *s, int op_index, const pe_options *o);
 void pe_average_pool_eval(const pe_state *s, const pe_op *op);
 void pe_max_pool_eval(const pe_state *s, const pe_op *op);
+void pe_max_pool_eval_fast(const pe_state *s, const pe_op *op);   /* pooling_fast.c */
 hil_status pe_mean_prepare(pe_state *s, int op_index, const pe_options *o);
 void pe_mean_eval(const pe_state *s, const pe_op *op);
 hil_status pe_reshape_prepare(pe_state *s, int op_index, const pe_options *o);

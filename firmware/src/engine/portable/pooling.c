@@ -36,7 +36,15 @@ hil_status pe_pooling_prepare(pe_state *s, int op_index, const pe_options *o)
     p->filter_h = o->filter_h;
     p->pad_h = pe_compute_padding(o->stride_h, 1, in->dims[1], o->filter_h, out_h);
     p->pad_w = pe_compute_padding(o->stride_w, 1, in->dims[2], o->filter_w, out_w);
-    return pe_activation_range(s, op_index, o->activation, out, &p->act_min, &p->act_max);
+    if ((st = pe_activation_range(s, op_index, o->activation, out, &p->act_min, &p->act_max)) != HIL_OK) {
+        return st;
+    }
+#ifndef PE_REFERENCE_KERNELS
+    if (op->code == PE_OP_MAX_POOL_2D) {
+        op->eval = pe_max_pool_eval_fast; /* pooling_fast.c */
+    }
+#endif
+    return HIL_OK;
 }
 
 /* Window bounds clipped to the image, as TFLite computes them. */
