@@ -58,10 +58,12 @@ def _inputs(model: bytes, seed: int):
 
 def test_reference_build_differs_in_code(reference_library):
     """The two host builds really are two kernels (a test comparing a build with itself could
-    not fail): only the default library has the optimized CONV_2D."""
-    assert hasattr(load_library(), "pe_conv_eval_fast")
-    assert not hasattr(ctypes.CDLL(str(reference_library)), "pe_conv_eval_fast")
-    assert hasattr(ctypes.CDLL(str(reference_library)), "pe_conv_eval")
+    not fail): only the default library has the optimized kernels."""
+    reference = ctypes.CDLL(str(reference_library))
+    for fast, ref in (("pe_conv_eval_fast", "pe_conv_eval"), ("pe_max_pool_eval_fast", "pe_max_pool_eval")):
+        assert hasattr(load_library(), fast)
+        assert not hasattr(reference, fast)
+        assert hasattr(reference, ref)
 
 
 @pytest.mark.parametrize("seed", list(RANDOM_SEEDS))
