@@ -111,9 +111,9 @@ hil_status pe_conv16_prepare(pe_state *s, int op_index, const pe_options *o)
 #ifndef PE_REFERENCE_KERNELS /* the reference loop alone, as conv.c's PE_REFERENCE_KERNELS builds */
     else if (in->dims[2] == 1 && filter->dims[2] == 1 && filter_c == in->dims[3] && p->dilation_h == 1) {
         /* A 1-D convolution over the rows (window sums in int32: exact, or TFLM's int32 one):
-         * each output's window is one contiguous run of input and of weights, the weights
-         * widened to int16 in the scratch region for dual 16-bit MACs. */
-        if ((st = pe_request_scratch(s, op_index, 2u * filter->elements)) != HIL_OK) {
+         * each output's window is one contiguous run of input and of weights, one output
+         * channel's weights widened to int16 in the scratch region for dual 16-bit MACs. */
+        if ((st = pe_request_scratch(s, op_index, 2u * (uint32_t)(filter->dims[1] * filter_c))) != HIL_OK) {
             return st;
         }
         op->eval = pe_conv16_eval_1d;
@@ -235,7 +235,8 @@ static inline __attribute__((always_inline)) void pe_conv16_run(const pe_state *
 }
 
 /* -O2 for the hot loops: at -Os GCC 12 keeps the window's counters and pointers on the stack
- * (about 100 instructions per tap of a 3-channel CONV_2D instead of about 15). */
+ * (about 100 instructions per tap of a 3-channel CONV_2D instead of about 60); ~2 KB of flash
+ * for the three common evals, so the rare wide-window ones stay at -Os. */
 #define PE_HOT __attribute__((optimize("O2")))
 
 PE_HOT void pe_conv16_eval(const pe_state *s, const pe_op *op)
@@ -243,7 +244,7 @@ PE_HOT void pe_conv16_eval(const pe_state *s, const pe_op *op)
     pe_conv16_run(s, op, 0);
 }
 
-PE_HOT static void pe_conv16_eval_wide(const pe_state *s, const pe_op *op)
+static void pe_conv16_eval_wide(const pe_state *s, const pe_op *op) /* rare: -Os */
 {
     pe_conv16_run(s, op, 1);
 }
@@ -258,23 +259,23 @@ PE_HOT static void pe_conv16_eval_1d(const pe_state *s, const pe_op *op)
     const pe_tensor *out = pe_out(s, op);
     const int16_t *input_data = (const int16_t *)(const void *)in->data;
     int16_t *output_data = (int16_t *)(void *)out->data;
-    int16_t *weights = (int16_t *)(void *)s->scratch;
+    int16_t *weights = (int16_t *)(void *)s->scratch; /* one output channel's, widened */
     const int32_t batches = in->dims[0], in_h = in->dims[1], in_c = in->dims[3];
     const int32_t filter_h = filter->dims[1], out_h = out->dims[1], out_c = out->dims[3];
-    const int32_t row = filter_h * in_c; /* weights of one output channel */
-    for (uint32_t i = 0; i < filter->elements; ++i) {
-        weights[i] = ((const int8_t *)filter->data)[i];
-    }
-    for (int32_t b = 0; b < batches; ++b) {
-        for (int32_t oy = 0; oy < out_h; ++oy) {
-            const int32_t in_y0 = oy * p->stride_h - p->pad_h;
-            const int32_t fy0 = in_y0 < 0 ? -in_y0 : 0;
-            const int32_t fy1 = in_h - in_y0 < filter_h ? in_h - in_y0 : filter_h;
-            const int32_t n = fy1 > fy0 ? (fy1 - fy0) * in_c : 0;
-            const int16_t *x = n > 0 ? input_data + (b * in_h + in_y0 + fy0) * in_c : input_data;
-            int16_t *y = output_data + (b * out_h + oy) * out_c;
-            for (int32_t oc = 0; oc < out_c; ++oc) {
-                const int16_t *w = weights + oc * row + fy0 * in_c;
+    const int32_t row = filter_h * in_c;
+    for (int32_t oc = 0; oc < out_c; ++oc) {
+        const int8_t *filter_row = (const int8_t *)filter->data + oc * row;
+        for (int32_t i = 0; i < row; ++i) {
+            weights[i] = filter_row[i];
+        }
+        for (int32_t b = 0; b < batches; ++b) {
+            for (int32_t oy = 0; oy < out_h; ++oy) {
+                const int32_t in_y0 = oy * p->stride_h - p->pad_h;
+                const int32_t fy0 = in_y0 < 0 ? -in_y0 : 0;
+                const int32_t fy1 = in_h - in_y0 < filter_h ? in_h - in_y0 : filter_h;
+                const int32_t n = fy1 > fy0 ? (fy1 - fy0) * in_c : 0;
+                const int16_t *x = n > 0 ? input_data + (b * in_h + in_y0 + fy0) * in_c : input_data;
+                const int16_t *w = weights + fy0 * in_c;
                 int32_t acc = 0;
                 int32_t k = 0;
                 for (; k + 1 < n; k += 2) {
@@ -283,12 +284,11 @@ PE_HOT static void pe_conv16_eval_1d(const pe_state *s, const pe_op *op)
                 if (k < n) {
                     acc = pe_wrap_add(acc, (int32_t)w[k] * (int32_t)x[k]);
                 }
-                y[oc] = pe_conv16_output(p, bias, acc, oc);
+                output_data[(b * out_h + oy) * out_c + oc] = pe_conv16_output(p, bias, acc, oc);
             }
         }
     }
 }
-
 #endif /* PE_REFERENCE_KERNELS */
 
 static inline __attribute__((always_inline)) void pe_depthwise_conv16_run(const pe_state *s, const pe_op *op,
@@ -350,7 +350,7 @@ PE_HOT void pe_depthwise_conv16_eval(const pe_state *s, const pe_op *op)
     pe_depthwise_conv16_run(s, op, 0);
 }
 
-PE_HOT static void pe_depthwise_conv16_eval_wide(const pe_state *s, const pe_op *op)
+static void pe_depthwise_conv16_eval_wide(const pe_state *s, const pe_op *op) /* rare: -Os */
 {
     pe_depthwise_conv16_run(s, op, 1);
 }
