@@ -45,7 +45,7 @@ def test_image_links_for_the_chip(tmp_path):
     assert struct.unpack_from("<I", binary, 4 * (16 + LINK_IRQ))[0] == _symbol(image.elf, "board_link_irq_handler") | 1
     assert _symbol(image.elf, "hil_noinit") == 0x20000000 + RAM_BYTES - 16
     # EasyDMA reaches RAM only: the RX byte and the TX bounce buffer must be there
-    for name in ("rx_byte", "tx_chunk"):
+    for name in ("rx_cell", "tx_chunk"):
         assert 0x20000000 <= _symbol(image.elf, name) < 0x20000000 + RAM_BYTES
 
 

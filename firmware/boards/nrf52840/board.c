@@ -5,9 +5,11 @@
  *
  * UARTE moves data by EasyDMA only, from and to RAM:
  * - RX: a one-byte DMA buffer (RXD.MAXCNT = 1). Each byte ends the transfer (ENDRX); the ISR
- *   pushes it into the ring and starts the next one. A byte that arrives between ENDRX and
- *   STARTRX waits in the UARTE's RX FIFO (silicon) or in Renode's queue (Renode's model delivers
- *   one queued byte per STARTRX and ignores SHORTS, so the restart is done here, not by a short).
+ *   pushes it into the ring and starts the next one (the sequence and why: the ISR). Written
+ *   for Renode's UARTE model, which ignores SHORTS, delivers one queued byte per STARTRX and
+ *   keeps its receiver running after ENDRX. NOT validated on silicon: there, a byte taken from
+ *   the UARTE's FIFO between the first STARTRX and clearing ENDRX would lose its event; a board
+ *   port should use the ENDRX_STARTRX short with two buffers swapped at RXSTARTED.
  * - TX: a RAM bounce buffer (the data may be in flash, which EasyDMA cannot read), one STARTTX
  *   per chunk, polled until ENDTX: safe from fault handlers.
  *
@@ -16,6 +18,9 @@
  * own USB device, not a UART: wire a 3.3 V USB-serial adapter to D0/D1.
  */
 #include "hil/board.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
 
 #include "hil/cortex_m.h"
 
@@ -77,7 +82,7 @@ _Static_assert(HIL_BOARD_LINK_IRQ == 2, "board.mk and board.c disagree on the UA
 #define WAIT_LOOPS 200000u
 
 static hil_ring_t *link_rx;
-static volatile uint8_t rx_byte;      /* EasyDMA writes here: RAM, never the stack */
+static volatile uint8_t rx_cell;      /* EasyDMA writes here: RAM, never the stack */
 static uint8_t tx_chunk[TX_CHUNK];    /* EasyDMA reads here: RAM (data in flash cannot be sent) */
 static uint32_t tx_timeouts;          /* visible in a debugger: a sign of a dead UARTE */
 static uint32_t rx_errors;
@@ -107,7 +112,7 @@ static int pins_init(void)
 
 static void rx_start(void)
 {
-    UARTE_RXD_PTR = (uint32_t)(uintptr_t)&rx_byte;
+    UARTE_RXD_PTR = (uint32_t)(uintptr_t)&rx_cell;
     UARTE_RXD_MAXCNT = 1u;
     UARTE_TASKS_STARTRX = 1u;
 }
@@ -160,6 +165,22 @@ int board_init(hil_ring_t *rx)
     return 0;
 }
 
+/* A burst longer than the ring is cut, but never its frame delimiter: the last free slot is
+ * kept for a 0x00, so the agent resynchronises and answers the cut frame (OVERSIZE, BAD_CRC).
+ * Renode hands the UART a host write all at once, so a 6 KiB stream meets the 4 KiB ring in one
+ * go; on silicon at 115200 baud the main loop drains the ring faster than the line fills it. */
+static void link_rx_push(uint8_t byte)
+{
+    const bool last_slot = hil_ring_count(link_rx) + 1u >= hil_ring_capacity(link_rx);
+    if (byte != 0u && last_slot) {
+        atomic_fetch_add_explicit(&link_rx->dropped, 1u, memory_order_relaxed);
+        return;
+    }
+    if (!hil_ring_push(link_rx, byte)) {
+        /* counted in the ring; the frame it belonged to fails its CRC and is answered */
+    }
+}
+
 void board_link_irq_handler(void)
 {
     if (UARTE_EVENTS_ERROR != 0u) {
@@ -168,11 +189,17 @@ void board_link_irq_handler(void)
         rx_errors++;
     }
     if (UARTE_EVENTS_ENDRX != 0u) {
+        const uint8_t byte = rx_cell;
+        /* Restart with ENDRX still set, then clear it, then start once more. Renode's model
+         * DMAs a byte only while ENDRX is clear, and keeps writing past MAXCNT while it is
+         * (it never stops its receiver): with ENDRX cleared first, a byte arriving before
+         * STARTRX went to the next address, then the next... over the agent's state. The first
+         * STARTRX resets the count with no byte taken (ENDRX set); the second pulls a byte
+         * already queued, which nothing else would (the model pulls one per arrival). */
+        UARTE_TASKS_STARTRX = 1u;
         UARTE_EVENTS_ENDRX = 0u;
-        if (UARTE_RXD_AMOUNT == 1u && !hil_ring_push(link_rx, rx_byte)) {
-            /* counted in the ring; the frame it belonged to fails its CRC and is answered */
-        }
-        rx_start();
+        UARTE_TASKS_STARTRX = 1u;
+        link_rx_push(byte);
     }
 }
 
