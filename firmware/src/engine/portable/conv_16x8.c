@@ -234,12 +234,11 @@ static inline __attribute__((always_inline)) void pe_conv16_run(const pe_state *
     }
 }
 
-/* -O2 for the hot loops: at -Os GCC 12 keeps the window's counters and pointers on the stack
- * (about 100 instructions per tap of a 3-channel CONV_2D instead of about 60); ~2 KB of flash
- * for the three common evals, so the rare wide-window ones stay at -Os. */
+/* -O2 for the 1-D path's loop (at -Os GCC 12 keeps its counters and pointers on the stack); the
+ * general loops stay at -Os, where -O2 would buy ~1.7x on 2-D windows for ~1.5 KB of flash. */
 #define PE_HOT __attribute__((optimize("O2")))
 
-PE_HOT void pe_conv16_eval(const pe_state *s, const pe_op *op)
+void pe_conv16_eval(const pe_state *s, const pe_op *op)
 {
     pe_conv16_run(s, op, 0);
 }
@@ -345,7 +344,7 @@ static inline __attribute__((always_inline)) void pe_depthwise_conv16_run(const 
     }
 }
 
-PE_HOT void pe_depthwise_conv16_eval(const pe_state *s, const pe_op *op)
+void pe_depthwise_conv16_eval(const pe_state *s, const pe_op *op)
 {
     pe_depthwise_conv16_run(s, op, 0);
 }
