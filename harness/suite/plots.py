@@ -162,12 +162,3 @@ def error_vs_amplitude(run, report) -> bytes | None:
 FIGURES = {"code histograms": code_histograms, "confusion matrices": confusion_matrices,
            "misclassified windows": misclassified_traces, "error vs shock amplitude": error_vs_amplitude}
 
-
-def all_figures(run, report) -> dict[str, bytes]:
-    """Name -> PNG bytes; figures with nothing to show (no misclassified window) are left out."""
-    out = {}
-    for name, draw in FIGURES.items():
-        png = draw(run, report)
-        if png is not None:
-            out[name] = png
-    return out
