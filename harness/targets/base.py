@@ -125,6 +125,7 @@ class ProcessTarget(Target):
 
     def __init__(self, **options):
         super().__init__(**options)
+        self._image = None  # what start() ran, for reset_device
         self._proc: subprocess.Popen | None = None
         self._log_file = None
         self._log_path: Path | None = None

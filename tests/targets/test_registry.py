@@ -70,3 +70,13 @@ def test_image_board_must_match_target_board(idle_elf):
 def test_target_is_abstract():
     with pytest.raises(TypeError):
         Target()  # type: ignore[abstract]
+
+
+@pytest.mark.parametrize("name", ["qemu", "renode"])
+def test_reset_before_start_is_a_target_error(name):
+    """Nothing was started, so nothing can be reset: the harness's error, not an AttributeError."""
+    from harness.errors import TargetError
+    target = create_target(name)
+    with pytest.raises(TargetError, match="not started; nothing to reset|not running"):
+        target.reset_device()
+    assert target.resets == 0
