@@ -105,3 +105,73 @@ def selftest_elf():
 def test_dsp_path_on_qemu_matches_oracle(selftest_elf, tmp_path, seed):
     model, inputs, expected = oracle_case(seed)
     assert run_on_qemu(selftest_elf, tmp_path, model, inputs) == expected
+
+
+# --- targeted CONV_2D / MAX_POOL_2D shapes for the fast paths ------------------------------------
+# (h, w, in_c, kh, kw, out_c, stride, dilation, padding, bias, activation, batches): the 1xN path
+# (w == kw == 1, dilation 1) with odd and even k and out_c, strides, VALID windows that stop
+# short of the end, SAME windows that hang over both ends; and the im2col path with an odd
+# number of output positions, dilation and stride.
+CONV_CASES = [
+    (128, 1, 3, 33, 1, 16, 1, 1, "same", True, "relu", 1),    # the committed models' first conv
+    (16, 1, 16, 5, 1, 16, 1, 1, "same", True, "relu", 1),     # ... and their second
+    (37, 1, 5, 7, 1, 7, 2, 1, "same", False, "none", 2),
+    (40, 1, 1, 9, 1, 1, 3, 1, "valid", True, "relu6", 1),
+    (9, 1, 2, 4, 1, 3, 1, 1, "valid", True, "relu_n1_to_1", 1),
+    (7, 5, 3, 3, 3, 5, 1, 1, "same", True, "none", 1),
+    (9, 7, 2, 3, 2, 4, 2, 2, "same", False, "relu", 2),
+    (6, 6, 4, 1, 1, 9, 1, 1, "valid", True, "none", 1),
+    (5, 3, 3, 5, 1, 6, 1, 2, "same", True, "relu", 1),       # width > 1 with a 1xN filter: im2col
+]
+
+
+def _conv_model(h, w, in_c, kh, kw, out_c, stride, dilation, padding, bias, activation, batches, seed):
+    from harness.engine import tflite_builder as tb
+    from harness.engine.tflite_builder import Activation, BuiltinOp, ModelBuilder, Padding
+
+    rng = np.random.default_rng(seed)
+    b = ModelBuilder()
+    x = b.add_tensor("x", (batches, h, w, in_c), "int8", scale=0.02, zero_point=int(rng.integers(-100, 100)))
+    fscales = rng.uniform(0.002, 0.03, size=out_c).astype(np.float32)
+    f = b.add_const("filter", rng.integers(-127, 128, size=(out_c, kh, kw, in_c), dtype=np.int8),
+                    scale=fscales, zero_point=[0] * out_c, quantized_dimension=0)
+    bias_index = -1
+    if bias:
+        bias_index = b.add_const("bias", rng.integers(-3000, 3001, size=out_c).astype(np.int32),
+                                 scale=(np.float32(0.02) * fscales).astype(np.float32), zero_point=[0] * out_c)
+    pad = Padding.SAME if padding == "same" else Padding.VALID
+    eff_h, eff_w = (kh - 1) * dilation + 1, (kw - 1) * dilation + 1
+    out_h = (h + stride - 1) // stride if pad == Padding.SAME else (h - eff_h) // stride + 1
+    out_w = (w + stride - 1) // stride if pad == Padding.SAME else (w - eff_w) // stride + 1
+    out_scale = float(np.float32(0.02 * float(np.mean(fscales)) * 73 * 60 * np.sqrt(kh * kw * in_c) * 3 / 127))
+    y = b.add_tensor("y", (batches, out_h, out_w, out_c), "int8", scale=out_scale, zero_point=int(rng.integers(-20, 20)))
+    act = {"none": Activation.NONE, "relu": Activation.RELU, "relu6": Activation.RELU6,
+           "relu_n1_to_1": Activation.RELU_N1_TO_1}[activation]
+    b.add_op(BuiltinOp.CONV_2D, [x, f, bias_index], [y], tb.Conv2DOptions(pad, stride, stride, act, dilation, dilation))
+    z = b.add_tensor("z", (batches, max(1, out_h // 2), out_w, out_c), "int8", scale=out_scale,
+                     zero_point=b.tensors[y].zero_point[0])
+    b.add_op(BuiltinOp.MAX_POOL_2D, [y], [z], tb.Pool2DOptions(Padding.VALID if out_h >= 2 else Padding.SAME,
+                                                               1, 2 if out_h >= 2 else 1, 1, 2 if out_h >= 2 else 1, act))
+    return b.build(inputs=[x], outputs=[z])
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=[f"conv{i}" for i in range(len(CONV_CASES))])
+def test_fast_conv_shapes_on_host(reference_library, case):
+    from engine_cases import oracle_run
+
+    model = _conv_model(*case, seed=len(case) + case[0])
+    for seed in range(2):
+        inputs = _inputs(model, seed)
+        expected = b"".join(o.tobytes() for o in oracle_run(model, inputs))
+        assert _all_outputs(model, inputs) == expected
+        assert _all_outputs(model, inputs, reference_library) == expected
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=[f"conv{i}" for i in range(len(CONV_CASES))])
+def test_fast_conv_shapes_on_qemu(selftest_elf, tmp_path, case):
+    from engine_cases import oracle_run
+
+    model = _conv_model(*case, seed=len(case) + case[0])
+    inputs = _inputs(model, 5)
+    expected = b"".join(o.tobytes() for o in oracle_run(model, inputs))
+    assert run_on_qemu(selftest_elf, tmp_path, model, inputs) == expected
