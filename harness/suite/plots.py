@@ -69,7 +69,7 @@ def code_histograms(run, report) -> bytes:
         # one bin per code over int8's 256; over int16's 65536 (16x8) 1024 bins, each 64 codes wide
         per_bin = max(1, params.levels // 1024)
         ax.hist(float_codes, bins=np.linspace(params.qmin - 0.5, params.qmax + 0.5, min(4 * params.levels, 1024) + 1),
-                density=True, color="#9ecae1", label="float-scaled input (code units)")
+                density=True, histtype="stepfilled", color="#9ecae1", label="float-scaled input (code units)")
         ax.hist(device, bins=np.arange(params.qmin - 0.5, params.qmax + 1.5, per_bin), density=True, histtype="step",
                 color="#d62728", linewidth=1.2,
                 label=f"device codes ({distinct} distinct)" + (f", {per_bin} per bin" if per_bin > 1 else ""))
