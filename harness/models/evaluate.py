@@ -51,9 +51,10 @@ class ModelReport:
     method: str
     input_scale: float
     input_zero_point: int
-    normal_codes: int            # distinct int8 input codes on channel 0 over the normal windows
+    normal_codes: int            # distinct input codes (int8, int16 for 16x8) on channel 0 over the normal windows
     accuracy: dict               # {"float": accuracy_report, "int8": accuracy_report}
     recorded: dict               # the accuracy recorded in <name>.json at training time
+    activations: str = "int8"    # "int16": a 16x8 model (its x codes are int16 codes)
 
     @property
     def matches_metadata(self) -> bool:
@@ -86,7 +87,7 @@ def report_model(bundle, held_out=None) -> ModelReport:
         normal_codes=int(len(np.unique(codes))),
         accuracy={"float": accuracy_report(float_pred.argmax, held_out.labels, meta.classes),
                   "int8": accuracy_report(int8_pred.argmax, held_out.labels, meta.classes)},
-        recorded=meta.accuracy)
+        recorded=meta.accuracy, activations=str(meta.input.get("dtype", "int8")))
 
 
 def format_table(reports: list[ModelReport], classes: list[str]) -> str:
@@ -97,7 +98,7 @@ def format_table(reports: list[ModelReport], classes: list[str]) -> str:
         head += [f"{kind} {short.get(c, c)}" for c in classes] + [f"{kind} all"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in reports:
-        row = [r.name, r.scaler, r.method.upper(), str(r.normal_codes)]
+        row = [r.name, r.scaler, r.method.upper() + (" 16x8" if r.activations == "int16" else ""), str(r.normal_codes)]
         for kind in ("float", "int8"):
             acc = r.accuracy[kind]
             row += [f"{acc['per_class'][c]:.3f}" for c in classes] + [f"{acc['overall']:.3f}"]

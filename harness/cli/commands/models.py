@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(f"Held-out set: {len(held_out)} windows ({len(held_out) // len(classes)} per class), "
           "rebuilt from the seed in each model's metadata. Figures are recalls (fraction of the "
-          "class's windows predicted as that class). 'x codes': distinct INT8 input codes the "
+          "class's windows predicted as that class). 'x codes': distinct input codes (INT8; int16 for 16x8) the "
           "x axis takes over all normal windows.")
     stale = [r.name for r in reports if not r.matches_metadata]
     if stale:
