@@ -1,8 +1,9 @@
 /*
  * MAX_POOL_2D int8, optimized: the same bytes as pe_max_pool_eval in pooling.c (the reference,
  * which PE_REFERENCE_KERNELS builds alone). Each output pixel starts at -128 and takes the
- * running maximum of its window's input pixels, four channels per step: SSUB8 + SEL on the M4
- * (the GE flags pick the larger byte of each lane), a byte loop in C elsewhere. The clamp to
+ * running maximum of its window's input pixels, four channels per step on the M4 (UQSUB8 on
+ * bytes biased by 0x80; not SSUB8 + SEL, whose GE flags Renode 1.15's Cortex-M4 sets from the
+ * wrapped byte difference), a byte loop in C elsewhere. The clamp to
  * the fused activation's range follows, skipped when it is the full int8 range.
  */
 #include "pe_internal.h"
@@ -20,12 +21,15 @@ static void pe_max_into(int8_t *dst, const int8_t *src, int32_t depth)
 {
     int32_t c = 0;
 #if defined(__ARM_FEATURE_DSP) && !defined(PE_NO_DSP)
+    /* Bytes biased by 0x80 order as unsigned like the signed originals; then per lane
+     * max(a, b) = b + (a -sat b), with UQSUB8 saturating at 0 and no carry between lanes. */
     for (; c + 4 <= depth; c += 4) {
-        int8x4_t a, b;
+        uint32_t a, b;
         memcpy(&a, dst + c, 4);
         memcpy(&b, src + c, 4);
-        (void)__ssub8(a, b);
-        const int8x4_t m = (int8x4_t)__sel((uint8x4_t)a, (uint8x4_t)b);
+        a ^= 0x80808080u;
+        b ^= 0x80808080u;
+        const uint32_t m = (b + (uint32_t)__uqsub8(a, b)) ^ 0x80808080u;
         memcpy(dst + c, &m, 4);
     }
 #endif
