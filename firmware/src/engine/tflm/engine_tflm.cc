@@ -20,7 +20,11 @@
 
 #include "hil/engine.h"
 #include "tensorflow/lite/kernels/internal/reference/integer_ops/conv.h"
+#include "tensorflow/lite/kernels/internal/reference/integer_ops/fully_connected.h"
+#include "tensorflow/lite/kernels/internal/reference/softmax.h"
 #include "tensorflow/lite/micro/kernels/conv.h"
+#include "tensorflow/lite/micro/kernels/fully_connected.h"
+#include "tensorflow/lite/micro/kernels/softmax.h"
 #include "tensorflow/lite/micro/kernels/kernel_util.h"
 #include "tensorflow/lite/micro/micro_context.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
@@ -71,8 +75,10 @@ hil_status Fail(hil_engine_t* out, hil_status status, int op_index, int tensor_i
 // CMSIS-NN's arm_convolve_s8 (TFLM built with OPTIMIZED_KERNEL_DIR=cmsis_nn; CMSIS-NN 4ab83cc,
 // still so at its 2026 head) advances the bias pointer once per group even when it is null, so
 // groups 2.. read their "bias" from a small address and the outputs are wrong. Those nodes run
-// TFLM's reference per-channel kernel instead, which is what the oracle runs. Harmless without
-// CMSIS-NN: the library's CONV_2D is then that same reference kernel.
+// TFLM's reference per-channel kernel instead, which is what the oracle runs. So do int16
+// (16x8) convolutions that are grouped or have no bias: CMSIS-NN's s16 kernel ignores the groups
+// and differs without a bias. Harmless without CMSIS-NN: the library's CONV_2D is then that same
+// reference kernel.
 TFLMRegistration g_conv_kernel;  // the wrapped registration, set by AddOps (no static constructor)
 
 struct ConvNode {
@@ -110,10 +116,14 @@ TfLiteStatus ConvPrepare(TfLiteContext* context, TfLiteNode* node) {
   TfLiteTensor* filter = micro_context->AllocateTempInputTensor(node, tflite::kConvWeightsTensor);
   const bool has_bias = node->inputs->size > tflite::kConvBiasTensor &&
                         node->inputs->data[tflite::kConvBiasTensor] != kTfLiteOptionalTensor;
-  d->use_reference = input != nullptr && filter != nullptr && !has_bias &&
-                     input->dims->size == 4 && filter->dims->size == 4 &&
-                     input->dims->data[3] != filter->dims->data[3] &&
-                     (input->type == kTfLiteInt8 || input->type == kTfLiteInt16);
+  // int16: without a bias, or grouped, CMSIS-NN's s16 convolution gives other bytes than the
+  // reference kernel (it ignores the groups; seen on 16x8 random models against tflite_micro).
+  const bool grouped = input != nullptr && filter != nullptr && input->dims->size == 4 &&
+                       filter->dims->size == 4 && input->dims->data[3] != filter->dims->data[3];
+  d->use_reference = input != nullptr && filter != nullptr && input->dims->size == 4 &&
+                     filter->dims->size == 4 &&
+                     ((input->type == kTfLiteInt8 && grouped && !has_bias) ||
+                      (input->type == kTfLiteInt16 && (grouped || !has_bias)));
   if (input != nullptr) micro_context->DeallocateTempTfLiteTensor(input);
   if (filter != nullptr) micro_context->DeallocateTempTfLiteTensor(filter);
   // Each kernel finds its own state in node->user_data.
@@ -139,14 +149,18 @@ TfLiteStatus ConvInvoke(TfLiteContext* context, TfLiteNode* node) {
   if (filter->type != kTfLiteInt8 || output->type != input->type) return kTfLiteError;
   const auto& params = *static_cast<const TfLiteConvParams*>(node->builtin_data);
   if (input->type == kTfLiteInt16) {
-    // conv.cc's int16 case without a bias: the accumulator quantized_bias_type names.
-    if (params.quantized_bias_type == kTfLiteInt32) {
+    // conv.cc's int16 case: the accumulator is the bias type (int32 or int64), without a bias
+    // the one quantized_bias_type names.
+    const TfLiteEvalTensor* bias = tflite::micro::GetEvalInput(context, node, tflite::kConvBiasTensor);
+    const bool int32_accum = (bias != nullptr && bias->type == kTfLiteInt32) ||
+                             (bias == nullptr && params.quantized_bias_type == kTfLiteInt32);
+    if (int32_accum) {
       tflite::reference_integer_ops::ConvPerChannel(
           tflite::ConvParamsQuantized(params, d->reference),
           d->reference.per_channel_output_multiplier, d->reference.per_channel_output_shift,
           tflite::micro::GetTensorShape(input), tflite::micro::GetTensorData<int16_t>(input),
           tflite::micro::GetTensorShape(filter), tflite::micro::GetTensorData<int8_t>(filter),
-          tflite::RuntimeShape(), static_cast<const int32_t*>(nullptr),
+          tflite::micro::GetTensorShape(bias), tflite::micro::GetOptionalTensorData<int32_t>(bias),
           tflite::micro::GetTensorShape(output), tflite::micro::GetTensorData<int16_t>(output));
     } else {
       tflite::reference_integer_ops::ConvPerChannel(
@@ -154,7 +168,7 @@ TfLiteStatus ConvInvoke(TfLiteContext* context, TfLiteNode* node) {
           d->reference.per_channel_output_multiplier, d->reference.per_channel_output_shift,
           tflite::micro::GetTensorShape(input), tflite::micro::GetTensorData<int16_t>(input),
           tflite::micro::GetTensorShape(filter), tflite::micro::GetTensorData<int8_t>(filter),
-          tflite::RuntimeShape(), static_cast<const int64_t*>(nullptr),
+          tflite::micro::GetTensorShape(bias), tflite::micro::GetOptionalTensorData<int64_t>(bias),
           tflite::micro::GetTensorShape(output), tflite::micro::GetTensorData<int16_t>(output));
     }
     return kTfLiteOk;
@@ -166,6 +180,177 @@ TfLiteStatus ConvInvoke(TfLiteContext* context, TfLiteNode* node) {
       tflite::micro::GetTensorData<int8_t>(input), tflite::micro::GetTensorShape(filter),
       tflite::micro::GetTensorData<int8_t>(filter), tflite::RuntimeShape(), nullptr,
       tflite::micro::GetTensorShape(output), tflite::micro::GetTensorData<int8_t>(output));
+  return kTfLiteOk;
+}
+
+// FULLY_CONNECTED: the library's kernel, except with an int16 input. CMSIS-NN's (TFLM built with
+// OPTIMIZED_KERNEL_DIR=cmsis_nn) reads an int16 layer's bias as int64 whatever its type (an
+// INT32 bias gives saturated garbage) and refuses per-channel int16 weights in prepare; TFLM's
+// reference kernel, what the oracle runs, does both. Harmless without CMSIS-NN.
+TFLMRegistration g_fc_kernel;
+
+struct FcNode {
+  void* kernel_data;
+  tflite::OpDataFullyConnected reference;
+  bool use_reference;
+};
+
+void* FcInit(TfLiteContext* context, const char* buffer, size_t length) {
+  void* raw = context->AllocatePersistentBuffer(context, sizeof(FcNode));
+  if (raw == nullptr) return nullptr;
+  FcNode* d = new (raw) FcNode();
+  d->kernel_data = g_fc_kernel.init ? g_fc_kernel.init(context, buffer, length) : nullptr;
+  return d;
+}
+
+void FcFree(TfLiteContext* context, void* buffer) {
+  if (buffer != nullptr && g_fc_kernel.free != nullptr) {
+    g_fc_kernel.free(context, static_cast<FcNode*>(buffer)->kernel_data);
+  }
+}
+
+void FcReset(TfLiteContext* context, void* buffer) {
+  if (buffer != nullptr && g_fc_kernel.reset != nullptr && !static_cast<FcNode*>(buffer)->use_reference) {
+    g_fc_kernel.reset(context, static_cast<FcNode*>(buffer)->kernel_data);
+  }
+}
+
+TfLiteStatus FcPrepare(TfLiteContext* context, TfLiteNode* node) {
+  FcNode* d = static_cast<FcNode*>(node->user_data);
+  if (d == nullptr) return kTfLiteError;
+  tflite::MicroContext* micro_context = tflite::GetMicroContext(context);
+  TfLiteTensor* input = micro_context->AllocateTempInputTensor(node, tflite::kFullyConnectedInputTensor);
+  d->use_reference = input != nullptr && input->type == kTfLiteInt16;
+  if (!d->use_reference) {
+    if (input != nullptr) micro_context->DeallocateTempTfLiteTensor(input);
+    node->user_data = d->kernel_data;
+    const TfLiteStatus status = g_fc_kernel.prepare(context, node);
+    node->user_data = d;
+    return status;
+  }
+  // fully_connected.cc's FullyConnectedPrepare for an int16 input.
+  TfLiteTensor* filter = micro_context->AllocateTempInputTensor(node, tflite::kFullyConnectedWeightsTensor);
+  TfLiteTensor* bias = micro_context->AllocateTempInputTensor(node, tflite::kFullyConnectedBiasTensor);
+  TfLiteTensor* output = micro_context->AllocateTempOutputTensor(node, tflite::kFullyConnectedOutputTensor);
+  const auto* params = static_cast<const TfLiteFullyConnectedParams*>(node->builtin_data);
+  TfLiteStatus status = kTfLiteError;
+  if (filter != nullptr && output != nullptr && filter->type == kTfLiteInt8 && output->type == kTfLiteInt16) {
+    status = tflite::CalculateOpDataFullyConnected(context, params->activation, input->type, input, filter,
+                                                   bias, output, &d->reference);
+  }
+  micro_context->DeallocateTempTfLiteTensor(input);
+  if (filter != nullptr) micro_context->DeallocateTempTfLiteTensor(filter);
+  if (bias != nullptr) micro_context->DeallocateTempTfLiteTensor(bias);
+  if (output != nullptr) micro_context->DeallocateTempTfLiteTensor(output);
+  return status;
+}
+
+template <typename BiasType>
+void FcReference(const tflite::OpDataFullyConnected& data, const TfLiteEvalTensor* input,
+                 const TfLiteEvalTensor* filter, const TfLiteEvalTensor* bias, TfLiteEvalTensor* output) {
+  const BiasType* bias_data = tflite::micro::GetOptionalTensorData<BiasType>(bias);
+  if (data.is_per_channel) {
+    tflite::reference_integer_ops::FullyConnectedPerChannel(
+        tflite::FullyConnectedParamsQuantized(data), data.per_channel_output_multiplier,
+        reinterpret_cast<const int*>(data.per_channel_output_shift), tflite::micro::GetTensorShape(input),
+        tflite::micro::GetTensorData<int16_t>(input), tflite::micro::GetTensorShape(filter),
+        tflite::micro::GetTensorData<int8_t>(filter), tflite::micro::GetTensorShape(bias), bias_data,
+        tflite::micro::GetTensorShape(output), tflite::micro::GetTensorData<int16_t>(output));
+  } else {
+    tflite::reference_integer_ops::FullyConnected(
+        tflite::FullyConnectedParamsQuantized(data), tflite::micro::GetTensorShape(input),
+        tflite::micro::GetTensorData<int16_t>(input), tflite::micro::GetTensorShape(filter),
+        tflite::micro::GetTensorData<int8_t>(filter), tflite::micro::GetTensorShape(bias), bias_data,
+        tflite::micro::GetTensorShape(output), tflite::micro::GetTensorData<int16_t>(output));
+  }
+}
+
+TfLiteStatus FcInvoke(TfLiteContext* context, TfLiteNode* node) {
+  FcNode* d = static_cast<FcNode*>(node->user_data);
+  if (!d->use_reference) {
+    node->user_data = d->kernel_data;
+    const TfLiteStatus status = g_fc_kernel.invoke(context, node);
+    node->user_data = d;
+    return status;
+  }
+  const TfLiteEvalTensor* input = tflite::micro::GetEvalInput(context, node, tflite::kFullyConnectedInputTensor);
+  const TfLiteEvalTensor* filter = tflite::micro::GetEvalInput(context, node, tflite::kFullyConnectedWeightsTensor);
+  const TfLiteEvalTensor* bias = tflite::micro::GetEvalInput(context, node, tflite::kFullyConnectedBiasTensor);
+  TfLiteEvalTensor* output = tflite::micro::GetEvalOutput(context, node, tflite::kFullyConnectedOutputTensor);
+  const auto* params = static_cast<const TfLiteFullyConnectedParams*>(node->builtin_data);
+  // fully_connected.cc: the int32 accumulator with an INT32 bias, or none and quantized_bias_type INT32.
+  const bool int32_accum = (bias != nullptr && bias->type == kTfLiteInt32) ||
+                           (bias == nullptr && params->quantized_bias_type == kTfLiteInt32);
+  if (int32_accum) {
+    FcReference<int32_t>(d->reference, input, filter, bias, output);
+  } else {
+    FcReference<int64_t>(d->reference, input, filter, bias, output);
+  }
+  return kTfLiteOk;
+}
+
+// SOFTMAX: the library's kernel, except with an int16 input, which runs TFLM's reference
+// SoftmaxInt16 (prepared by softmax_common.cc, the same LUTs). CMSIS-NN's arm_softmax_s16 gives
+// -32768 instead of 32767 (1.0) for a row of one element (seen on 16x8 random models ending in
+// MEAN then SOFTMAX over a dimension of 1).
+TFLMRegistration g_softmax_kernel;
+
+struct SoftmaxNode {
+  void* kernel_data;
+  tflite::SoftmaxParams reference;
+  bool use_reference;
+};
+
+void* SoftmaxNodeInit(TfLiteContext* context, const char* buffer, size_t length) {
+  void* raw = context->AllocatePersistentBuffer(context, sizeof(SoftmaxNode));
+  if (raw == nullptr) return nullptr;
+  SoftmaxNode* d = new (raw) SoftmaxNode();
+  d->kernel_data = g_softmax_kernel.init ? g_softmax_kernel.init(context, buffer, length) : nullptr;
+  return d;
+}
+
+void SoftmaxNodeFree(TfLiteContext* context, void* buffer) {
+  if (buffer != nullptr && g_softmax_kernel.free != nullptr) {
+    g_softmax_kernel.free(context, static_cast<SoftmaxNode*>(buffer)->kernel_data);
+  }
+}
+
+void SoftmaxNodeReset(TfLiteContext* context, void* buffer) {
+  if (buffer != nullptr && g_softmax_kernel.reset != nullptr &&
+      !static_cast<SoftmaxNode*>(buffer)->use_reference) {
+    g_softmax_kernel.reset(context, static_cast<SoftmaxNode*>(buffer)->kernel_data);
+  }
+}
+
+TfLiteStatus SoftmaxNodePrepare(TfLiteContext* context, TfLiteNode* node) {
+  SoftmaxNode* d = static_cast<SoftmaxNode*>(node->user_data);
+  if (d == nullptr) return kTfLiteError;
+  tflite::MicroContext* micro_context = tflite::GetMicroContext(context);
+  TfLiteTensor* input = micro_context->AllocateTempInputTensor(node, 0);
+  d->use_reference = input != nullptr && input->type == kTfLiteInt16;
+  if (input != nullptr) micro_context->DeallocateTempTfLiteTensor(input);
+  node->user_data = d->use_reference ? static_cast<void*>(&d->reference) : d->kernel_data;
+  const TfLiteStatus status = d->use_reference ? tflite::SoftmaxPrepare(context, node)
+                                               : g_softmax_kernel.prepare(context, node);
+  node->user_data = d;
+  return status;
+}
+
+TfLiteStatus SoftmaxNodeInvoke(TfLiteContext* context, TfLiteNode* node) {
+  SoftmaxNode* d = static_cast<SoftmaxNode*>(node->user_data);
+  if (!d->use_reference) {
+    node->user_data = d->kernel_data;
+    const TfLiteStatus status = g_softmax_kernel.invoke(context, node);
+    node->user_data = d;
+    return status;
+  }
+  const TfLiteEvalTensor* input = tflite::micro::GetEvalInput(context, node, 0);
+  TfLiteEvalTensor* output = tflite::micro::GetEvalOutput(context, node, 0);
+  if (output->type != kTfLiteInt16) return kTfLiteError;
+  tflite::reference_ops::SoftmaxInt16(d->reference, tflite::micro::GetTensorShape(input),
+                                      tflite::micro::GetTensorData<int16_t>(input),
+                                      tflite::micro::GetTensorShape(output),
+                                      tflite::micro::GetTensorData<int16_t>(output));
   return kTfLiteOk;
 }
 
@@ -186,16 +371,30 @@ TfLiteStatus AddOps(Resolver& r) {
   conv.prepare = ConvPrepare;
   conv.invoke = ConvInvoke;
   conv.reset = ConvReset;
+  g_fc_kernel = HIL_TFLM_KERNEL(FULLY_CONNECTED);
+  TFLMRegistration fc = g_fc_kernel;
+  fc.init = FcInit;
+  fc.free = FcFree;
+  fc.prepare = FcPrepare;
+  fc.invoke = FcInvoke;
+  fc.reset = FcReset;
+  g_softmax_kernel = HIL_TFLM_KERNEL(SOFTMAX);
+  TFLMRegistration softmax = g_softmax_kernel;
+  softmax.init = SoftmaxNodeInit;
+  softmax.free = SoftmaxNodeFree;
+  softmax.prepare = SoftmaxNodePrepare;
+  softmax.invoke = SoftmaxNodeInvoke;
+  softmax.reset = SoftmaxNodeReset;
   const TfLiteStatus statuses[] = {
       r.AddAdd(tflite::Register_ADD_INT8()),
       r.AddAveragePool2D(HIL_TFLM_KERNEL(AVERAGE_POOL_2D)),
       r.AddConv2D(conv),
       r.AddDepthwiseConv2D(HIL_TFLM_KERNEL(DEPTHWISE_CONV_2D)),
       r.AddDequantize(),
-      r.AddFullyConnected(HIL_TFLM_KERNEL(FULLY_CONNECTED)),
+      r.AddFullyConnected(fc),
       r.AddMaxPool2D(HIL_TFLM_KERNEL(MAX_POOL_2D)),
       r.AddReshape(),
-      r.AddSoftmax(HIL_TFLM_KERNEL(SOFTMAX)),
+      r.AddSoftmax(softmax),
       r.AddMean(),
       r.AddSqueeze(),
       r.AddExpandDims(),
