@@ -63,7 +63,7 @@ from harness.targets.base import (
 )
 # the monitor's names, as this backend's own (tests import them from here too)
 from harness.targets.renode_monitor import (MonitorError, RenodeMonitor, negotiation_answer,  # noqa: F401
-                                            strip_telnet)
+                                            parse_monitor_integer, parse_virtual_time, strip_telnet)
 
 RENODE = "renode"
 RENODE_ENV = "HIL_RENODE"
@@ -195,17 +195,6 @@ def monitor_commands(elf: Path | str, uart_port: int, *, uart: str = "usart1",
 def renode_command(renode: str, monitor_port: int, script: Path | str) -> list[str]:
     """Headless Renode with its monitor on a TCP port, running ``script`` at start-up."""
     return [renode, "--disable-xwt", "--plain", "--port", str(monitor_port), str(script)]
-
-
-_INTEGER = re.compile(r"^\s*(?:0x[0-9A-Fa-f]+|\d+)\s*$", re.MULTILINE)
-
-
-def parse_monitor_integer(output: str, what: str) -> int:
-    """The integer a monitor property prints (``1234`` or ``0x4D2``), or a TargetError naming ``what``."""
-    match = _INTEGER.search(output)
-    if match is None:
-        raise TargetError(f"Renode printed no integer for {what}: {output!r}")
-    return int(match.group(0).strip(), 0)
 
 
 @register_target("renode")
@@ -397,13 +386,3 @@ class RenodeTarget(ProcessTarget):
 
 _SCRIPT_ERROR = re.compile(r"^(There was an error|Could not|No such command|Error|Invalid|Parameters did not match)",
                            re.MULTILINE)
-_TIME = re.compile(r"(\d+):(\d+):(\d+(?:\.\d+)?)")
-
-
-def parse_virtual_time(output: str) -> float:
-    """Seconds from Renode's ``HH:MM:SS.ffffff`` time interval (``machine ElapsedVirtualTime``)."""
-    match = _TIME.search(output)
-    if match is None:
-        raise TargetError(f"Renode printed no virtual time: {output!r}")
-    hours, minutes, seconds = match.groups()
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)

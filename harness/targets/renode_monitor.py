@@ -193,3 +193,28 @@ class RenodeMonitor:
         sock, self._sock = self._sock, None
         if sock is not None:
             sock.close()
+
+
+# --- what the monitor prints --------------------------------------------------------------------
+
+_INTEGER = re.compile(r"^\s*(?:0x[0-9A-Fa-f]+|\d+)\s*$", re.MULTILINE)
+
+
+def parse_monitor_integer(output: str, what: str) -> int:
+    """The integer a monitor property prints (``1234`` or ``0x4D2``), or a MonitorError naming ``what``."""
+    match = _INTEGER.search(output)
+    if match is None:
+        raise MonitorError(f"Renode printed no integer for {what}: {output!r}")
+    return int(match.group(0).strip(), 0)
+
+
+_TIME = re.compile(r"(\d+):(\d+):(\d+(?:\.\d+)?)")
+
+
+def parse_virtual_time(output: str) -> float:
+    """Seconds from Renode's ``HH:MM:SS.ffffff`` time interval (``machine ElapsedVirtualTime``)."""
+    match = _TIME.search(output)
+    if match is None:
+        raise MonitorError(f"Renode printed no virtual time: {output!r}")
+    hours, minutes, seconds = match.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
