@@ -148,7 +148,7 @@ TfLiteStatus ConvInvoke(TfLiteContext* context, TfLiteNode* node) {
   TfLiteEvalTensor* output = tflite::micro::GetEvalOutput(context, node, tflite::kConvOutputTensor);
   if (filter->type != kTfLiteInt8 || output->type != input->type) return kTfLiteError;
   const auto& params = *static_cast<const TfLiteConvParams*>(node->builtin_data);
-  if (input->type == kTfLiteInt16) {
+  if (kInt16Kernels && input->type == kTfLiteInt16) {
     // conv.cc's int16 case: the accumulator is the bias type (int32 or int64), without a bias
     // the one quantized_bias_type names.
     const TfLiteEvalTensor* bias = tflite::micro::GetEvalInput(context, node, tflite::kConvBiasTensor);
@@ -220,7 +220,7 @@ TfLiteStatus FcPrepare(TfLiteContext* context, TfLiteNode* node) {
   if (d == nullptr) return kTfLiteError;
   tflite::MicroContext* micro_context = tflite::GetMicroContext(context);
   TfLiteTensor* input = micro_context->AllocateTempInputTensor(node, tflite::kFullyConnectedInputTensor);
-  d->use_reference = input != nullptr && input->type == kTfLiteInt16;
+  d->use_reference = kInt16Kernels && input != nullptr && input->type == kTfLiteInt16;
   if (!d->use_reference) {
     if (input != nullptr) micro_context->DeallocateTempTfLiteTensor(input);
     node->user_data = d->kernel_data;
@@ -267,7 +267,7 @@ void FcReference(const tflite::OpDataFullyConnected& data, const TfLiteEvalTenso
 
 TfLiteStatus FcInvoke(TfLiteContext* context, TfLiteNode* node) {
   FcNode* d = static_cast<FcNode*>(node->user_data);
-  if (!d->use_reference) {
+  if (!kInt16Kernels || !d->use_reference) {  // int8-only builds drop the int16 code below
     node->user_data = d->kernel_data;
     const TfLiteStatus status = g_fc_kernel.invoke(context, node);
     node->user_data = d;
@@ -327,7 +327,7 @@ TfLiteStatus SoftmaxNodePrepare(TfLiteContext* context, TfLiteNode* node) {
   if (d == nullptr) return kTfLiteError;
   tflite::MicroContext* micro_context = tflite::GetMicroContext(context);
   TfLiteTensor* input = micro_context->AllocateTempInputTensor(node, 0);
-  d->use_reference = input != nullptr && input->type == kTfLiteInt16;
+  d->use_reference = kInt16Kernels && input != nullptr && input->type == kTfLiteInt16;
   if (input != nullptr) micro_context->DeallocateTempTfLiteTensor(input);
   node->user_data = d->use_reference ? static_cast<void*>(&d->reference) : d->kernel_data;
   const TfLiteStatus status = d->use_reference ? tflite::SoftmaxPrepare(context, node)
@@ -338,7 +338,7 @@ TfLiteStatus SoftmaxNodePrepare(TfLiteContext* context, TfLiteNode* node) {
 
 TfLiteStatus SoftmaxNodeInvoke(TfLiteContext* context, TfLiteNode* node) {
   SoftmaxNode* d = static_cast<SoftmaxNode*>(node->user_data);
-  if (!d->use_reference) {
+  if (!kInt16Kernels || !d->use_reference) {
     node->user_data = d->kernel_data;
     const TfLiteStatus status = g_softmax_kernel.invoke(context, node);
     node->user_data = d;
