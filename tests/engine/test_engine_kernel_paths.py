@@ -60,7 +60,8 @@ def test_reference_build_differs_in_code(reference_library):
     """The two host builds really are two kernels (a test comparing a build with itself could
     not fail): only the default library has the optimized kernels."""
     reference = ctypes.CDLL(str(reference_library))
-    for fast, ref in (("pe_conv_eval_fast", "pe_conv_eval"), ("pe_max_pool_eval_fast", "pe_max_pool_eval")):
+    for fast, ref in (("pe_conv_eval_fast", "pe_conv_eval"), ("pe_max_pool_eval_fast", "pe_max_pool_eval"),
+                      ("pe_fully_connected_eval_fast", "pe_fully_connected_eval")):
         assert hasattr(load_library(), fast)
         assert not hasattr(reference, fast)
         assert hasattr(reference, ref)
@@ -174,4 +175,42 @@ def test_fast_conv_shapes_on_qemu(selftest_elf, tmp_path, case):
     model = _conv_model(*case, seed=len(case) + case[0])
     inputs = _inputs(model, 5)
     expected = b"".join(o.tobytes() for o in oracle_run(model, inputs))
+    assert run_on_qemu(selftest_elf, tmp_path, model, inputs) == expected
+
+
+# (batches, depth, units, per_channel, bias, activation): depths with every remainder mod 4.
+FC_CASES = [(1, 16, 3, False, True, "none"), (2, 37, 5, True, True, "relu"), (1, 3, 4, True, False, "none"),
+            (3, 130, 9, False, True, "relu6"), (1, 1, 2, False, True, "none"), (2, 66, 1, True, True, "none")]
+
+
+def _fc_model(batches, depth, units, per_channel, bias, activation, seed):
+    from harness.engine import tflite_builder as tb
+    from harness.engine.tflite_builder import Activation, BuiltinOp, ModelBuilder
+
+    rng = np.random.default_rng(seed)
+    b = ModelBuilder()
+    x = b.add_tensor("x", (batches, depth), "int8", scale=0.03, zero_point=int(rng.integers(-100, 100)))
+    fscales = rng.uniform(0.002, 0.03, size=units if per_channel else 1).astype(np.float32)
+    w = b.add_const("w", rng.integers(-127, 128, size=(units, depth), dtype=np.int8), scale=fscales,
+                    zero_point=[0] * len(fscales), quantized_dimension=0)
+    bias_index = -1
+    if bias:
+        bias_index = b.add_const("bias", rng.integers(-3000, 3001, size=units).astype(np.int32),
+                                 scale=(np.float32(0.03) * fscales).astype(np.float32), zero_point=[0] * len(fscales))
+    out_scale = float(np.float32(0.03 * float(np.mean(fscales)) * 73 * 60 * np.sqrt(depth) * 3 / 127))
+    y = b.add_tensor("y", (batches, units), "int8", scale=out_scale, zero_point=int(rng.integers(-20, 20)))
+    act = {"none": Activation.NONE, "relu": Activation.RELU, "relu6": Activation.RELU6}[activation]
+    b.add_op(BuiltinOp.FULLY_CONNECTED, [x, w, bias_index], [y], tb.FullyConnectedOptions(act))
+    return b.build(inputs=[x], outputs=[y])
+
+
+@pytest.mark.parametrize("case", FC_CASES, ids=[f"fc{i}" for i in range(len(FC_CASES))])
+def test_fast_fully_connected_on_host_and_qemu(reference_library, selftest_elf, tmp_path, case):
+    from engine_cases import oracle_run
+
+    model = _fc_model(*case, seed=case[1])
+    inputs = _inputs(model, 3)
+    expected = b"".join(o.tobytes() for o in oracle_run(model, inputs))
+    assert _all_outputs(model, inputs) == expected
+    assert _all_outputs(model, inputs, reference_library) == expected
     assert run_on_qemu(selftest_elf, tmp_path, model, inputs) == expected

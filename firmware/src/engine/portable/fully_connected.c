@@ -72,7 +72,18 @@ hil_status pe_fully_connected_prepare(pe_state *s, int op_index, const pe_option
     if ((st = pe_fc_quant(s, op_index, in, filter, bias, out, p)) != HIL_OK) {
         return st;
     }
-    return pe_activation_range(s, op_index, o->activation, out, &p->act_min, &p->act_max);
+    if ((st = pe_activation_range(s, op_index, o->activation, out, &p->act_min, &p->act_max)) != HIL_OK) {
+        return st;
+    }
+#ifndef PE_REFERENCE_KERNELS
+    if (p->filter_offset == 0) { /* fully_connected_fast.c */
+        if ((st = pe_request_scratch(s, op_index, pe_fully_connected_fast_scratch_bytes(p))) != HIL_OK) {
+            return st;
+        }
+        op->eval = pe_fully_connected_eval_fast;
+    }
+#endif
+    return HIL_OK;
 }
 
 void pe_fully_connected_eval(const pe_state *s, const pe_op *op)

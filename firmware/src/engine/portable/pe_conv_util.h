@@ -19,4 +19,8 @@ hil_status pe_conv_check_tensors(pe_state *s, int op_index, int32_t bias_element
 uint32_t pe_conv_fast_scratch_bytes(const pe_state *s, const pe_op *op);
 void pe_conv_eval_fast(const pe_state *s, const pe_op *op);
 
+/* The optimized FULLY_CONNECTED of fully_connected_fast.c (weights zero point 0). */
+uint32_t pe_fully_connected_fast_scratch_bytes(const pe_fc_params *p);
+void pe_fully_connected_eval_fast(const pe_state *s, const pe_op *op);
+
 #endif /* PE_CONV_UTIL_H */

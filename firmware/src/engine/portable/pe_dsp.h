@@ -24,6 +24,20 @@ static inline int32_t pe_dot2(const int16_t *a, const int16_t *b, int32_t acc)
     memcpy(&y, b, 4);
     return __smlad(x, y, acc);
 }
+
+/* acc + w[0] * x[0] + w[2] * x[1] + w[1] * x[2] + w[3] * x[3]: four int8 weights in their own
+ * order against an int16 vector stored in pe_reorder4 order (SXTB16 splits the weight word
+ * into its even and odd bytes). */
+static inline int32_t pe_dot4_s8(const int8_t *w, const int16_t *x, int32_t acc)
+{
+    uint32_t word;
+    int32_t x0, x1;
+    memcpy(&word, w, 4);
+    memcpy(&x0, x, 4);
+    memcpy(&x1, x + 2, 4);
+    acc = __smlad(__sxtb16((int32_t)word), x0, acc);
+    return __smlad(__sxtb16((int32_t)((word >> 8) | (word << 24))), x1, acc);
+}
 #else
 #define PE_HAVE_DSP 0
 
@@ -32,6 +46,24 @@ static inline int32_t pe_dot2(const int16_t *a, const int16_t *b, int32_t acc)
     const uint32_t p = (uint32_t)((int32_t)a[0] * (int32_t)b[0]) + (uint32_t)((int32_t)a[1] * (int32_t)b[1]);
     return (int32_t)((uint32_t)acc + p);
 }
+
+static inline int32_t pe_dot4_s8(const int8_t *w, const int16_t *x, int32_t acc)
+{
+    const uint32_t p = (uint32_t)((int32_t)w[0] * x[0]) + (uint32_t)((int32_t)w[2] * x[1]) +
+                       (uint32_t)((int32_t)w[1] * x[2]) + (uint32_t)((int32_t)w[3] * x[3]);
+    return (int32_t)((uint32_t)acc + p);
+}
 #endif
+
+/* Index in pe_reorder4 order of element i of a vector whose first `blocks4` x 4 elements are
+ * reordered (x0 x2 x1 x3 per block of four); the rest stay in place. */
+static inline int32_t pe_reorder4(int32_t i, int32_t blocks4)
+{
+    if (i >= 4 * blocks4) {
+        return i;
+    }
+    const int32_t r = i & 3;
+    return (i & ~3) | (r == 1 ? 2 : (r == 2 ? 1 : r));
+}
 
 #endif /* PE_DSP_H */

@@ -20,6 +20,40 @@ static int32_t pe_builtin_code(fb_ctx *fb, const fb_table *code_table)
     return code > deprecated ? code : deprecated;
 }
 
+/* Upper bound of the scratch any op's prepare may request, straight from the flatbuffer, for
+ * ARENA_TOO_SMALL reports when even the tables do not fit: 8 bytes per element of the op's
+ * inputs plus 64 (the optimized kernels widen at most their filter and input to int16 and add
+ * a bias row), the largest over the ops, as the planner shares one region. */
+static uint32_t pe_scratch_upper_bound(const fb_ctx *model_fb, const pe_model_view *v)
+{
+    fb_ctx fb = *model_fb;
+    uint64_t most = 0;
+    for (uint32_t k = 0; k < v->ops.count && fb.status == HIL_OK; ++k) {
+        fb_table op, tensor;
+        fb_vec inputs, shape;
+        if (!fb_vec_table(&fb, &v->ops, k, &op) || !fb_vector(&fb, &op, 1, 4, &inputs)) {
+            break;
+        }
+        uint64_t elements = 0;
+        for (uint32_t i = 0; i < inputs.count && i < 3; ++i) {
+            const int32_t index = fb_vec_i32(&fb, &inputs, i);
+            if (index < 0 || (uint32_t)index >= v->tensors.count ||
+                !fb_vec_table(&fb, &v->tensors, (uint32_t)index, &tensor) || !fb_vector(&fb, &tensor, 0, 4, &shape)) {
+                continue;
+            }
+            uint64_t n = 1;
+            for (uint32_t d = 0; d < shape.count && d < PE_MAX_DIMS; ++d) {
+                const int32_t dim = fb_vec_i32(&fb, &shape, d);
+                n *= dim > 0 ? (uint64_t)dim : 0u;
+                n = n > (1u << 28) ? (1u << 28) : n;
+            }
+            elements += n;
+        }
+        most = 8u * elements + 64u > most ? 8u * elements + 64u : most;
+    }
+    return most > 0x7FFFFFFFu ? 0x7FFFFFFFu : (uint32_t)most;
+}
+
 /* Bytes of per-channel tables the operators will need; only sizes the arena, so a broken
  * model simply contributes 0 here and is rejected by the real pass. */
 static uint32_t pe_measure_persist(const fb_ctx *model_fb, const pe_model_view *v)
@@ -287,7 +321,9 @@ hil_status hil_engine_load(const uint8_t *model, size_t model_len, uint8_t *aren
                           pe_align_up(v.tensors.count * (uint32_t)sizeof(pe_tensor)) +
                           pe_align_up(v.ops.count * (uint32_t)sizeof(pe_op)) + persist_bytes;
     if ((uint64_t)lead + meta > arena_len) {
-        out->error.needed = lead + meta + pe_activation_upper_bound(&fb, &v);
+        const uint64_t bound = (uint64_t)lead + meta + pe_activation_upper_bound(&fb, &v) +
+                               pe_scratch_upper_bound(&fb, &v);
+        out->error.needed = bound > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)bound;
         out->error.given = (uint32_t)arena_len;
         return pe_error(out, HIL_ERR_ARENA_TOO_SMALL, -1, -1, 0);
     }
