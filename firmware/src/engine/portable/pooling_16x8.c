@@ -42,8 +42,9 @@ hil_status pe_pooling16_prepare(pe_state *s, int op_index, const pe_options *o)
     return pe_activation_range16(s, op_index, o->activation, out, &p->act_min, &p->act_max);
 }
 
-/* One pooled value per output element; `average` picks the kernel. */
-static void pe_pool16(const pe_state *s, const pe_op *op, int average)
+/* One pooled value per output element; `average` picks the kernel (inlined into each eval, so
+ * the choice is made at compile time). */
+static inline __attribute__((always_inline)) void pe_pool16(const pe_state *s, const pe_op *op, int average)
 {
     const pe_pool16_params *p = &op->p.i16.pool;
     const pe_tensor *in = pe_in(s, op, 0);
@@ -63,22 +64,26 @@ static void pe_pool16(const pe_state *s, const pe_op *op, int average)
                 const int32_t fx1 = in_w - in_x0 < p->filter_w ? in_w - in_x0 : p->filter_w;
                 const int32_t fy0 = in_y0 < 0 ? -in_y0 : 0;
                 const int32_t fy1 = in_h - in_y0 < p->filter_h ? in_h - in_y0 : p->filter_h;
+                const int32_t window = ((b * in_h + in_y0) * in_w + in_x0) * depth; /* may be < 0 */
+                const int32_t count = (fy1 - fy0) * (fx1 - fx0);
                 for (int32_t c = 0; c < depth; ++c) {
                     int32_t acc = 0;
-                    int32_t count = 0;
                     int32_t max = -32768;
                     for (int32_t fy = fy0; fy < fy1; ++fy) {
+                        const int32_t row = window + (fy * in_w) * depth + c;
                         for (int32_t fx = fx0; fx < fx1; ++fx) {
-                            const int32_t v = input_data[((b * in_h + in_y0 + fy) * in_w + in_x0 + fx) * depth + c];
-                            acc = pe_wrap_add(acc, v);
-                            max = v > max ? v : max;
-                            ++count;
+                            const int32_t v = input_data[row + fx * depth];
+                            if (average) {
+                                acc = pe_wrap_add(acc, v);
+                            } else {
+                                max = v > max ? v : max;
+                            }
                         }
                     }
                     int32_t value = max;
                     if (average) {
                         /* TFLite's kernel fails on an empty window; prepare's shapes exclude it. */
-                        value = count == 0 ? 0 : (acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count);
+                        value = count <= 0 ? 0 : (acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count);
                     }
                     output_data[((b * out_h + oy) * out_w + ox) * depth + c] =
                         (int16_t)pe_clamp(value, p->act_min, p->act_max);
@@ -88,12 +93,12 @@ static void pe_pool16(const pe_state *s, const pe_op *op, int average)
     }
 }
 
-void pe_average_pool16_eval(const pe_state *s, const pe_op *op)
+__attribute__((optimize("O2"))) void pe_average_pool16_eval(const pe_state *s, const pe_op *op)
 {
     pe_pool16(s, op, 1);
 }
 
-void pe_max_pool16_eval(const pe_state *s, const pe_op *op)
+__attribute__((optimize("O2"))) void pe_max_pool16_eval(const pe_state *s, const pe_op *op)
 {
     pe_pool16(s, op, 0);
 }
