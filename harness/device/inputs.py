@@ -104,7 +104,7 @@ def fold_from_file(path, model, counts_per_g: float = DEFAULT_COUNTS_PER_G):
     """The fold the device should run for ``model`` (a ModelInfo): from metadata, a scaler export
     or a fold export. Scalers are folded with the device's input quantization and ``counts_per_g``."""
     from harness.device.pipeline import as_fold
-    from harness.errors import ScalerError
+    from harness.errors import QuantizationError, ScalerError
     from harness.quant.fold import fold_scaler
     from harness.quant.scalers import from_export
     from harness.quant.tflite import QuantParams
@@ -120,10 +120,12 @@ def fold_from_file(path, model, counts_per_g: float = DEFAULT_COUNTS_PER_G):
     export = data.get("scaler", data)  # model metadata holds the export under "scaler"
     if not isinstance(export, dict) or "fitted" not in export:
         raise ConfigError(f"{path}: holds no scaler export, model metadata or fold export")
-    if "fixed_point" in export:
-        return as_fold(export["fixed_point"])
     try:
+        # the input's own type: int8, or int16 codes (zero point 0) for a 16x8 model
+        params = QuantParams.for_dtype(model.input.scale, model.input.zero_point, np.dtype(model.input.dtype).name)
+        if "fixed_point" in export and params.dtype == "int8":  # a precomputed fold is for int8 codes
+            return as_fold(export["fixed_point"])
         scaler = from_export(export)
-        return fold_scaler(scaler, QuantParams(model.input.scale, model.input.zero_point), counts_per_g)
-    except ScalerError as e:
+        return fold_scaler(scaler, params, counts_per_g)
+    except (ScalerError, QuantizationError) as e:
         raise ConfigError(f"{path}: scaler cannot be rebuilt: {e}") from e
