@@ -45,6 +45,13 @@ class LockBusyError(HarnessError):
 
 
 # --- targets and links --------------------------------------------------------------------
+#
+# As pyOCD does it, what went wrong talking to a device has four branches, each with its ``kind``
+# (harness.device.recovery.fault_kind reads it, never the order of isinstance checks):
+#   LinkError           "link lost"  the transport broke ("frame", "protocol": it carried garbage)
+#   DeviceError         "refused"    the device answered with an ERROR reply (it keeps serving)
+#   DeviceFaultError    "hardfault"  the device stopped serving on its own ("reboot": it reset)
+#   DeviceTimeoutError  "no reply"   the device did not answer in time (a hang, as seen from the host)
 
 class TargetError(HarnessError):
     """A target (emulator or board) could not be started, reached or stopped."""
@@ -57,9 +64,13 @@ class TargetError(HarnessError):
 class LinkError(HarnessError):
     """The serial link failed or carried something that is not a valid frame."""
 
+    kind = "link lost"
+
 
 class FrameError(LinkError):
     """A frame was rejected by the codec. ``code`` is the protocol's error code name."""
+
+    kind = "frame"
 
     def __init__(self, code: str, message: str):
         self.code = code
@@ -69,9 +80,13 @@ class FrameError(LinkError):
 class ProtocolError(LinkError):
     """A valid frame arrived that the protocol does not allow here (wrong type, bad payload)."""
 
+    kind = "protocol"
 
-class DeviceTimeoutError(LinkError):
+
+class DeviceTimeoutError(HarnessError):
     """The device did not answer within its deadline."""
+
+    kind = "no reply"
 
     def __init__(self, message: str, target: str | None = None, last_bytes: bytes = b""):
         self.target = target
@@ -81,13 +96,10 @@ class DeviceTimeoutError(LinkError):
         super().__init__(f"{where}{message}; last bytes seen: {seen}")
 
 
-class DeviceRebootedError(ProtocolError):
-    """The device sent BOOT while a request was outstanding: it reset on its own (watchdog,
-    brown-out, a debugger) and lost that request and whatever it had been told."""
+class DeviceError(HarnessError):
+    """The device answered with an error reply: it refused a request and keeps serving."""
 
-
-class DeviceError(LinkError):
-    """The device answered with an error reply."""
+    kind = "refused"
 
     def __init__(self, code: int, code_name: str, detail: int = 0, text: str = "",
                  request: str | None = None):
@@ -101,13 +113,28 @@ class DeviceError(LinkError):
         super().__init__(f"device refused{req}: {code_name} (code {code}, detail {detail}){extra}")
 
 
-class DeviceFaultError(LinkError):
-    """The device reported a CPU fault (HardFault) and halted."""
+class DeviceFaultError(HarnessError):
+    """The device stopped serving on its own. Raised as such: it reported a CPU fault (HardFault)
+    and halted; ``registers`` holds the stacked frame it reported."""
 
-    def __init__(self, registers: dict[str, int]):
-        self.registers = registers
-        regs = " ".join(f"{k}=0x{v:08x}" for k, v in registers.items())
-        super().__init__(f"device HardFault: {regs}")
+    kind = "hardfault"
+
+    def __init__(self, registers: dict[str, int] | None = None, message: str | None = None):
+        self.registers = dict(registers or {})
+        if message is None:
+            regs = " ".join(f"{k}=0x{v:08x}" for k, v in self.registers.items())
+            message = f"device HardFault: {regs}"
+        super().__init__(message)
+
+
+class DeviceRebootedError(DeviceFaultError):
+    """The device sent BOOT while a request was outstanding: it reset on its own (watchdog,
+    brown-out, a debugger) and lost that request and whatever it had been told."""
+
+    kind = "reboot"
+
+    def __init__(self, message: str):
+        super().__init__(None, message)
 
 
 # --- data and numbers ---------------------------------------------------------------------
@@ -175,20 +202,31 @@ class ModelRejectedError(DeviceError):
 
 
 class StreamError(HarnessError):
-    """A stream of inferences stopped at window ``failed_index``; ``partial`` holds every result
-    received before it (nothing already received is lost) and ``__cause__``/``error`` the reason."""
+    """A stream of inferences stopped at window ``failed_index``; ``results`` (an InferenceResult)
+    holds every result received before it (nothing already received is lost), ``error`` (also
+    ``__cause__``) the reason. ``run``: the RecoveredRun (results, faulted windows, fault events)
+    when harness.device.recovery ran the stream, else None."""
 
-    def __init__(self, message: str, failed_index: int, partial, error: BaseException | None = None):
+    def __init__(self, message: str, failed_index: int, results, error: BaseException | None = None,
+                 run=None):
         self.failed_index = failed_index
-        self.partial = partial
+        self.results = results
         self.error = error
+        self.run = run
         super().__init__(message)
 
 
 class DeviceLostError(StreamError):
     """The device stopped answering and could not be brought back (the reset failed, or window
-    after window faulted again after a reset and a retry). ``partial`` holds every window measured
-    before it (harness.device.recovery.RecoveredRun) and its fault events."""
+    after window faulted again after a reset and a retry). ``run`` is the RecoveredRun of every
+    window measured before it, with its fault events; ``results`` its InferenceResult. Raised
+    again by the suite for one scenario, ``scenario_run`` is its ScenarioRun of those windows
+    (harness.suite.run; None below the suite)."""
+
+    def __init__(self, message: str, failed_index: int, run, error: BaseException | None = None,
+                 scenario_run=None):
+        super().__init__(message, failed_index, run.result, error, run)
+        self.scenario_run = scenario_run
 
 
 class PipelineMismatchError(HarnessError):
@@ -196,14 +234,14 @@ class PipelineMismatchError(HarnessError):
     window: a harness or firmware fault (preprocessing, its parameters, the transfer), not a
     model fault. ``result`` holds every result received; ``mismatches`` lists
     (window, element, device_code, host_code) for the first differences; ``recovered`` is the
-    RecoveredRun (faulted windows marked) when harness.device.recovery ran the stream."""
+    RecoveredRun (faulted windows marked) when harness.device.recovery ran the stream, else None."""
 
-    recovered = None
-
-    def __init__(self, message: str, result=None, mismatches: list | None = None, count: int = 0):
+    def __init__(self, message: str, result=None, mismatches: list | None = None, count: int = 0,
+                 recovered=None):
         self.result = result
         self.mismatches = mismatches or []
         self.count = count
+        self.recovered = recovered
         super().__init__(message)
 
 

@@ -13,7 +13,7 @@ harness/firmware fault, never a model fault.
 
 Streams are pipelined: ``depth`` requests are on the link at once, so the device's RX ring holds
 window k+1 while it computes window k. An ERROR reply stops the stream with StreamError, whose
-``partial`` holds every result received before the failing window.
+``results`` holds every result received before the failing window.
 """
 
 from __future__ import annotations
@@ -367,7 +367,7 @@ def run_stream(client: DeviceClient, msg_type: int, payloads: list[bytes], model
     except _IndexedError as e:
         partial = InferenceResult(codes[:done].copy(), outputs[:done].copy(), cost[:done].copy(), unit)
         name = MsgType(msg_type).name
-        raise StreamError(f"{name} stopped at window {e.index} of {n} ({done} results kept in .partial): "
+        raise StreamError(f"{name} stopped at window {e.index} of {n} ({done} results kept in .results): "
                           f"{e.error}", e.index, partial, e.error) from e.error
     return InferenceResult(codes, outputs, cost, unit)
 

@@ -13,17 +13,18 @@ a DEVICE FAULT (not a model fault) and the stream goes on after another reset.
 (the stream stays pipelined) and ``on_fault(FaultEvent)`` each fault once its retry is decided:
 a journal (harness.suite.journal) keeps what was measured even if the host is killed.
 
-What counts as a device fault (``fault_kind``): no reply within the window's deadline
-(DeviceTimeoutError), a HardFault report (DeviceFaultError), a BOOT in the middle of a request
-(DeviceRebootedError) and a link that broke (LinkError from the transport). An ERROR reply is the
-device refusing an input (it keeps serving; not retried), a differing input code is a
-PipelineMismatchError (harness/firmware); neither is a device fault. The mirror check runs once,
-over the windows measured; its PipelineMismatchError names windows of the whole stream and
-carries the RecoveredRun as ``recovered``.
+What counts as a device fault (``fault_kind``, read from the error's ``kind``, harness/errors.py):
+no reply within the window's deadline (DeviceTimeoutError), a HardFault report (DeviceFaultError), a
+BOOT in the middle of a request (DeviceRebootedError) and a link that broke (LinkError "link lost"
+from the transport). An ERROR reply is the device refusing an input (DeviceError: it keeps serving;
+not retried), a bad frame or reply is the codec's or the protocol's (FrameError, ProtocolError), a
+differing input code is a PipelineMismatchError (harness/firmware); none is a device fault. The
+mirror check runs once, over the windows measured; its PipelineMismatchError names windows of the
+whole stream and carries the RecoveredRun as ``recovered``.
 
 When the device cannot be brought back (the reset itself fails: probe lost, emulator gone) or
-``max_consecutive_faults`` windows in a row fault, DeviceLostError ends the stream; its
-``partial`` holds every window measured before it, with the faults so far.
+``max_consecutive_faults`` windows in a row fault, DeviceLostError ends the stream; its ``run``
+holds every window measured before it, with the faults so far.
 """
 
 from __future__ import annotations
@@ -37,28 +38,21 @@ import numpy as np
 from harness.device.pipeline import (DEFAULT_DEPTH, DEFAULT_TIMEOUT_S, INFER_WINDOW_HEADER, InferenceResult,
                                      ModelInfo, _counts, _exclusive_flag, _IndexedError, _parse_reply, _stream,
                                      check_mirror, infer_windows)
-from harness.errors import (DeviceError, DeviceFaultError, DeviceLostError, DeviceRebootedError,
-                            DeviceTimeoutError, FrameError, HarnessError, LinkError, PipelineMismatchError,
-                            ProtocolError, StreamError)
+from harness.errors import (DeviceFaultError, DeviceLostError, DeviceRebootedError, DeviceTimeoutError,
+                            HarnessError, LinkError, PipelineMismatchError, StreamError)
 from harness.link.protocol import FaultMode, MsgType
 
-HANG, HARDFAULT, REBOOT, LINK = "no reply", "hardfault", "reboot", "link lost"
+HANG, HARDFAULT, REBOOT, LINK = (DeviceTimeoutError.kind, DeviceFaultError.kind, DeviceRebootedError.kind,
+                                 LinkError.kind)
+DEVICE_FAULT_KINDS = frozenset({HANG, HARDFAULT, REBOOT, LINK})
 DEFAULT_MAX_CONSECUTIVE_FAULTS = 3
 
 
 def fault_kind(error: BaseException | None) -> str | None:
-    """The kind of device fault ``error`` is, or None when it is not one (refusal, harness error)."""
-    if isinstance(error, DeviceTimeoutError):
-        return HANG
-    if isinstance(error, DeviceFaultError):
-        return HARDFAULT
-    if isinstance(error, DeviceRebootedError):
-        return REBOOT
-    if isinstance(error, (DeviceError, FrameError, ProtocolError)):
-        return None
-    if isinstance(error, LinkError):
-        return LINK
-    return None
+    """The kind of device fault ``error`` is (its ``kind``), or None when it is not one (a refusal,
+    a bad frame or reply, a harness error)."""
+    kind = getattr(error, "kind", None)
+    return kind if kind in DEVICE_FAULT_KINDS else None
 
 
 @dataclass(frozen=True)
@@ -181,8 +175,8 @@ def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: Mod
     """harness.device.infer_windows over a device that may stop answering (module docstring).
 
     The mirror check (device input codes == host fold) runs on every window that was measured.
-    Errors that are not device faults propagate as StreamError whose ``partial`` is a RecoveredRun
-    of the windows before the failing one.
+    Errors that are not device faults propagate as StreamError whose ``run`` is the RecoveredRun
+    of the windows before the failing one (``results`` its InferenceResult).
     """
     counts = _counts(raw_counts, model)
     n = len(counts)
@@ -214,14 +208,15 @@ def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: Mod
         except (HarnessError, OSError) as e:
             raise DeviceLostError(
                 f"device stopped answering at window {window} ({fault_kind(error)}: {error}); resetting it "
-                f"failed: {e}. {window} windows measured, kept in .partial", window,
+                f"failed: {e}. {window} windows measured, kept in .run", window,
                 buffers.run(window, events), e) from e
         return time.monotonic() - began
 
     def not_a_fault(e: StreamError, first: int) -> StreamError:
         index = first + e.failed_index
-        buffers.put(first, e.partial)
-        return StreamError(f"window {index}: {e.error}", index, buffers.run(index, events), e.error)
+        buffers.put(first, e.results)
+        run = buffers.run(index, events)
+        return StreamError(f"window {index}: {e.error}", index, run.result, e.error, run)
 
     if inject is not None and inject.window < n:
         recovery.client.arm_fault(inject.mode, after=inject.window)
@@ -233,7 +228,7 @@ def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: Mod
             kind = fault_kind(e.error)
             if kind is None:
                 raise not_a_fault(e, start) from e.error
-            buffers.put(start, e.partial)
+            buffers.put(start, e.results)
             window, error = start + e.failed_index, e.error
         reset_s = reset(window, error)
         if inject is not None and inject.persistent and window == inject.window:
@@ -253,7 +248,7 @@ def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: Mod
                 raise DeviceLostError(
                     f"{consecutive} windows in a row ({window - consecutive + 1}..{window}) failed on the device "
                     f"even after a reset and a retry: the device cannot serve this stream; last: {retry.error}. "
-                    f"{window + 1} windows kept in .partial", window, buffers.run(window + 1, events), retry.error)
+                    f"{window + 1} windows kept in .run", window, buffers.run(window + 1, events), retry.error)
         start = window + 1
 
     run = buffers.run(n, events)
@@ -263,8 +258,7 @@ def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: Mod
         try:
             check_mirror(_subset(run.result, measured), counts[measured], fold, window_numbers=measured)
         except PipelineMismatchError as e:   # every result kept, faulted windows marked
-            e.result, e.recovered = run.result, run
-            raise
+            raise PipelineMismatchError(str(e), run.result, e.mismatches, e.count, recovered=run) from e
     return run
 
 
@@ -288,7 +282,7 @@ def _infer_windows_told(client, counts: np.ndarray, model: ModelInfo, depth: int
                                         unit))
     except _IndexedError as e:
         partial = InferenceResult(codes[:done].copy(), outputs[:done].copy(), cost[:done].copy(), unit)
-        raise StreamError(f"INFER_WINDOW stopped at window {e.index} of {n} ({done} results kept in .partial): "
+        raise StreamError(f"INFER_WINDOW stopped at window {e.index} of {n} ({done} results kept in .results): "
                            f"{e.error}", e.index, partial, e.error) from e.error
     return InferenceResult(codes, outputs, cost, unit)
 

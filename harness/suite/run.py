@@ -207,8 +207,8 @@ def _scenario_run(model: SuiteModel, scenario: ScenarioWindows, info, recovered,
 
 def run_scenario(recovery: DeviceRecovery, model: SuiteModel, scenario: ScenarioWindows, info,
                  config: SuiteConfig, journal=None) -> ScenarioRun:
-    """One scenario through the device (recovering from device faults); DeviceLostError's
-    ``partial`` is then a ScenarioRun of the windows measured before it. ``journal``: a
+    """One scenario through the device (recovering from device faults); a lost device raises
+    DeviceLostError, whose ``scenario_run`` is the ScenarioRun of the windows measured before it. ``journal``: a
     SuiteJournal that gets every window as it arrives and whose windows of this scenario, from a
     run it resumes, are not streamed again."""
     inject = parse_injection(config.inject_fault)
@@ -240,11 +240,11 @@ def run_scenario(recovery: DeviceRecovery, model: SuiteModel, scenario: Scenario
                                         timeout_s=config.window_timeout_s, **told) if first < len(scenario) \
             else _journaled_run(None, 0, model, info)
     except DeviceLostError as e:
-        joined = _joined(prefix, e.partial, first)
+        joined = _joined(prefix, e.run, first)
         done = len(joined.faulted)
-        e.partial = _scenario_run(model, scenario.select(slice(0, done)), info, joined,
-                                  time.monotonic() - started, own)
-        raise
+        measured = _scenario_run(model, scenario.select(slice(0, done)), info, joined,
+                                 time.monotonic() - started, own)
+        raise DeviceLostError(str(e), first + e.failed_index, joined, e.error, scenario_run=measured) from e
     seconds = time.monotonic() - started
     if journal is not None:
         journal.scenario_done(model.name, scenario.name, len(scenario), seconds)
@@ -321,8 +321,8 @@ def run_model(device, model: SuiteModel, config: SuiteConfig, names=None,
                 try:
                     run = run_scenario(recovery, model, scenario, info, config, journal)
                 except DeviceLostError as e:
-                    if len(e.partial.scenario):
-                        model_run.scenarios.append(e.partial)
+                    if e.scenario_run is not None and len(e.scenario_run.scenario):
+                        model_run.scenarios.append(e.scenario_run)
                     raise
                 info = recovery.model_info or info
                 model_run.device_model = info

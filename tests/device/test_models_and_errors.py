@@ -242,9 +242,9 @@ def test_a_bad_window_mid_stream_keeps_every_earlier_result(pipeline_device):
     with pytest.raises(StreamError) as caught:
         run_stream(client, MsgType.INFER_WINDOW, payloads, model, depth=4)
     e = caught.value
-    assert e.failed_index == 7 and len(e.partial) == 7
-    assert np.array_equal(e.partial.input_codes, fold.codes(counts[:7]).reshape((7,) + model.input.shape))
-    assert np.array_equal(e.partial.outputs, reference_outputs(MODEL_A, e.partial.input_codes))
+    assert e.failed_index == 7 and len(e.results) == 7 and e.run is None
+    assert np.array_equal(e.results.input_codes, fold.codes(counts[:7]).reshape((7,) + model.input.shape))
+    assert np.array_equal(e.results.outputs, reference_outputs(MODEL_A, e.results.input_codes))
     # the windows sent after the bad one were drained: the client and device carry on in step
     again = infer_windows(client, counts[8:])
     assert np.array_equal(again.outputs, reference_outputs(MODEL_A, again.input_codes))

@@ -12,7 +12,7 @@ from harness.device import infer_windows
 from harness.device.recovery import (HANG, HARDFAULT, LINK, REBOOT, DeviceRecovery, FaultInjection,
                                      fault_kind, infer_windows_recovering, parse_injection)
 from harness.errors import (ConfigError, DeviceError, DeviceFaultError, DeviceLostError, DeviceRebootedError,
-                            DeviceTimeoutError, FrameError, LinkError, ProbeNotFoundError, ProtocolError,
+                            DeviceTimeoutError, FrameError, LinkError, ModelRejectedError, ProbeNotFoundError, ProtocolError,
                             StreamError)
 from harness.link.protocol import FaultMode
 from harness.suite.config import SuiteConfig
@@ -41,6 +41,21 @@ TIMEOUT_S = 1.5   # an inference takes ~10 ms on QEMU; a hung device is declared
 ])
 def test_fault_kind(error, kind):
     assert fault_kind(error) == kind
+
+
+def test_each_branch_of_the_tree_carries_its_own_kind():
+    """Link, refusal, fault and timeout are separate branches: none is a subclass of another, so
+    no order of isinstance checks can confuse them."""
+    branches = [LinkError, DeviceError, DeviceFaultError, DeviceTimeoutError]
+    for branch in branches:
+        assert not any(issubclass(branch, other) for other in branches if other is not branch), branch
+    assert issubclass(DeviceRebootedError, DeviceFaultError) and not issubclass(DeviceRebootedError, LinkError)
+    assert issubclass(ModelRejectedError, DeviceError)
+    assert [b.kind for b in branches] == [LINK, "refused", HARDFAULT, HANG]
+    assert (DeviceRebootedError.kind, FrameError.kind, ProtocolError.kind) == (REBOOT, "frame", "protocol")
+    reboot = DeviceRebootedError("BOOT while serving INFO")
+    assert reboot.registers == {} and str(reboot) == "BOOT while serving INFO"
+    assert str(DeviceFaultError({"pc": 0x1F})) == "device HardFault: pc=0x0000001f"
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -135,7 +150,8 @@ def test_the_device_is_given_up_after_consecutive_faults_and_nothing_measured_is
     lost = excinfo.value
     assert isinstance(lost, StreamError) and lost.failed_index == 3
     assert "windows in a row (3..3) failed" in str(lost)
-    partial = lost.partial
+    partial = lost.run
+    assert lost.results is partial.result
     assert len(partial.faulted) == 4 and partial.faulted.tolist() == [False, False, False, True]
     assert np.array_equal(partial.result.outputs[:3], clean.outputs[:3])
     assert [(e.window, e.kind, e.recovered) for e in partial.events] == [(3, HARDFAULT, False)]
@@ -155,7 +171,7 @@ def test_a_reset_that_fails_aborts_with_the_windows_measured(fresh_pipeline_devi
     message = str(excinfo.value)
     assert "stopped answering at window 5" in message and "probe 0669FF" in message and "5 windows measured" in message
     assert isinstance(excinfo.value.__cause__, ProbeNotFoundError)
-    partial = excinfo.value.partial
+    partial = excinfo.value.run
     assert len(partial.faulted) == 5 and not partial.faulted.any()
     assert np.array_equal(partial.result.outputs, clean.outputs[:5])
 

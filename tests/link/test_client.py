@@ -9,7 +9,7 @@ import pytest
 
 from fake_device import (CFSR_UNDEFINSTR, CRASH, MAX_PAYLOAD, FakeDevice, error, firmware_like, info_payload,
                          reply)
-from harness.errors import DeviceError, DeviceFaultError, DeviceTimeoutError, LinkError, ProtocolError
+from harness.errors import DeviceError, DeviceFaultError, DeviceRebootedError, DeviceTimeoutError, LinkError
 from harness.link.client import DeviceClient
 from harness.link.frame import SEQ_UNKNOWN, Frame, encode_frame
 from harness.link.protocol import ErrorCode, MsgType
@@ -123,14 +123,15 @@ def test_reset_waits_for_new_boot(client):
     assert client.boot_info == boot
 
 
-def test_unexpected_boot_during_request_is_a_protocol_error():
+def test_unexpected_boot_during_request_is_a_device_reboot():
     def reboot(frame):
         return [encode_frame(Frame(MsgType.BOOT, 0, info_payload("watchdog")))]
 
     with FakeDevice(reboot) as fake, DeviceClient.open(fake.url) as client:
         client.wait_boot(2)
-        with pytest.raises(ProtocolError, match="rebooted.*watchdog"):
+        with pytest.raises(DeviceRebootedError, match="rebooted.*watchdog") as caught:
             client.info(timeout_s=2)
+        assert caught.value.kind == "reboot" and not isinstance(caught.value, LinkError)
 
 
 def test_timeout_names_target_and_last_bytes():

@@ -181,8 +181,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             result = run_inference()
         except StreamError as e:
-            save(args.output, e.partial, windows, classes)  # keep what the device already answered
-            print(f"partial: {len(e.partial)} windows saved to {args.output}")
+            save(args.output, e.results, windows, classes)  # keep what the device already answered
+            print(f"partial: {len(e.results)} windows saved to {args.output}")
             raise
         elapsed_s = time.monotonic() - started
         layers = _layers(args, client, bundle, windows) if args.layers else None
