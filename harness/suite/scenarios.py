@@ -15,6 +15,7 @@ float-vs-device recall figure meaningless.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
@@ -88,6 +89,20 @@ def make_scenario_windows(name: str, dataset: DatasetConfig, windows: int, seed:
 
 def scenario_set(dataset: DatasetConfig, windows: int, seed: int, counts_per_g: float,
                  sweep_peaks_g, sweep_windows: int, names=SCENARIOS) -> list[ScenarioWindows]:
-    """Every scenario of ``names``, each from its own seed (``seed`` + 1000 * position)."""
-    return [make_scenario_windows(name, dataset, windows, seed + 1000 * SCENARIOS.index(name), counts_per_g,
-                                  sweep_peaks_g, sweep_windows) for name in names]
+    """Every scenario of ``names``, each from its own seed (``seed`` + 1000 * position).
+
+    A pure function of its arguments, so it is made once per run for all the models that share a
+    recipe (the committed fixtures all do): the windows' arrays are read-only."""
+    return list(_scenario_set(dataset, windows, seed, float(counts_per_g), tuple(float(p) for p in sweep_peaks_g),
+                              sweep_windows, tuple(names)))
+
+
+@functools.lru_cache(maxsize=8)
+def _scenario_set(dataset: DatasetConfig, windows: int, seed: int, counts_per_g: float,
+                  sweep_peaks_g: tuple, sweep_windows: int, names: tuple) -> tuple[ScenarioWindows, ...]:
+    made = tuple(make_scenario_windows(name, dataset, windows, seed + 1000 * SCENARIOS.index(name), counts_per_g,
+                                       sweep_peaks_g, sweep_windows) for name in names)
+    for scenario in made:
+        for array in (scenario.counts, scenario.labels, scenario.shock_peak_g):
+            array.setflags(write=False)
+    return made
