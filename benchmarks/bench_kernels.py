@@ -64,12 +64,15 @@ def build_portable(build_dir: Path) -> Path:
     return _run(cmd, output, output.with_suffix(".log"))
 
 
-def build_tflm(tflm_dir: Path, build_dir: Path) -> Path:
-    """The driver with the tflm adapter and the user's TFLM library, with engine.mk's defines."""
+def build_tflm(tflm_dir: Path, build_dir: Path, int16: bool = False) -> Path:
+    """The driver with the tflm adapter and the user's TFLM library, with engine.mk's defines
+    (``int16``: TFLM_INT16=1's, the library's int8+int16 kernels, so 16x8 models run)."""
     library = tflm_library(tflm_dir)
     defines = ["-DTF_LITE_STATIC_MEMORY", "-DNDEBUG", "-DTF_LITE_STRIP_ERROR_STRINGS"]
     if "cmsis_nn" in str(library):
         defines.append("-DCMSIS_NN")
+    if int16:
+        defines.append("-DHIL_TFLM_INT16")
     arch = [*M4_FLAGS[:4], "-Os", "-ffunction-sections", "-fdata-sections", f"-I{INCLUDE_DIR}"]
     isystem = [f"-isystem{d}" for d in tflm_include_dirs(tflm_dir)]
     objects = []
@@ -161,6 +164,8 @@ def main() -> int:
     parser.add_argument("--tflm-dir", default=os.environ.get("HIL_TFLM_DIR"),
                         help="tflite-micro tree with a built cortex-m4+fp library (default: $HIL_TFLM_DIR)")
     parser.add_argument("--models", help="comma-separated committed model names (default: all)")
+    parser.add_argument("--tflm-int16", action="store_true",
+                        help="register TFLM's int8+int16 kernels (engine.mk's TFLM_INT16=1), so 16x8 models run")
     args = parser.parse_args()
     for tool in (QEMU, CC):
         if shutil.which(tool) is None:
@@ -169,7 +174,7 @@ def main() -> int:
     build_dir.mkdir(parents=True, exist_ok=True)
     elfs = {"portable": build_portable(build_dir)}
     if args.tflm_dir:
-        elfs["tflm"] = build_tflm(Path(args.tflm_dir), build_dir)
+        elfs["tflm"] = build_tflm(Path(args.tflm_dir), build_dir, int16=args.tflm_int16)
     else:
         print("TFLM absent: no --tflm-dir or HIL_TFLM_DIR; portable figures only")
     models = committed_models(args.models.split(",") if args.models else None)
