@@ -207,8 +207,8 @@ def hil_suite_model(pytestconfig: pytest.Config, hil_model_name: str):
 
 @pytest.fixture
 def hil_loaded_model(hil_pipeline_device, hil_suite_model, hil_suite_config):
-    from harness.suite.run import deploy
-    return hil_suite_model, deploy(hil_pipeline_device.client, hil_suite_model, hil_suite_config)
+    from harness.suite.run import deployed_pipeline
+    return hil_suite_model, deployed_pipeline(hil_suite_model, hil_suite_config).deploy(hil_pipeline_device.client)
 
 
 @pytest.fixture

@@ -2,9 +2,11 @@
 again what it had been told, and the window retried once; a second failure records that window as
 a DEVICE FAULT (not a model fault) and the stream goes on after another reset.
 
+    from harness.device.deployed import DeployedPipeline
     from harness.device.recovery import DeviceRecovery, infer_windows_recovering
-    recovery = DeviceRecovery(device, prepare=lambda client: deploy(client, model, config))
-    run = infer_windows_recovering(recovery, counts, timeout_s=10)
+    pipeline = DeployedPipeline(model_bytes, fold, timeout_s=10)
+    recovery = DeviceRecovery(device, pipeline)   # redeploys it after each reset
+    run = infer_windows_recovering(recovery, counts, timeout_s=10)   # deploys it first
     run.result           # InferenceResult of every window (zeros where faulted)
     run.faulted          # (n,) bool: windows recorded as DEVICE FAULT
     run.events           # FaultEvent per fault: window, kind, error, recovered, reset_s
@@ -35,12 +37,12 @@ from typing import Callable
 
 import numpy as np
 
-from harness.device.pipeline import (DEFAULT_DEPTH, DEFAULT_TIMEOUT_S, INFER_WINDOW_HEADER, InferenceResult,
-                                     ModelInfo, _counts, _exclusive_flag, _IndexedError, _parse_reply, _stream,
-                                     check_mirror, infer_windows)
+from harness.device.deployed import DeployedPipeline
+from harness.device.pipeline import ModelInfo, as_fold, check_mirror, infer_windows, raw_windows
+from harness.device.stream import DEFAULT_DEPTH, DEFAULT_TIMEOUT_S, InferenceResult
 from harness.errors import (DeviceFaultError, DeviceLostError, DeviceRebootedError, DeviceTimeoutError,
                             HarnessError, LinkError, PipelineMismatchError, StreamError)
-from harness.link.protocol import FaultMode, MsgType
+from harness.link.protocol import FaultMode
 
 HANG, HARDFAULT, REBOOT, LINK = (DeviceTimeoutError.kind, DeviceFaultError.kind, DeviceRebootedError.kind,
                                  LinkError.kind)
@@ -121,29 +123,39 @@ class RecoveredRun:
 
 class DeviceRecovery:
     """Brings a RunningDevice back: ``target.reset_device()`` (QEMU restarts, pyOCD resets through
-    the probe, Renode ``machine Reset``), then ``prepare(client)`` re-establishes what the run had
-    told the device (model, preprocessing) and returns the device's ModelInfo."""
+    the probe, Renode ``machine Reset``), then ``pipeline.redeploy(client)`` tells the device again
+    what the run had told it (model, preprocessing). infer_windows_recovering deploys ``pipeline``
+    on ``device.client`` first unless it already is (``ensure_deployed``)."""
 
-    def __init__(self, device, prepare: Callable[[object], ModelInfo], *,
+    def __init__(self, device, pipeline: DeployedPipeline, *,
                  max_consecutive_faults: int = DEFAULT_MAX_CONSECUTIVE_FAULTS,
                  boot_timeout_s: float | None = None):
         self.device = device
-        self.prepare = prepare
+        self.pipeline = pipeline
         self.max_consecutive_faults = max_consecutive_faults
         self.boot_timeout_s = boot_timeout_s
         self.resets = 0
-        self.model_info: ModelInfo | None = None   # what prepare returned last
+
+    @property
+    def model_info(self) -> ModelInfo | None:
+        """The device's ModelInfo as last deployed."""
+        return self.pipeline.model
 
     @property
     def client(self):
         return self.device.client
 
+    def ensure_deployed(self) -> ModelInfo:
+        """The pipeline on the device's current client (deployed now unless it already is)."""
+        if self.pipeline.client is not self.client or self.pipeline.model is None:
+            return self.pipeline.deploy(self.client)
+        return self.pipeline.model
+
     def reset(self) -> ModelInfo:
-        """Reset and prepare; TargetError/LinkError etc. propagate (the caller makes it DeviceLostError)."""
+        """Reset and redeploy; TargetError/LinkError etc. propagate (the caller makes it DeviceLostError)."""
         self.resets += 1
         client = self.device.reset(self.boot_timeout_s)
-        self.model_info = self.prepare(client)
-        return self.model_info
+        return self.pipeline.redeploy(client)
 
 
 class _Buffers:
@@ -166,7 +178,7 @@ class _Buffers:
                                             self.cost[:upto].copy(), self.unit), self.faulted[:upto].copy(), list(events))
 
 
-def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: ModelInfo, mirror=True,
+def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: ModelInfo | None = None, mirror=True,
                              depth: int = DEFAULT_DEPTH, exclusive: bool | None = None,
                              timeout_s: float = DEFAULT_TIMEOUT_S,
                              inject: FaultInjection | None = None,
@@ -174,11 +186,16 @@ def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: Mod
                              on_fault: Callable[[FaultEvent], None] | None = None) -> RecoveredRun:
     """harness.device.infer_windows over a device that may stop answering (module docstring).
 
-    The mirror check (device input codes == host fold) runs on every window that was measured.
+    ``model``: the device's ModelInfo (None: the pipeline's, as deployed). ``mirror``: True checks
+    the device's input codes against the fold the pipeline sent (none when the firmware runs its own
+    preprocessing), a fold or export against that one, False not at all; the check runs on every
+    window that was measured.
     Errors that are not device faults propagate as StreamError whose ``run`` is the RecoveredRun
     of the windows before the failing one (``results`` its InferenceResult).
     """
-    counts = _counts(raw_counts, model)
+    deployed = recovery.ensure_deployed()
+    model = model if model is not None else deployed
+    counts = raw_windows(raw_counts)
     n = len(counts)
     client = recovery.client
     unit = client.boot_info.cost_unit if client.boot_info else ""
@@ -189,11 +206,9 @@ def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: Mod
 
     def stream(first: int, count: int | None = None) -> InferenceResult:
         stop = n if count is None else first + count
-        if on_windows is not None:
-            return _infer_windows_told(recovery.client, counts[first:stop], model, depth, exclusive, timeout_s,
-                                       lambda k, result: on_windows(first + k, result))
-        return infer_windows(recovery.client, counts[first:stop], model=model, mirror=False, depth=depth,
-                             exclusive=exclusive, timeout_s=timeout_s)
+        told = None if on_windows is None else (lambda k, result: on_windows(first + k, result))
+        return infer_windows(recovery.client, counts[first:stop], model=model, depth=depth, exclusive=exclusive,
+                             timeout_s=timeout_s, on_window=told)
 
     def record(event: FaultEvent) -> None:
         events.append(event)
@@ -252,7 +267,7 @@ def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: Mod
         start = window + 1
 
     run = buffers.run(n, events)
-    fold = _mirror_fold(recovery.client, mirror)
+    fold = recovery.pipeline.fold_sent if mirror is True else (as_fold(mirror) if mirror else None)
     if fold is not None:
         measured = np.flatnonzero(~run.faulted)
         try:
@@ -260,38 +275,6 @@ def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: Mod
         except PipelineMismatchError as e:   # every result kept, faulted windows marked
             raise PipelineMismatchError(str(e), run.result, e.mismatches, e.count, recovered=run) from e
     return run
-
-
-def _infer_windows_told(client, counts: np.ndarray, model: ModelInfo, depth: int, exclusive: bool | None,
-                        timeout_s: float, told: Callable[[int, InferenceResult], None]) -> InferenceResult:
-    """infer_windows without the mirror check (pipeline.run_stream's loop), telling ``told(k, result
-    of window k)`` as each reply arrives; StreamError as run_stream raises it."""
-    n, length, axes = counts.shape
-    header = INFER_WINDOW_HEADER.pack(_exclusive_flag(client, exclusive), axes, length)
-    codes = np.zeros((n,) + model.input.shape, dtype=model.input.dtype)
-    outputs = np.zeros((n,) + model.output.shape, dtype=model.output.dtype)
-    cost = np.zeros(n, dtype=np.uint32)
-    unit = client.boot_info.cost_unit if client.boot_info else ""
-    done = 0
-    try:
-        for index, payload in _stream(client, MsgType.INFER_WINDOW, (header + w.tobytes() for w in counts), depth,
-                                      timeout_s):
-            codes[index], outputs[index], cost[index] = _parse_reply(payload, model)
-            done = index + 1
-            told(index, InferenceResult(codes[index:done].copy(), outputs[index:done].copy(), cost[index:done].copy(),
-                                        unit))
-    except _IndexedError as e:
-        partial = InferenceResult(codes[:done].copy(), outputs[:done].copy(), cost[:done].copy(), unit)
-        raise StreamError(f"INFER_WINDOW stopped at window {e.index} of {n} ({done} results kept in .results): "
-                           f"{e.error}", e.index, partial, e.error) from e.error
-    return InferenceResult(codes, outputs, cost, unit)
-
-
-def _mirror_fold(client, mirror):
-    from harness.device.pipeline import _state, as_fold
-    if mirror is True:
-        return _state(client).fold
-    return as_fold(mirror) if mirror else None
 
 
 def _subset(result: InferenceResult, mask: np.ndarray) -> InferenceResult:

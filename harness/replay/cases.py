@@ -84,11 +84,10 @@ def check_case_on_host(case: FieldCase, triage) -> list[str]:
 
 def check_case_on_device(case: FieldCase, triage, client, timeout_s: float = 10.0) -> list[str]:
     """Device output codes == the case's host INT8 codes (input codes == mirror is checked by
-    infer_windows and raises PipelineMismatchError)."""
-    from harness.device import infer_windows, load_model, set_preprocess
-    model = load_model(client, triage.bundle.int8_path.read_bytes(), timeout_s=timeout_s)
-    set_preprocess(client, triage.fold, timeout_s=timeout_s)
-    result = infer_windows(client, triage.counts(case.windows_g), model=model, timeout_s=timeout_s)
+    the deployed pipeline and raises PipelineMismatchError)."""
+    pipeline = triage.pipeline(timeout_s)
+    pipeline.deploy(client)
+    result = pipeline.infer_windows(triage.counts(case.windows_g))
     outputs = np.asarray(result.outputs).reshape(len(result), -1)
     return [f"window {k}: device output codes {outputs[k].tolist()}, host INT8 {want['int8_codes']}"
             for k, want in enumerate(case.expected) if outputs[k].tolist() != want["int8_codes"]]

@@ -309,26 +309,20 @@ class Confirmation:
 
 def confirm_on_device(device, triage: HostTriage, windows: dict[int, np.ndarray],
                       timeout_s: float = 10.0) -> Confirmation:
-    """Load the INT8 model and its fold on the device (a RunningDevice), run the windows as raw
-    counts, compare. A device that stops answering is reset and the window retried once
+    """Deploy the INT8 model and its fold on the device (a RunningDevice, HostTriage.pipeline), run
+    the windows as raw counts, compare. A device that stops answering is reset and the window retried once
     (harness.device.recovery); a window that fails twice is listed in ``device_faults`` and left
     out of the comparison (``indices`` holds the windows compared)."""
-    from harness.device import load_model, set_preprocess
     from harness.device.recovery import DeviceRecovery, infer_windows_recovering
     indices = sorted(windows)
     if not indices:
         return Confirmation([], [], True)
     counts = triage.counts(np.stack([windows[i] for i in indices]))
 
-    def prepare(client):
-        model = load_model(client, triage.bundle.int8_path.read_bytes(), timeout_s=timeout_s)
-        set_preprocess(client, triage.fold, timeout_s=timeout_s)
-        return model
-    recovery = DeviceRecovery(device, prepare)
-    model = prepare(device.client)
+    recovery = DeviceRecovery(device, triage.pipeline(timeout_s))
     mismatches: list = []
     try:
-        run = infer_windows_recovering(recovery, counts, model=model, timeout_s=timeout_s)
+        run = infer_windows_recovering(recovery, counts, timeout_s=timeout_s)   # deploys the pipeline first
         mirror_equal = True
     except PipelineMismatchError as e:
         run, mirror_equal = e.recovered, False

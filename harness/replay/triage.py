@@ -52,6 +52,14 @@ class HostTriage:
     hop, rate, classes and (unless ``counts_per_g`` is given) the sensor's counts per g come from
     the bundle."""
 
+    def pipeline(self, timeout_s: float = 10.0):
+        """The INT8 model and its fold as the device gets them (harness.device.deployed), every
+        request bounded by ``timeout_s``."""
+        from harness.device.deployed import DeployedPipeline
+        return DeployedPipeline(self.bundle.int8_path.read_bytes(), self.fold,
+                                source=f"the bundle {self.json_path} names {self.bundle.int8_path.name}",
+                                timeout_s=timeout_s)
+
     def __init__(self, model, counts_per_g: float | None = None):
         from harness.device.pipeline import as_fold
         from harness.bundle.load import load_bundle

@@ -6,10 +6,10 @@ from harness.suite.analysis import ModelReport, Recommendation, analyze, output_
 from harness.suite.collapse import codes_band_metrics, window_code_stats
 from harness.suite.config import SuiteConfig, SuiteThresholds
 from harness.suite.models import SuiteModel, available_models, load_suite_model
-from harness.suite.run import ModelRun, Progress, ScenarioRun, deploy, run_model
+from harness.suite.run import ModelRun, Progress, ScenarioRun, deployed_pipeline, run_model
 from harness.suite.scenarios import REGIMES, SCENARIOS, ScenarioWindows, make_scenario_windows, scenario_set
 
 __all__ = ["ModelReport", "ModelRun", "Progress", "REGIMES", "Recommendation", "SCENARIOS", "ScenarioRun",
            "ScenarioWindows", "SuiteConfig", "SuiteModel", "SuiteThresholds", "analyze", "available_models",
-           "codes_band_metrics", "deploy", "load_suite_model", "make_scenario_windows", "output_figures",
+           "codes_band_metrics", "deployed_pipeline", "load_suite_model", "make_scenario_windows", "output_figures",
            "recommend", "run_model", "scenario_set", "window_code_stats"]

@@ -1,6 +1,6 @@
 """Stream the scenario set through a device and both host references.
 
-    from harness.suite import SuiteConfig, load_suite_model, deploy, run_model
+    from harness.suite import SuiteConfig, load_suite_model, deployed_pipeline, run_model
     model = load_suite_model("minmax")
     model_run = run_model(device, model, config)  # device: a RunningDevice; every scenario
     model_run.scenarios[i].device_outputs, .device_fault, .fault_events
@@ -9,11 +9,12 @@ The host INT8 reference runs on the device's own input codes (the device's codes
 checked against the host mirror of the fold), so a difference in outputs is the engine's, never
 the preprocessing's. The float reference runs on the scaler's float output of the same counts.
 
-A device that stops answering is reset through its target, the model and fold are deployed again
-and the window retried once; a second failure records the window as a DEVICE FAULT
-(harness.device.recovery). Those windows keep their row (``device_fault``) but no metric uses
-them. When the run aborts (the device is lost, Ctrl-C), ``into`` keeps every scenario measured so
-far and ``aborted`` says why.
+The model and its fold go to the device as one DeployedPipeline (``deployed_pipeline``; its
+requests bounded by the config's window timeout). A device that stops answering is reset through
+its target, the pipeline is deployed again and the window retried once; a second failure records
+the window as a DEVICE FAULT (harness.device.recovery). Those windows keep their row
+(``device_fault``) but no metric uses them. When the run aborts (the device is lost, Ctrl-C),
+``into`` keeps every scenario measured so far and ``aborted`` says why.
 
 With a journal (harness.suite.journal; ``hil run`` keeps one in its --out), every window's results
 and every fault event are journaled as they arrive; on a resumed run a scenario the journal holds
@@ -26,12 +27,9 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 
-import zlib
-
 import numpy as np
 
-from harness.device import load_model, set_preprocess
-from harness.device import model_info as device_model_info
+from harness.device.deployed import DeployedPipeline
 from harness.device.pipeline import InferenceResult, check_mirror
 from harness.device.recovery import DeviceRecovery, RecoveredRun, infer_windows_recovering, parse_injection
 from harness.errors import ConfigError, DeviceLostError
@@ -162,27 +160,15 @@ def runs_own_preprocessing(client) -> bool:
     return not info.serves(Capability.SET_PREPROCESS)
 
 
-def deploy(client, model: SuiteModel, config: SuiteConfig):
-    """Put the model and its preprocessing on the device; returns the device's ModelInfo.
-
-    The harness's firmware: upload the model, send its scaler's fold. A team's firmware (INFO
-    CAPABILITIES) without model upload runs the model linked into it, which must be the bundle's
-    (MODEL_CRC32); without SET_PREPROCESS it runs its own preprocessing, judged later against the
-    bundle's declared scaler (harness.suite.preprocessing)."""
-    info = client.info()
-    if info.serves(Capability.MODEL_UPLOAD):
-        model_info = load_model(client, model.model_bytes)
-    else:
-        expected = zlib.crc32(model.model_bytes)
-        if info.model_crc32 != expected:
-            raise ConfigError(f"the firmware runs its linked model (CRC-32 {info.model_crc32:08x}, {info.model_bytes} B) "
-                              f"and cannot take an upload, but the bundle {model.bundle.json_path} names "
-                              f"{model.bundle.int8_path.name} (CRC-32 {expected:08x}, {len(model.model_bytes)} B): "
-                              "build the firmware with the bundle's model, or judge the model it carries")
-        model_info = device_model_info(client)
-    if info.serves(Capability.SET_PREPROCESS):
-        set_preprocess(client, model.fold())
-    return model_info
+def deployed_pipeline(model: SuiteModel, config: SuiteConfig) -> DeployedPipeline:
+    """The model and its scaler's fold as the device gets them, every request of the deploy bounded
+    by the window timeout. The harness's firmware takes both; a team's firmware (INFO CAPABILITIES)
+    without model upload runs the model linked into it, which must be the bundle's (MODEL_CRC32);
+    without SET_PREPROCESS it runs its own preprocessing, judged later against the bundle's
+    declared scaler (harness.suite.preprocessing)."""
+    return DeployedPipeline(model.model_bytes, model.fold,
+                            source=f"the bundle {model.bundle.json_path} names {model.bundle.int8_path.name}",
+                            timeout_s=config.window_timeout_s)
 
 
 def _scenario_run(model: SuiteModel, scenario: ScenarioWindows, info, recovered, seconds: float,
@@ -306,7 +292,7 @@ def run_model(device, model: SuiteModel, config: SuiteConfig, names=None,
     ``journal``: a SuiteJournal (None: nothing journaled; SuiteSession passes its own); the scenarios it holds whole are rebuilt from it, and the model is deployed only when a
     scenario still needs the device."""
     model_run = into if into is not None else ModelRun(model, config, target=target)
-    recovery = DeviceRecovery(device, prepare=lambda client: deploy(client, model, config))
+    recovery = DeviceRecovery(device, deployed_pipeline(model, config))
     scenarios = [s for s in model.scenarios(config) if names is None or s.name in names]
     info = None
     try:
@@ -317,7 +303,7 @@ def run_model(device, model: SuiteModel, config: SuiteConfig, names=None,
                 run = rebuild_scenario(model, scenario, record, runs_own_preprocessing(device.client))
             else:
                 if info is None:
-                    info = deploy(device.client, model, config)
+                    info = recovery.ensure_deployed()
                 try:
                     run = run_scenario(recovery, model, scenario, info, config, journal)
                 except DeviceLostError as e:

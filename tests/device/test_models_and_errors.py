@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 from harness.device import infer_codes, infer_windows, load_model, model_info, set_preprocess
+from harness.device.deployed import DeployedPipeline
 from harness.device.models import arena_hog, unsupported_op_model, window_classifier
 from harness.device.oracle import reference_outputs
 from harness.device.pipeline import (CHUNK_HEADER, INFER_WINDOW_HEADER, LOAD_BEGIN, encode_preprocess,
                                      run_stream)
 from harness.errors import (ConfigError, DeviceError, ModelRejectedError, PipelineMismatchError,
-                            StreamError)
+                            StreamError, TargetError)
 from harness.firmware.build import build_firmware
 from harness.link.frame import crc32
 from harness.link.protocol import MsgType
@@ -246,7 +247,7 @@ def test_a_bad_window_mid_stream_keeps_every_earlier_result(pipeline_device):
     assert np.array_equal(e.results.input_codes, fold.codes(counts[:7]).reshape((7,) + model.input.shape))
     assert np.array_equal(e.results.outputs, reference_outputs(MODEL_A, e.results.input_codes))
     # the windows sent after the bad one were drained: the client and device carry on in step
-    again = infer_windows(client, counts[8:])
+    again = infer_windows(client, counts[8:], model=model, mirror=fold)
     assert np.array_equal(again.outputs, reference_outputs(MODEL_A, again.input_codes))
 
 
@@ -273,6 +274,33 @@ def test_mirror_mismatch_is_a_harness_fault_not_a_model_fault(pipeline_device):
     assert len(e.result) == 5 and e.count > 0 and e.mismatches
     assert not isinstance(e, DeviceError)
     assert np.array_equal(e.result.outputs, reference_outputs(MODEL_A, e.result.input_codes))
+
+
+def test_the_mirror_is_named_not_remembered():
+    """Nothing is remembered per client: the fold to check against is passed (mirror=fold, or
+    DeployedPipeline.infer_windows), never taken from an earlier set_preprocess."""
+    with pytest.raises(ConfigError, match="mirror=True: pass the fold"):
+        infer_windows(None, np.zeros((1, 128, 3), dtype=np.int16), mirror=True)
+
+
+def test_a_deployed_pipeline_checks_against_the_fold_it_sent(pipeline_device):
+    client = pipeline_device.client
+    model = load_model(client, MODEL_A)
+    fold = robust_fold(model)
+    pipeline = DeployedPipeline(MODEL_A, fold.export(), source="MODEL_A", timeout_s=5)
+    with pytest.raises(TargetError, match="not deployed"):
+        pipeline.infer_windows(np.zeros((1, 128, 3), dtype=np.int16))
+    info = pipeline.deploy(client)
+    assert info == pipeline.model and info.crc32 == model.crc32 and pipeline.client is client
+    assert pipeline.fold_sent is not None and not pipeline.own_preprocessing and pipeline.deploys == 1
+    counts = scenario_counts("impact", 4, 128)
+    result = pipeline.infer_windows(counts)
+    assert np.array_equal(result.input_codes, fold.codes(counts).reshape((4,) + model.input.shape))
+    set_preprocess(client, robust_fold(model, "minmax"))      # the device now runs another fold
+    with pytest.raises(PipelineMismatchError, match="harness/firmware fault"):
+        pipeline.infer_windows(counts)
+    assert pipeline.redeploy(client) == info and pipeline.deploys == 2
+    assert np.array_equal(pipeline.infer_windows(counts).outputs, result.outputs)
 
 
 def test_cost_is_deterministic_with_exclusive_invoke(pipeline_device):

@@ -94,7 +94,7 @@ def test_16x8_model_windows_on_the_device(pipeline_device, name):
     set_preprocess(client, fold)
     for scenario in ("normal", "impact", "pre_failure"):
         counts = scenario_counts(scenario, 8, model.window_len, seed=17)
-        result = infer_windows(client, counts)      # mirror check: device codes == fold.codes
+        result = infer_windows(client, counts, model=model, mirror=fold)   # device codes == fold.codes
         assert result.input_codes.dtype == np.dtype("<i2")
         np.testing.assert_array_equal(result.input_codes,
                                       fold.codes(counts).reshape((8,) + model.input.shape))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.device import infer_windows
 from harness.device.recovery import (HANG, HARDFAULT, LINK, REBOOT, DeviceRecovery, FaultInjection,
                                      fault_kind, infer_windows_recovering, parse_injection)
 from harness.errors import (ConfigError, DeviceError, DeviceFaultError, DeviceLostError, DeviceRebootedError,
@@ -17,7 +16,7 @@ from harness.errors import (ConfigError, DeviceError, DeviceFaultError, DeviceLo
 from harness.link.protocol import FaultMode
 from harness.suite.config import SuiteConfig
 from harness.suite.models import load_suite_model
-from harness.suite.run import deploy
+from harness.suite.run import deployed_pipeline
 from harness.suite.scenarios import make_scenario_windows
 from harness.targets import running_device
 from harness.targets.base import live_pids
@@ -90,14 +89,15 @@ def windows(suite_model):
 @pytest.fixture(scope="module")
 def clean(pipeline_device, suite_model, windows):
     """The same windows on a device nobody disturbs: what every recovered run must equal."""
-    info = deploy(pipeline_device.client, suite_model, SuiteConfig())
-    return infer_windows(pipeline_device.client, windows.counts, model=info)
+    pipeline = deployed_pipeline(suite_model, SuiteConfig())
+    pipeline.deploy(pipeline_device.client)
+    return pipeline.infer_windows(windows.counts)
 
 
 def _recovering(device, suite_model, **kwargs):
-    config = SuiteConfig()
-    info = deploy(device.client, suite_model, config)
-    return DeviceRecovery(device, lambda client: deploy(client, suite_model, config), **kwargs), info
+    pipeline = deployed_pipeline(suite_model, SuiteConfig())
+    info = pipeline.deploy(device.client)
+    return DeviceRecovery(device, pipeline, **kwargs), info
 
 
 def _assert_equal_where_measured(run, clean, faulted=()):

@@ -41,8 +41,8 @@ def test_every_scenario_through_model(pipeline_device, case, throughput):
     for scenario in SCENARIO_NAMES:
         counts = scenario_counts(scenario, n, model.window_len, seed=len(scenario))
         started = time.monotonic()
-        # mirror=True (default): raises PipelineMismatchError on any input code difference
-        result = infer_windows(client, counts)
+        # mirror=fold: raises PipelineMismatchError on any input code difference
+        result = infer_windows(client, counts, model=model, mirror=fold)
         throughput.append((n, time.monotonic() - started))
         host_codes = fold.codes(counts).reshape((n,) + model.input.shape)
         np.testing.assert_array_equal(result.input_codes, host_codes, err_msg=f"{scenario}: input codes")

@@ -222,7 +222,6 @@ def test_bad_input_through_the_cli_names_the_row(tmp_path, capsys):
 def test_confirmation_resets_a_device_that_hangs_and_compares_every_window(recording, tmp_path):
     """Real QEMU: the device hangs on the third confirmed window (FAULT_ARM); confirm_on_device resets
     it, loads the model again, retries the window, and every window is compared as without the hang."""
-    from harness.device import load_model, set_preprocess
     from harness.firmware.build import build_firmware
     from harness.link.protocol import FaultMode
     from harness.replay.run import confirm_on_device
@@ -235,9 +234,8 @@ def test_confirmation_resets_a_device_that_hangs_and_compares_every_window(recor
     windows = collect_windows(trace, triage.window_len, indices)
     with running_device("qemu", build_firmware(engine="portable")) as device:
         clean = confirm_on_device(device, triage, windows, timeout_s=1.5)
-        first = device.client.send(0x01)            # how many requests one model upload takes
-        load_model(device.client, triage.bundle.int8_path.read_bytes())
-        set_preprocess(device.client, triage.fold)
+        first = device.client.send(0x01)            # how many requests one deploy takes
+        triage.pipeline().deploy(device.client)
         uploads = device.client.send(0x01) - first - 1
         device.client.arm_fault(FaultMode.HANG, after=uploads + 2)
         hung = confirm_on_device(device, triage, windows, timeout_s=1.5)

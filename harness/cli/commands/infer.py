@@ -173,9 +173,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             fold = fold_from_file(scaler_path, model, counts_per_g)
             windows = read_windows(args, bundle, model.window_len, counts_per_g)
-            set_preprocess(client, fold, timeout_s=args.timeout)
-            run_inference = lambda: infer_windows(client, windows.counts, model=model, depth=args.depth,  # noqa: E731
-                                                  timeout_s=args.timeout)
+            sent = set_preprocess(client, fold, timeout_s=args.timeout)
+            run_inference = lambda: infer_windows(client, windows.counts, model=model, mirror=sent,  # noqa: E731
+                                                  depth=args.depth, timeout_s=args.timeout)
         classes = _classes(args, bundle, int(np.prod(model.output.shape)))
         started = time.monotonic()
         try:
