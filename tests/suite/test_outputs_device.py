@@ -33,7 +33,9 @@ def test_window_table_recomputes_the_report(hil_suite_result, tmp_path):
         assert recall == pytest.approx(report.outputs["recall_float"][c], abs=1e-6)
     sweep = table[table["scenario"] == "shock_sweep"]
     assert sorted(sweep["shock_peak_g"].unique()) == [float(p) for p in range(1, 17)]
-    assert (table["cost"] > 1_000_000).all() and set(table["cost_unit"]) == {"instructions"}
+    # a real inference of a 3-axis fixture: ~0.48 M instructions with the optimized kernels (7.2 M
+    # with the reference ones); a window the engine skipped would cost a few hundred
+    assert (table["cost"] > 200_000).all() and set(table["cost_unit"]) == {"instructions"}
 
     arrays = np.load(paths["codes"])
     counts, codes = arrays["minmax__counts"], arrays["minmax__input_codes"]

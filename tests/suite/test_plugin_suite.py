@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from harness.bundle.load import list_bundles
+from harness.paths import MODELS_DIR
+
 PROBE = """
 import pytest
 
@@ -29,7 +32,9 @@ def test_own_models(hil_model_name):
 def test_defaults(pytester):
     pytester.makepyfile(PROBE)
     result = pytester.runpytest("-s", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=9)   # 2 + 6 fixture models + 1
+    fixtures = len(list_bundles(MODELS_DIR))
+    assert fixtures >= 8
+    result.assert_outcomes(passed=2 + fixtures + 1)   # 2 + one per fixture model + 1
     # the defaults are hil run's (one table); BAND=None: each bundle's own band
     result.stdout.fnmatch_lines(["*WINDOWS=64 SWEEP=3 SEED=7000 BITS=5.5 DROP=0.25 BAND=None*",
                                  "*PARAM_WINDOWS=5*", "*MODEL=log1p*", "*MODEL=two_stage*", "*OWN=robust*"])
