@@ -16,7 +16,8 @@ beside minmax), the device ran both, and the recommendation carries
   which is less than the difference (op-table rows, loader and type paths go with the switch).
 
 Without a sibling in the run the recommendation says how to get one measured (``hil train --only
-<name>_16x8``, then run both).
+<name>_16x8`` for the harness's own variants; a team converts its float model at 16x8 and bundles
+it), then run both.
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ def attach_remedy_costs(results, image=None, build_without=False) -> None:
             if sibling is None:
                 remedy.cost = None
                 note = (f"{remedy.spec}: its device cost is measured when a 16x8 bundle of this scaler runs "
-                        f"beside it (hil train --only {result.run.model.name}_16x8, then both in one run)")
+                        f"beside it ({_how_to_get_16x8(result.run.model.name)}, then both in one run)")
             else:
                 remedy.cost = {"model": sibling.run.model.name, "own": result.report.device_cost,
                                "at_16x8": sibling.report.device_cost}
@@ -168,3 +169,11 @@ def attach_remedy_costs(results, image=None, build_without=False) -> None:
                 reasons.remove(remedy.note)    # idempotent: a later sibling's cost replaces the first note
             reasons.append(note)
             remedy.note = note
+
+
+def _how_to_get_16x8(name: str) -> str:
+    from harness.models.variants import VARIANTS
+    if f"{name}_16x8" in VARIANTS:
+        return f"hil train --only {name}_16x8"
+    return ("convert the float model with TFLite's 16x8 op set, EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_"
+            "WEIGHTS_INT8 with int16 input and output, and hil bundle it with the same scaler")

@@ -9,6 +9,7 @@ import json
 import pytest
 from bundle_cases import hil, make_bundle
 
+from harness.suite.checks import CHECKS
 from harness.suite.config import SuiteConfig
 
 pytestmark = [pytest.mark.hil_device, pytest.mark.timeout(600)]
@@ -39,7 +40,12 @@ def test_the_outlier_fitted_min_max_is_collapsed_with_reasons_and_its_own_recomm
     # recommendations are fitted on the team's calibration file (its 8.13 g spike), and only
     # those that keep the band OK there are named
     keeping = [r for r in minmax["recommendations"] if r["status"] == "OK"]
-    assert keeping and all(not r["spec"].startswith(("minmax", "zscore")) for r in keeping)
+    # min-max itself only at 16x8 (65536 input codes), never at INT8
+    assert keeping and all(not r["spec"].startswith(("minmax", "zscore")) or r["spec"] == "minmax at 16x8"
+                           for r in keeping)
+    at_16x8 = next(r for r in minmax["recommendations"] if r["spec"] == "minmax at 16x8")
+    assert at_16x8["codes_used"] > 256 and at_16x8["status"] == "OK"
+    assert any("hil bundle it with the same scaler" in reason for reason in minmax["reasons"])
     assert any("these scalers keep the band OK: " + keeping[0]["spec"] in reason for reason in minmax["reasons"])
     assert any("peak 8.13 g" in reason for reason in minmax["reasons"])
     assert "activity_minmax COLLAPSED:" in result.stdout
@@ -55,7 +61,7 @@ def test_the_robust_variant_is_ok(judged):
 def test_a_collapsed_model_without_expectations_fails_the_run(judged):
     result, _, out = judged
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
-    assert "expectations: FAILED (1 of 14 checks)" in result.stdout
+    assert f"expectations: FAILED (1 of {2 * len(CHECKS)} checks)" in result.stdout
     assert "activity_minmax: model_verdict: verdict COLLAPSED and the bundle expects nothing" in result.stdout
     junit = (out / "junit.xml").read_text()
     assert junit.count("<failure") == 1 and "test_model_verdict[activity_minmax]" in junit
@@ -66,7 +72,7 @@ def test_the_same_collapse_expected_passes(bundles, tmp_path):
     expected = make_bundle("minmax", tmp_path, "--expect-verdict", "COLLAPSED", "--expect-input-verdict", "COLLAPSED")
     result = hil(["run", "--bundle", str(expected), "--out", str(tmp_path / "out"), *FAST], tmp_path)
     assert result.returncode == 0, result.stdout[-2000:]
-    assert "expectations: all hold (7 checks)" in result.stdout
+    assert f"expectations: all hold ({len(CHECKS)} checks)" in result.stdout
 
 
 def test_the_library_call_gives_hil_run_s_figures(bundles, judged):

@@ -164,7 +164,8 @@ def test_outputs_are_the_host_int8_reference_on_the_codes_the_device_fed(session
     assert np.array_equal(session.by_codes.outputs, session.result.outputs)
     assert np.array_equal(session.by_codes.cost, session.result.cost)
     cost = session.result.cost.astype(np.float64)
-    assert cost.min() > 1e6 and (cost.max() - cost.min()) / np.median(cost) < 0.01, cost
+    # a real inference: ~0.48 M instructions with the optimized kernels (7.2 M with the reference ones)
+    assert cost.min() > 2e5 and (cost.max() - cost.min()) / np.median(cost) < 0.01, cost
 
 
 def test_input_codes_are_what_the_variants_preprocessing_computes(session):
