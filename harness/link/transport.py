@@ -77,13 +77,18 @@ class Transport:
                     # a POSIX tty returns b"" when the device vanished)
                     raise LinkError(f"link {self.url} closed by the peer")
                 return data
-            link.timeout = max(0.0, timeout_s)
+            timeout_s = max(0.0, timeout_s)
+            if link.timeout != timeout_s:
+                # on rfc2217:// a new timeout reconfigures the port (a subnegotiation on the wire)
+                link.timeout = timeout_s
             first = link.read(1)
             if not first:
                 return b""
             waiting = link.in_waiting
             return first + (link.read(waiting) if waiting else b"")
-        except serial.SerialException as e:
+        except (serial.SerialException, OSError) as e:
+            # OSError: a network port's socket broke under pyserial (BrokenPipeError from its
+            # RFC 2217 negotiation when the exporter died)
             raise LinkError(f"link {self.url} failed while reading: {e}") from e
 
     def write(self, data: bytes) -> None:
@@ -93,7 +98,7 @@ class Transport:
         except serial.SerialTimeoutException as e:
             raise LinkError(f"link {self.url}: write of {len(data)} bytes timed out; "
                             f"the device is not reading") from e
-        except serial.SerialException as e:
+        except (serial.SerialException, OSError) as e:
             raise LinkError(f"link {self.url} failed while writing: {e}") from e
 
     def close(self) -> None:

@@ -140,8 +140,12 @@ def test_an_exporter_killed_mid_run_aborts_keeping_what_was_measured(farm, monke
                                                                             window_timeout_s=2.0), jobs=1, out_dir=out)
     except HarnessError as e:
         error, outcome = e, None
-    took = time.monotonic() - started
-    killer.join(timeout=5)
+    finally:
+        took = time.monotonic() - started
+        killer.join(timeout=5)
+        if killed.is_set():
+            # the exporter comes back whatever happened (for whatever runs next on this farm)
+            farm.start_exporter()
     assert killed.is_set(), "the run ended before the exporter could be killed"
     print(f"\nexporter killed: the run ended in {took:.1f} s with "
           f"{type(error).__name__ + ': ' + str(error)[:160] if error else 'an outcome'}")
@@ -151,8 +155,6 @@ def test_an_exporter_killed_mid_run_aborts_keeping_what_was_measured(farm, monke
     assert entry["verdict"] == "ABORTED" or entry["device_status"] != "ok", entry
     assert entry["windows"] >= at_kill["windows"]      # what was measured before the kill is kept
     assert _free(farm, "p1")
-    # the exporter comes back (for whatever runs next on this farm)
-    farm.start_exporter()
 
 
 def test_a_place_held_by_a_killed_harness_process_is_taken_back(farm, firmware):
