@@ -1,11 +1,16 @@
-"""Where Renode's Cortex-M4 and QEMU's disagree, pinned with a four-instruction program.
+"""Where Renode's Cortex-M4 and QEMU's disagree, and the DSP instructions the portable engine's
+optimized kernels rely on, each run on the real Renode as a short program (skipped without
+Renode: $HIL_RENODE or `renode` on PATH; QEMU runs the kernels' instructions in every test of
+tests/engine/test_engine_kernel_paths.py).
 
-Renode 1.15.3 (tlib) sets SSUB8's GE bits from the wrapped 8-bit difference instead of the
-signed difference: for -128 - 1 (= -129, so GE0 = 0) it sets GE0 = 1, and the SEL after it
-picks the wrong byte. The portable engine's MAX_POOL_2D kernel (pooling_fast.c, SSUB8 + SEL,
-four channels at a time) then differs from TFLM on Renode when two int8 inputs are more than
-127 apart, while QEMU runs it bit-exact. The test is ``xfail(strict=True)`` on the real Renode:
-it fails (XPASS) the day Renode computes GE as the architecture says.
+- Renode 1.15.3 (tlib) sets SSUB8's GE bits from the wrapped 8-bit difference instead of the
+  signed one: for -128 - 1 (= -129, so GE0 = 0) it sets GE0 = 1, and the SEL after it picks the
+  wrong byte. ``xfail(strict=True)``: it fails (XPASS) the day Renode computes GE as the
+  architecture says. The engine's MAX_POOL_2D therefore does not use SSUB8 + SEL.
+- What the kernels use instead, and elsewhere: MAX_POOL_2D (pooling_fast.c) takes the signed byte
+  maximum as b + UQSUB8(a, b) on bytes biased by 0x80; CONV_2D (conv_fast.c) SMLAD on int16 pairs
+  of both signs and its 32-bit wrap-around; FULLY_CONNECTED (fully_connected_fast.c) SXTB16 of
+  the even bytes and, rotated, the odd ones.
 """
 
 from __future__ import annotations
@@ -38,28 +43,61 @@ _start:
 """
 SIGNED_BYTE_MAX = 0x0A107F01   # max(-128, 1), max(127, -128), max(-16, 16), max(5, 10)
 
+PROGRAM = """
+    .syntax unified
+    .cpu cortex-m4
+    .thumb
+    .section .text
+    .global _start
+    .word 0x20001000
+    .word _start + 1
+_start:
+    ldr r0, =0x05F07F80     /* bytes -128, 127, -16, 5 */
+    ldr r1, =0x0A108001     /* bytes    1, -128, 16, 10 */
+    ldr r4, =0x80808080
+    eor r0, r0, r4
+    eor r1, r1, r4
+    uqsub8 r2, r0, r1       /* per byte max(a - b, 0) */
+    add r2, r2, r1          /* b + (a -sat b) = max(a, b), no carry between bytes */
+    eor r3, r2, r4          /* r3: the signed byte maximum */
+    ldr r5, =0x007FFF01     /* int16 pair (-255, 127): low -255, high 127 */
+    ldr r6, =0xFF81FF01     /* int16 pair (-255, -127) */
+    ldr r7, =0x7FFFFF00     /* accumulator near INT32_MAX */
+    smlad r8, r5, r6, r7    /* 0x7FFFFF00 + 65025 - 16129 wraps past INT32_MAX */
+    ldr r9, =0x80FF7F01     /* bytes 1, 127, -1, -128 */
+    sxtb16 r10, r9          /* even bytes as int16: (1, -1) */
+    sxtb16 r11, r9, ror #8  /* odd bytes: (127, -128) */
+1:  b 1b
+"""
+STEPS = 16  # instructions up to and including the last sxtb16
+SMLAD_RESULT = (0x7FFFFF00 + (-255) * (-255) + 127 * (-127)) & 0xFFFFFFFF
+SXTB16_EVEN, SXTB16_ODD = 0xFFFF0001, 0xFF80007F
+
 needs_renode = pytest.mark.skipif(shutil.which(os.environ.get(RENODE_ENV) or "renode") is None,
                                   reason=f"Renode is not provided: set ${RENODE_ENV} or put `renode` on PATH")
 
 
 @pytest.fixture(scope="module")
-def sel_elf(tmp_path_factory):
+def assemble(tmp_path_factory):
+    """Assembler source -> an ELF at the STM32F4's flash (vector table first)."""
     gcc = shutil.which("arm-none-eabi-gcc")
     if gcc is None:
         pytest.fail("arm-none-eabi-gcc not found; run scripts/setup.sh --install-only")
-    folder = tmp_path_factory.mktemp("sel")
-    (folder / "sel.S").write_text(SSUB8_SEL)
-    subprocess.run([gcc, "-mcpu=cortex-m4", "-mthumb", "-nostdlib", "-Wl,-Ttext=0x08000000", "-Wl,-e,_start",
-                    "-o", "sel.elf", "sel.S"], cwd=folder, check=True, timeout=60)
-    return folder / "sel.elf"
+    folder = tmp_path_factory.mktemp("isa")
+
+    def build(name: str, source: str):
+        (folder / f"{name}.S").write_text(source)
+        subprocess.run([gcc, "-mcpu=cortex-m4", "-mthumb", "-nostdlib", "-Wl,-Ttext=0x08000000", "-Wl,-e,_start",
+                        "-o", f"{name}.elf", f"{name}.S"], cwd=folder, check=True, timeout=60)
+        return folder / f"{name}.elf"
+    return build
 
 
-@needs_renode
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="Renode 1.15.3 sets SSUB8's GE bits from the wrapped difference")
-def test_ssub8_sel_gives_the_signed_byte_maximum_on_renode(sel_elf, tmp_path):
-    script = tmp_path / "sel.resc"
+def registers_after(elf, steps: int, registers, tmp_path) -> dict[int, int]:
+    """Run ``elf`` on Renode's stm32f4.repl for ``steps`` instructions; the registers' values."""
+    script = tmp_path / "isa.resc"
     script.write_text(f'mach create "isa"\nmachine LoadPlatformDescription @platforms/cpus/stm32f4.repl\n'
-                      f"sysbus LoadELF @{sel_elf}\n")
+                      f"sysbus LoadELF @{elf}\n")
     port = free_port()
     with open(tmp_path / "renode.log", "wb") as log:
         proc = spawn([renode_executable(), "--disable-xwt", "--plain", "--port", str(port), str(script)], log_file=log)
@@ -68,10 +106,26 @@ def test_ssub8_sel_gives_the_signed_byte_maximum_on_renode(sel_elf, tmp_path):
             deadline = Deadline(60)
             while monitor.prompt != "isa":
                 monitor.read_until_prompt(deadline)
-            monitor.execute("sysbus.cpu Step 4", timeout_s=30)   # ldr, ldr, ssub8, sel
-            r3 = parse_monitor_integer(monitor.execute("sysbus.cpu GetRegisterUnsafe 3"), "r3")
+            monitor.execute(f"sysbus.cpu Step {steps}", timeout_s=30)
+            values = {r: parse_monitor_integer(monitor.execute(f"sysbus.cpu GetRegisterUnsafe {r}"), f"r{r}")
+                      for r in registers}
             monitor.quit()
             monitor.close()
         finally:
             terminate(proc, 10)
+    return values
+
+
+@needs_renode
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="Renode 1.15.3 sets SSUB8's GE bits from the wrapped difference")
+def test_ssub8_sel_gives_the_signed_byte_maximum_on_renode(assemble, tmp_path):
+    r3 = registers_after(assemble("sel", SSUB8_SEL), 4, [3], tmp_path)[3]   # ldr, ldr, ssub8, sel
     assert r3 == SIGNED_BYTE_MAX, f"SEL after SSUB8 gave 0x{r3:08X}, the signed byte maximum is 0x{SIGNED_BYTE_MAX:08X}"
+
+
+@needs_renode
+def test_kernel_dsp_instructions_on_renode(assemble, tmp_path):
+    r = registers_after(assemble("dsp", PROGRAM), STEPS, [3, 8, 10, 11], tmp_path)
+    assert r[3] == SIGNED_BYTE_MAX, f"biased UQSUB8 maximum gave 0x{r[3]:08X}, expected 0x{SIGNED_BYTE_MAX:08X}"
+    assert r[8] == SMLAD_RESULT, f"SMLAD gave 0x{r[8]:08X}, expected 0x{SMLAD_RESULT:08X}"
+    assert (r[10], r[11]) == (SXTB16_EVEN, SXTB16_ODD), f"SXTB16 gave 0x{r[10]:08X}, 0x{r[11]:08X}"
