@@ -10,13 +10,12 @@ HIL_ENGINE_RANDOM_MODELS (default 500).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
+from engine_support import REPO_ROOT
 from engine_support.random_models import GeneratedModel, random_model, random_model_16x8
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # INT8 models only: the <name>.float.tflite twins are the float references, not engine inputs.
 FIXTURE_MODELS = sorted(p for p in (REPO_ROOT / "fixtures" / "models").glob("*.tflite")
                         if not p.name.endswith(".float.tflite"))

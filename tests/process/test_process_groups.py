@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from harness.deadline import poll_until
+from polling import poll_until
 from harness.process import live_pids, spawn, terminate
 
 # A launcher as `renode` is one: a shell script that starts the real program and waits on it.

@@ -11,7 +11,7 @@ import sys
 import pytest
 from signalled_child import popen_signalled
 
-from harness.deadline import poll_until
+from polling import poll_until
 from harness.errors import DeviceTimeoutError
 from harness.targets import create_target
 from harness.targets.base import live_pids

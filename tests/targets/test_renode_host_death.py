@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.deadline import poll_until
+from polling import poll_until
 from harness.targets.renode import RENODE_ENV
 from tests.support.signalled_child import popen_signalled
 from tests.targets.renode_fake import install_fake_renode
