@@ -11,7 +11,7 @@ import sys
 import pytest
 from signalled_child import popen_signalled
 
-from harness.deadline import poll_until
+from polling import poll_until
 
 pytestmark = pytest.mark.hil_device
 

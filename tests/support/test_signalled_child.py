@@ -9,7 +9,7 @@ import sys
 import pytest
 from signalled_child import ignored_signals, popen_signalled
 
-from harness.deadline import poll_until
+from polling import poll_until
 
 # The child says it is ready once Python has installed (or not) its SIGINT handler.
 SLEEPER = [sys.executable, "-c", "import sys, time; print('ready', flush=True); time.sleep(30)"]
