@@ -4,7 +4,7 @@
 - ``.csv`` / ``.parquet``: a trace in the project's schema (time_s, ax_g, ay_g, az_g, ...), in g,
   or a team's recording read with its bundle's layout (``harness.signals.field.import_recording``);
   cut into windows of the model's length and converted to counts with the sensor's counts_per_g
-  (rounded, saturated at int16, as harness.signals.synth.SensorModel.to_counts). ``RawWindows``
+  (``harness.signals.counts.to_counts``: rounded, saturated at int16). ``RawWindows``
   keeps each window's index, start time and (for a labelled recording) label.
 - ``.npy`` input tensors (``--input-codes``): the model's input dtype, (n, *input_shape) or (n, elements)
 
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.errors import ConfigError
+from harness.signals.counts import to_counts
 
 DEFAULT_COUNTS_PER_G = 2048.0  # +-16 g over 16 bits: the default sensor's; a bundle names its own
 
@@ -79,12 +80,6 @@ def load_raw_windows(path, window_len: int, counts_per_g: float = DEFAULT_COUNTS
         windows = cut_windows(read_trace(path), window_len=window_len, hop=hop)
         return to_counts(windows.samples, counts_per_g)
     raise ConfigError(f"{path}: unknown input format '{path.suffix}'; use .npy (counts), .csv or .parquet (trace in g)")
-
-
-def to_counts(g, counts_per_g: float) -> np.ndarray:
-    if not (np.isfinite(counts_per_g) and counts_per_g > 0):
-        raise ConfigError(f"counts_per_g must be finite and > 0, got {counts_per_g}")
-    return np.clip(np.round(np.asarray(g, dtype=np.float64) * counts_per_g), -32768, 32767).astype(np.int16)
 
 
 def load_input_tensors(path, model) -> np.ndarray:

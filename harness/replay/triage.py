@@ -1,6 +1,6 @@
 """Host triage: float reference vs host INT8 for every window, on the inputs the device would get.
 
-A window in g becomes int16 sensor counts (``harness.device.inputs.to_counts``, the sensor's
+A window in g becomes int16 sensor counts (``harness.signals.counts.to_counts``, the sensor's
 ``counts_per_g``, by default the bundle's sensor). The INT8 side runs on the codes of the fold the device runs
 (``fold.codes(counts)``, the host mirror), so a window the host calls a disagreement is sent to
 the device as exactly those counts and the device must reproduce the host INT8 output code for
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.device.inputs import to_counts
+from harness.signals.counts import to_counts
 from harness.errors import ConfigError
 from harness.paths import MODELS_DIR
 

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import ConfigError
+from harness.signals.counts import to_counts
 from harness.signals.schema import DEFAULT_RATE_HZ, LABELS, make_trace
 
 NORMAL_BAND_G = (0.2, 1.5)
@@ -203,9 +204,7 @@ class SensorModel:
 
     def to_counts(self, g) -> np.ndarray:
         """g -> signed ADC counts, rounded and saturated at full scale (int16)."""
-        top = 2 ** (self.resolution_bits - 1)
-        counts = np.clip(np.round(np.asarray(g) * self.counts_per_g), -top, top - 1)
-        return counts.astype(np.int16)
+        return to_counts(g, self.counts_per_g, self.resolution_bits)
 
     def measure(self, g: np.ndarray, rate_hz: float, seed=0) -> tuple[np.ndarray, np.ndarray]:
         """True g -> what the sensor reports, in g. Returns (g_measured, kept) with kept a bool mask."""

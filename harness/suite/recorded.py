@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.bundle.recordings import read_recording, uniform_windows
-from harness.device.inputs import to_counts
+from harness.signals.counts import to_counts
 from harness.errors import BundleError
 from harness.suite.scenarios import ScenarioWindows
 

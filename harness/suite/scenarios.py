@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from harness.device.inputs import to_counts
+from harness.signals.counts import to_counts
 from harness.errors import ConfigError
 from harness.models.dataset import CLASSES, DatasetConfig, make_split
 
