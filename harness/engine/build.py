@@ -17,13 +17,15 @@ from harness.paths import FIRMWARE_DIR, build_root
 
 ENGINE_DIR = FIRMWARE_DIR / "src" / "engine"
 INCLUDE_DIR = FIRMWARE_DIR / "include"
+# the agent's headers: the engine's model reader takes the little-endian readers from hil/le.h
+AGENT_INCLUDE_DIR = FIRMWARE_DIR / "agent" / "include"
 RUNNER_SOURCE = Path(__file__).resolve().parent / "c" / "engine_run.c"
 DEFAULT_BUILD_DIR = build_root() / "host"
 
 # Warnings are the firmware's; -ffp-contract=off keeps float expressions exactly as written
 # (no fused multiply-add), which bit-exactness with TFLM relies on.
 COMMON_FLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wmissing-prototypes",
-                "-Wstrict-prototypes", "-ffp-contract=off", f"-I{INCLUDE_DIR}"]
+                "-Wstrict-prototypes", "-ffp-contract=off", f"-I{INCLUDE_DIR}", f"-I{AGENT_INCLUDE_DIR}"]
 VARIANT_FLAGS = {
     "release": ["-O2"],
     "asan": ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
@@ -37,7 +39,8 @@ def engine_sources() -> list[Path]:
 
 
 def engine_headers() -> list[Path]:
-    return sorted((ENGINE_DIR / "portable").glob("*.h")) + [INCLUDE_DIR / "hil" / "engine.h"]
+    return sorted((ENGINE_DIR / "portable").glob("*.h")) + [INCLUDE_DIR / "hil" / "engine.h",
+                                                              AGENT_INCLUDE_DIR / "hil" / "le.h"]
 
 
 def _compiler() -> str:

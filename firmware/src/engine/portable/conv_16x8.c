@@ -157,13 +157,13 @@ static inline int16_t pe_conv16_output(const pe_conv16_params *p, const pe_tenso
     int32_t scaled;
     if (p->wide_bias) {
         if (bias != NULL) {
-            acc = pe_wrap_add64(acc, pe_ld_i64(bias->data + 8u * (uint32_t)oc));
+            acc = pe_wrap_add64(acc, hil_le_get_i64(bias->data + 8u * (uint32_t)oc));
         }
         scaled = pe_mbqm64(acc, p->multiplier[oc], p->shift[oc]);
     } else { /* TFLM's int32 accumulator: acc holds the wrapped int32 sum */
         int32_t acc32 = (int32_t)acc;
         if (bias != NULL) {
-            acc32 = pe_wrap_add(acc32, pe_ld_i32(bias->data + 4u * (uint32_t)oc));
+            acc32 = pe_wrap_add(acc32, hil_le_get_i32(bias->data + 4u * (uint32_t)oc));
         }
         scaled = pe_mbqm(acc32, p->multiplier[oc], p->shift[oc]);
     }

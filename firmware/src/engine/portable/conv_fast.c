@@ -145,7 +145,7 @@ void pe_conv_eval_fast(const pe_state *s, const pe_op *op)
     /* Scratch: bias as int32 [out_c] | filter widened to int16 [out_c][k] | columns. */
     int32_t *bias = (int32_t *)(void *)s->scratch;
     for (int32_t oc = 0; oc < out_c; ++oc) {
-        bias[oc] = bias_t != NULL ? pe_ld_i32(bias_t->data + 4u * (uint32_t)oc) : 0;
+        bias[oc] = bias_t != NULL ? hil_le_get_i32(bias_t->data + 4u * (uint32_t)oc) : 0;
     }
     int16_t *weights = (int16_t *)(void *)(bias + out_c);
     const int8_t *filter_data = (const int8_t *)filter->data;

@@ -93,7 +93,7 @@ void pe_depthwise_conv_eval(const pe_state *s, const pe_op *op)
                             }
                         }
                         if (bias != NULL) {
-                            acc = pe_wrap_add(acc, pe_ld_i32(bias->data + 4u * (uint32_t)oc));
+                            acc = pe_wrap_add(acc, hil_le_get_i32(bias->data + 4u * (uint32_t)oc));
                         }
                         acc = pe_mbqm(acc, p->multiplier[oc], p->shift[oc]);
                         acc = pe_wrap_add(acc, p->output_offset);

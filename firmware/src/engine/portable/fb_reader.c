@@ -2,19 +2,9 @@
 
 #include <string.h>
 
-uint16_t fb_ld_u16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-uint32_t fb_ld_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
 float fb_ld_f32(const uint8_t *p)
 {
-    const uint32_t bits = fb_ld_u32(p);
+    const uint32_t bits = hil_le_get_u32(p);
     float f;
     memcpy(&f, &bits, sizeof f);
     return f;
@@ -51,15 +41,15 @@ int fb_table_at(fb_ctx *ctx, uint32_t pos, fb_table *table)
     if (pos < 4 || !fb_in_bounds(ctx, pos, 4)) {
         return fb_fail(ctx, HIL_ERR_BAD_OFFSET, pos);
     }
-    const int32_t soffset = (int32_t)fb_ld_u32(ctx->buf + pos);
+    const int32_t soffset = hil_le_get_i32(ctx->buf + pos);
     const int64_t vt = (int64_t)pos - (int64_t)soffset;
     if (vt < 0 || vt > (int64_t)ctx->len || !fb_in_bounds(ctx, (uint32_t)vt, 4)) {
         return fb_fail(ctx, HIL_ERR_BAD_OFFSET, pos);
     }
     table->pos = pos;
     table->vt = (uint32_t)vt;
-    table->vt_size = fb_ld_u16(ctx->buf + table->vt);
-    table->tbl_size = fb_ld_u16(ctx->buf + table->vt + 2);
+    table->vt_size = hil_le_get_u16(ctx->buf + table->vt);
+    table->tbl_size = hil_le_get_u16(ctx->buf + table->vt + 2);
     if (table->vt_size < 4 || (table->vt_size & 1u) != 0 ||
         !fb_in_bounds(ctx, table->vt, table->vt_size)) {
         return fb_fail(ctx, HIL_ERR_BAD_OFFSET, table->vt);
@@ -78,7 +68,7 @@ int fb_root(fb_ctx *ctx, fb_table *root)
     if (memcmp(ctx->buf + 4, "TFL3", 4) != 0) {
         return fb_fail(ctx, HIL_ERR_BAD_IDENTIFIER, 4);
     }
-    const uint32_t root_pos = fb_ld_u32(ctx->buf);
+    const uint32_t root_pos = hil_le_get_u32(ctx->buf);
     if (root_pos >= ctx->len) {
         return fb_fail(ctx, HIL_ERR_TRUNCATED, 0);
     }
@@ -97,7 +87,7 @@ static uint32_t fb_field(fb_ctx *ctx, const fb_table *t, unsigned slot, uint32_t
     if (ctx->status != HIL_OK || !fb_present(t, slot)) {
         return 0;
     }
-    const uint16_t off = fb_ld_u16(ctx->buf + t->vt + 4u + 2u * slot);
+    const uint16_t off = hil_le_get_u16(ctx->buf + t->vt + 4u + 2u * slot);
     if (off == 0) {
         return 0;
     }
@@ -123,7 +113,7 @@ int8_t fb_i8(fb_ctx *ctx, const fb_table *t, unsigned slot, int8_t def)
 uint32_t fb_u32(fb_ctx *ctx, const fb_table *t, unsigned slot, uint32_t def)
 {
     const uint32_t at = fb_field(ctx, t, slot, 4);
-    return at ? fb_ld_u32(ctx->buf + at) : def;
+    return at ? hil_le_get_u32(ctx->buf + at) : def;
 }
 
 int32_t fb_i32(fb_ctx *ctx, const fb_table *t, unsigned slot, int32_t def)
@@ -144,7 +134,7 @@ static uint32_t fb_follow(fb_ctx *ctx, const fb_table *t, unsigned slot)
     if (at == 0) {
         return 0;
     }
-    const uint32_t rel = fb_ld_u32(ctx->buf + at);
+    const uint32_t rel = hil_le_get_u32(ctx->buf + at);
     if (rel == 0 || rel > ctx->len - at) {
         fb_fail(ctx, HIL_ERR_BAD_OFFSET, at);
         return 0;
@@ -172,7 +162,7 @@ int fb_vector(fb_ctx *ctx, const fb_table *t, unsigned slot, uint32_t elem_size,
     if (!fb_in_bounds(ctx, target, 4)) {
         return fb_fail(ctx, HIL_ERR_BAD_OFFSET, target);
     }
-    const uint32_t count = fb_ld_u32(ctx->buf + target);
+    const uint32_t count = hil_le_get_u32(ctx->buf + target);
     const uint32_t room = ctx->len - (target + 4u);
     if (elem_size != 0 && count > room / elem_size) {
         return fb_fail(ctx, HIL_ERR_BAD_OFFSET, target);
@@ -191,7 +181,7 @@ int fb_vec_table(fb_ctx *ctx, const fb_vec *v, uint32_t index, fb_table *out)
         return fb_fail(ctx, HIL_ERR_BAD_OFFSET, v->pos);
     }
     const uint32_t at = v->pos + 4u * index;
-    const uint32_t rel = fb_ld_u32(ctx->buf + at);
+    const uint32_t rel = hil_le_get_u32(ctx->buf + at);
     if (rel == 0 || rel > ctx->len - at) {
         return fb_fail(ctx, HIL_ERR_BAD_OFFSET, at);
     }
@@ -200,15 +190,12 @@ int fb_vec_table(fb_ctx *ctx, const fb_vec *v, uint32_t index, fb_table *out)
 
 int32_t fb_vec_i32(const fb_ctx *ctx, const fb_vec *v, uint32_t index)
 {
-    return (int32_t)fb_ld_u32(ctx->buf + v->pos + 4u * index);
+    return hil_le_get_i32(ctx->buf + v->pos + 4u * index);
 }
 
 int64_t fb_vec_i64(const fb_ctx *ctx, const fb_vec *v, uint32_t index)
 {
-    const uint8_t *p = ctx->buf + v->pos + 8u * index;
-    const uint64_t lo = fb_ld_u32(p);
-    const uint64_t hi = fb_ld_u32(p + 4);
-    return (int64_t)(lo | (hi << 32));
+    return hil_le_get_i64(ctx->buf + v->pos + 8u * index);
 }
 
 float fb_vec_f32(const fb_ctx *ctx, const fb_vec *v, uint32_t index)

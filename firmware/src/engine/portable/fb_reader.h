@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "hil/engine.h"
+#include "hil/le.h" /* the little-endian field readers (firmware/agent/include/hil/le.h) */
 
 typedef struct {
     const uint8_t *buf;
@@ -56,8 +57,6 @@ int64_t fb_vec_i64(const fb_ctx *ctx, const fb_vec *v, uint32_t index);
 float fb_vec_f32(const fb_ctx *ctx, const fb_vec *v, uint32_t index);
 
 /* Little-endian loads that need no alignment. */
-uint16_t fb_ld_u16(const uint8_t *p);
-uint32_t fb_ld_u32(const uint8_t *p);
 float fb_ld_f32(const uint8_t *p);
 
 #endif /* PE_FB_READER_H */

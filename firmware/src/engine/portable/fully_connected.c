@@ -104,7 +104,7 @@ void pe_fully_connected_eval(const pe_state *s, const pe_op *op)
                                            ((int32_t)in_row[d] + p->input_offset));
             }
             if (bias != NULL) {
-                acc = pe_wrap_add(acc, pe_ld_i32(bias->data + 4u * (uint32_t)u));
+                acc = pe_wrap_add(acc, hil_le_get_i32(bias->data + 4u * (uint32_t)u));
             }
             const int ch = p->per_channel ? u : 0;
             acc = pe_mbqm(acc, p->multiplier[ch], p->shift[ch]);

@@ -113,7 +113,7 @@ void pe_fully_connected16_eval(const pe_state *s, const pe_op *op)
                     acc += part;
                 }
                 if (bias != NULL) {
-                    acc = pe_wrap_add64(acc, pe_ld_i64(bias->data + 8u * (uint32_t)u));
+                    acc = pe_wrap_add64(acc, hil_le_get_i64(bias->data + 8u * (uint32_t)u));
                 }
                 scaled = pe_mbqm64(acc, p->multiplier[ch], p->shift[ch]);
             } else {
@@ -122,7 +122,7 @@ void pe_fully_connected16_eval(const pe_state *s, const pe_op *op)
                     acc = pe_wrap_add(acc, ((int32_t)f_row[d] + filter_offset) * in_row[d]);
                 }
                 if (bias != NULL) {
-                    acc = pe_wrap_add(acc, pe_ld_i32(bias->data + 4u * (uint32_t)u));
+                    acc = pe_wrap_add(acc, hil_le_get_i32(bias->data + 4u * (uint32_t)u));
                 }
                 scaled = pe_mbqm(acc, p->multiplier[ch], p->shift[ch]);
             }

@@ -35,7 +35,7 @@ void pe_fully_connected_eval_fast(const pe_state *s, const pe_op *op)
         }
         for (int32_t u = 0; u < p->units; ++u) {
             const int8_t *w = filter + u * depth;
-            int32_t acc = bias != NULL ? pe_ld_i32(bias->data + 4u * (uint32_t)u) : 0;
+            int32_t acc = bias != NULL ? hil_le_get_i32(bias->data + 4u * (uint32_t)u) : 0;
             for (int32_t j = 0; j < blocks; ++j) {
                 acc = pe_dot4_s8(w + 4 * j, x + 4 * j, acc);
             }

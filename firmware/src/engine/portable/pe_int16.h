@@ -44,16 +44,6 @@ hil_status pe_bias16(pe_state *s, int op_index, int32_t elements, int allow_int3
  * [1, 63]); outside that TFLM's shifts are undefined. */
 hil_status pe_check_shift64(pe_state *s, int op_index, int tensor, const int32_t *shift, int32_t count);
 
-static inline int64_t pe_ld_i64(const uint8_t *p)
-{
-    return (int64_t)((uint64_t)fb_ld_u32(p) | ((uint64_t)fb_ld_u32(p + 4) << 32));
-}
-
-static inline int16_t pe_ld_i16(const uint8_t *p)
-{
-    return (int16_t)fb_ld_u16(p);
-}
-
 static inline int64_t pe_wrap_add64(int64_t a, int64_t b)
 {
     return (int64_t)((uint64_t)a + (uint64_t)b);

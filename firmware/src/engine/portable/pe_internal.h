@@ -253,9 +253,4 @@ static inline const pe_tensor *pe_out(const pe_state *s, const pe_op *op)
     return &s->tensors[op->output];
 }
 
-static inline int32_t pe_ld_i32(const uint8_t *p)
-{
-    return (int32_t)fb_ld_u32(p);
-}
-
 #endif /* PE_INTERNAL_H */

@@ -28,7 +28,7 @@ hil_status pe_mean_prepare(pe_state *s, int op_index, const pe_options *o)
     (void)o; /* keep_dims only changes the output shape, which the model already states */
     p->n_axes = 0;
     for (uint32_t i = 0; i < axis->elements; ++i) {
-        int32_t a = pe_ld_i32(axis->data + 4u * i);
+        int32_t a = hil_le_get_i32(axis->data + 4u * i);
         if (a < 0) {
             a += in->rank;
         }

@@ -27,7 +27,7 @@ hil_status pe_mean16_prepare(pe_state *s, int op_index, const pe_options *o)
     }
     p->n_axes = 0;
     for (uint32_t i = 0; i < axis->elements; ++i) {
-        int32_t a = pe_ld_i32(axis->data + 4u * i);
+        int32_t a = hil_le_get_i32(axis->data + 4u * i);
         a = a < 0 ? a + in->rank : a;
         if (a < 0 || a >= in->rank) {
             return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->inputs[1], a);
