@@ -3,12 +3,14 @@
 Thin by design: every fixture is one library call (harness.firmware.build, harness.targets).
 
     pytest --hil-target qemu --hil-board netduinoplus2
-    pytest --hil-target pyocd --hil-board nucleo-1 [--hil-inventory boards.toml]
-    pytest --hil-target pyocd --hil-board "nucleo-1,nucleo-2" -n 2   # one board per xdist worker
+    pytest --hil-target pyocd --hil-inventory-board nucleo-1 [--hil-inventory boards.toml]
+    pytest --hil-target pyocd --hil-inventory-board "nucleo-1,nucleo-2" -n 2   # one board per xdist worker
+    pytest --hil-target pyocd --hil-board nucleo_f446re -n 2   # any free inventory boards of that kind
     [tool.pytest.ini_options] hil_target = "qemu"
 
-With ``--hil-target pyocd``, ``--hil-board`` names inventory entries (harness.boards), and the
-firmware board folder comes from the entry (docs/real-boards.md).
+``--hil-board`` is always the firmware board folder; with ``--hil-target pyocd``,
+``--hil-inventory-board`` names inventory entries (harness.boards.selection), and the firmware
+board folder comes from the entry (docs/real-boards.md).
 
 Fixtures
   hil_firmware      session: the built (or reused, up-to-date) FirmwareImage
@@ -41,8 +43,10 @@ import pytest
 OPTIONS = {
     # name: (default, help)
     "target": ("qemu", "target backend that runs the firmware (see harness.targets.available_targets())"),
-    "board": ("netduinoplus2", "firmware board folder to build and run; with --hil-target pyocd: "
-              "inventory board name(s), e.g. nucleo-1 or \"nucleo-1,nucleo-2\""),
+    "board": ("", "firmware board folder (firmware/boards/) to build and run (default: netduinoplus2; "
+              "with --hil-target pyocd: the inventory boards' firmware_board)"),
+    "inventory_board": ("", "with --hil-target pyocd: boards.toml entry name(s), e.g. nucleo-1 or "
+                        "\"nucleo-1,nucleo-2\" (default: any entry whose firmware_board is --hil-board)"),
     "engine": ("none", "inference engine compiled into the firmware: none, portable or tflm"),
     "inventory": ("", "board inventory for --hil-target pyocd (default: $HIL_INVENTORY or ./boards.toml)"),
     "lock_timeout": ("60", "seconds to wait for a free inventory board before failing (pyocd target)"),
@@ -105,7 +109,8 @@ def hil_target_setup(config: pytest.Config) -> tuple[str, str, dict]:
     from harness.boards.selection import target_setup
     from harness.errors import ConfigError
     try:
-        setup = target_setup(hil_option(config, "target"), hil_option(config, "board"),
+        setup = target_setup(hil_option(config, "target"), hil_option(config, "board") or None,
+                             inventory_board=hil_option(config, "inventory_board") or None,
                              inventory=hil_option(config, "inventory") or None,
                              lock_timeout_s=float(hil_option(config, "lock_timeout")),
                              search_dir=config.rootpath, place=hil_option(config, "place") or None)

@@ -1,8 +1,8 @@
 """Options and set-up shared by every ``hil`` command that talks to a device.
 
-``--target`` picks a registered backend; ``--board`` is the firmware board folder, or for
-inventory targets (pyocd) the boards.toml entry: ``harness.boards.selection.target_setup``
-resolves both the same way the pytest plugin does.
+``--target`` picks a registered backend; ``--board`` is the firmware board folder and
+``--inventory-board`` names boards.toml entries for inventory targets (pyocd):
+``harness.boards.selection.target_setup`` resolves them the same way the pytest plugin does.
 """
 
 from __future__ import annotations
@@ -13,11 +13,7 @@ from contextlib import contextmanager
 
 def add_device_arguments(parser: argparse.ArgumentParser, engine: str = "portable") -> None:
     parser.add_argument("--target", default="qemu", help="target backend (default: %(default)s)")
-    parser.add_argument("--board", default="netduinoplus2",
-                        help="firmware board folder; with --target pyocd, boards.toml entry name(s) "
-                             "(default: %(default)s)")
-    parser.add_argument("--inventory", default=None, metavar="PATH",
-                        help="board inventory for --target pyocd (default: $HIL_INVENTORY or ./boards.toml)")
+    add_board_arguments(parser)
     parser.add_argument("--engine", default=engine,
                         help="inference engine of the firmware: none, portable, tflm (default: %(default)s)")
     parser.add_argument("--elf", default=None, help="run this ELF instead of building")
@@ -25,10 +21,25 @@ def add_device_arguments(parser: argparse.ArgumentParser, engine: str = "portabl
                         help="seconds to wait for the device's BOOT frame (default: %(default)s)")
 
 
+def add_board_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--board`` (the firmware board), ``--inventory-board`` and ``--inventory``: every command
+    that runs a target takes these three, with one meaning each."""
+    from harness.boards.selection import DEFAULT_FIRMWARE_BOARD
+    parser.add_argument("--board", default=None, metavar="FOLDER",
+                        help=f"firmware board folder of firmware/boards/ (default: {DEFAULT_FIRMWARE_BOARD}; "
+                             f"with --target pyocd, the inventory boards' firmware_board)")
+    parser.add_argument("--inventory-board", default=None, metavar="NAME[,NAME...]",
+                        help="with --target pyocd: the boards.toml entry, or several (any free one), or '*' "
+                             "(default: any entry whose firmware_board is --board)")
+    parser.add_argument("--inventory", default=None, metavar="PATH",
+                        help="board inventory for --target pyocd (default: $HIL_INVENTORY or ./boards.toml)")
+
+
 def build_for(args: argparse.Namespace):
     """(TargetSetup, firmware image or ELF path) for the parsed device options."""
     from harness.boards.selection import target_setup
-    setup = target_setup(args.target, args.board, inventory=args.inventory)
+    setup = target_setup(args.target, args.board, inventory_board=args.inventory_board,
+                         inventory=args.inventory)
     if args.elf:
         return setup, args.elf
     from harness.firmware.build import build_firmware

@@ -151,15 +151,17 @@ class _Job(threading.Thread):
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.ident), ctypes.py_object(_Interrupted))
 
 
-def run_suite(models=(), *, target: str = "qemu", board: str = "netduinoplus2", engine: str = "portable",
-              config: SuiteConfig = SuiteConfig(), models_dir=None, out_dir=None, firmware=None,
+def run_suite(models=(), *, target: str = "qemu", board: str | None = None, inventory_board: str | None = None,
+              engine: str = "portable", config: SuiteConfig = SuiteConfig(), models_dir=None, out_dir=None, firmware=None,
               inventory=None, place: str | None = None, progress: Progress | None = None, title: str = "hil run",
               jobs: int | None = None, resume: bool = False) -> SuiteOutcome:
     """Run the acceptance suite: see the module's docstring. ``firmware``: a FirmwareImage or an
     ELF path (a team's own application), or None to build the pipeline firmware for ``board``
-    and ``engine``. ``jobs``: targets at once (None: ``default_jobs``). ``resume``: continue the
-    run whose journal is in ``out_dir`` (ConfigError when there is none, or when it is another
-    run's: other bundles, config, firmware or target)."""
+    and ``engine``. ``board`` is the firmware board folder and ``inventory_board`` the boards.toml
+    entries of an inventory target (``harness.boards.selection``). ``jobs``: targets at once
+    (None: ``default_jobs``). ``resume``: continue the run whose journal is in ``out_dir``
+    (ConfigError when there is none, or when it is another run's: other bundles, config,
+    firmware or target)."""
     from harness.boards.selection import target_setup
     from harness.firmware.build import build_firmware, image_from_elf
 
@@ -171,7 +173,7 @@ def run_suite(models=(), *, target: str = "qemu", board: str = "netduinoplus2", 
         SuiteJournal.require(out_dir)
     suite_models = load_models(resolve_models(models, models_dir), models_dir, config)
     phases["load"] = time.monotonic() - began
-    setup = target_setup(target, board, inventory=inventory, place=place)
+    setup = target_setup(target, board, inventory_board=inventory_board, inventory=inventory, place=place)
     mark = time.monotonic()
     if isinstance(firmware, (str, Path)):
         firmware = image_from_elf(firmware, setup.firmware_board)

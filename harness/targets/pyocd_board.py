@@ -85,7 +85,7 @@ class PyocdTarget(Target):
         super().__init__(board=board, run_dir=run_dir, boot_timeout_s=boot_timeout_s)
         if inventory_board is None and probe is None:
             raise ConfigError("pyocd target needs a board from the inventory (inventory_board=, "
-                              "--hil-board NAME) or a probe (probe=UID, 'qemu' or 'remote:HOST:PORT')")
+                              "--inventory-board NAME) or a probe (probe=UID, 'qemu' or 'remote:HOST:PORT')")
         self.inventory_board = inventory_board
         self.inventory_path = Path(inventory) if inventory is not None else None
         self.probe = probe

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 PROBE = """
 import pytest
-from harness.pytest_plugin import hil_option
+from harness.pytest_plugin import hil_option, hil_target_setup
 
 def test_options(pytestconfig):
-    print("TARGET=" + hil_option(pytestconfig, "target"), "BOARD=" + hil_option(pytestconfig, "board"))
+    target, firmware_board, _ = hil_target_setup(pytestconfig)
+    print("TARGET=" + hil_option(pytestconfig, "target"), "BOARD=" + firmware_board)
 
 @pytest.fixture
 def hil_device():  # stand-in: these tests must not start QEMU

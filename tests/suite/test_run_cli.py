@@ -14,8 +14,9 @@ def test_defaults_come_from_the_one_option_table(tmp_path):
     from harness.cli.commands.run import requested_models, suite_config
     from harness.suite.config import OPTIONS, SUITE_OPTIONS, SuiteConfig
     args = build_parser().parse_args(["run", "--models", "minmax,robust", "--bundle", "b.json", "--out", str(tmp_path)])
-    assert (args.target, args.board, args.engine, args.windows, args.sweep_windows) == \
-        ("qemu", "netduinoplus2", "portable", 64, 3)
+    # --board None: harness.boards.selection picks the firmware board (netduinoplus2 on emulators)
+    assert (args.target, args.board, args.inventory_board, args.engine, args.windows, args.sweep_windows) == \
+        ("qemu", None, None, "portable", 64, 3)
     for option in SUITE_OPTIONS:
         assert OPTIONS[option.name][0] == str(option.default)
         if option.cli and option.name != "models":

@@ -1,5 +1,5 @@
 """The device suite (tests/integration/test_device.py) and the acceptance suite (hil run) through the
-pyOCD backend on the emulated board: --hil-target pyocd --hil-board NAME --hil-inventory PATH, as a
+pyOCD backend on the emulated board: --hil-target pyocd --hil-inventory-board NAME --hil-inventory PATH, as a
 user runs them on real boards. pyOCD's session, loader and reset flash and start every run."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def test_device_suite_passes_through_pyocd(tmp_path):
     # the 1 MiB echo is the QEMU UART's speed again (~40 s); everything else runs
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                              "tests/integration/test_device.py", "-k", "not one_mebibyte",
-                             "--hil-target", "pyocd", "--hil-board", "ci-qemu", "--hil-inventory", str(inventory)],
+                             "--hil-target", "pyocd", "--hil-inventory-board", "ci-qemu", "--hil-inventory", str(inventory)],
                             cwd=REPO, capture_output=True, text=True, timeout=280)
     tail = result.stdout[-3000:] + result.stderr[-2000:]
     assert result.returncode == 0, tail
@@ -39,7 +39,7 @@ def test_acceptance_suite_passes_through_pyocd(tmp_path):
     from harness.suite.outputs import read_summary
     inventory, out = tmp_path / "boards.toml", tmp_path / "out"
     inventory.write_text(INVENTORY)
-    result = subprocess.run([sys.executable, "-m", "harness.cli.main", "run", "--target", "pyocd", "--board", "ci-qemu",
+    result = subprocess.run([sys.executable, "-m", "harness.cli.main", "run", "--target", "pyocd", "--inventory-board", "ci-qemu",
                              "--inventory", str(inventory), "--windows", "32", "--sweep-windows", "2",
                              "--out", str(out), "--no-progress"],
                             cwd=REPO, capture_output=True, text=True, timeout=580)
@@ -57,7 +57,7 @@ def test_plugin_explains_a_missing_inventory(tmp_path, monkeypatch):
     monkeypatch.delenv("HIL_INVENTORY", raising=False)
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                              "tests/integration/test_device.py", "-k", "boot_info", "--rootdir", str(tmp_path),
-                             "--hil-target", "pyocd", "--hil-board", "x"],
+                             "--hil-target", "pyocd", "--hil-inventory-board", "x"],
                             cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "needs a board inventory" in result.stdout + result.stderr

@@ -13,7 +13,7 @@ def register(subparsers) -> None:
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--history", default="reports/history.parquet", help="history file (default: %(default)s)")
     parser.add_argument("--target", default=None, help="only runs on this target")
-    parser.add_argument("--board", default=None, help="only runs on this board")
+    parser.add_argument("--board", default=None, metavar="FOLDER", help="only runs of this firmware board")
     parser.add_argument("--plot", default=None, metavar="OUT.png", help="plot recall and cost per model over runs")
     parser.add_argument("--pin", default=None, metavar="BASELINE",
                         help="write the latest run as a baseline (.json, or .parquet rows)")

@@ -21,13 +21,12 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
+    from harness.cli.device import add_board_arguments
     from harness.suite.config import add_cli_options
     parser = subparsers.add_parser("run", help="the main job: the acceptance suite on a target, verdict table, report",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", default="qemu", help="target backend (default: %(default)s)")
-    parser.add_argument("--board", default="netduinoplus2",
-                        help="firmware board folder; with --target pyocd, inventory board name(s) (default: %(default)s)")
-    parser.add_argument("--inventory", default=None, help="board inventory for --target pyocd")
+    add_board_arguments(parser)
     parser.add_argument("--place", default=None, metavar="NAME[,NAME...]",
                         help="with --target labgrid: the place, or several (any free one per job; "
                              "default: $LG_PLACE); the coordinator is $LG_COORDINATOR (docs/real-boards.md)")
@@ -139,10 +138,11 @@ def run(args: argparse.Namespace) -> int:
     config = suite_config(args)
     progress = Progress(sys.stderr, enabled=not args.no_progress)
     with _sigterm_as_interrupt():
-        outcome = run_suite(requested_models(args), target=args.target, board=args.board, engine=args.engine,
-                            config=config, models_dir=args.models_dir or None, out_dir=out_dir,
-                            inventory=args.inventory, place=args.place, progress=progress, firmware=args.firmware,
-                            jobs=args.jobs, resume=args.resume)
+        outcome = run_suite(requested_models(args), target=args.target, board=args.board,
+                            inventory_board=args.inventory_board, engine=args.engine, config=config,
+                            models_dir=args.models_dir or None, out_dir=out_dir, inventory=args.inventory,
+                            place=args.place, progress=progress, firmware=args.firmware, jobs=args.jobs,
+                            resume=args.resume)
     print(f"hil run: firmware {outcome.firmware.elf} ({outcome.firmware.flash_bytes} B flash, "
           f"{outcome.firmware.ram_bytes} B RAM), target {args.target}", file=sys.stderr, flush=True)
     print_outcome(outcome, out_dir, args.target, time.monotonic() - started)
@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         from harness.suite.models import MODELS_DIR
         from harness.suite.outputs import read_summary
         regressed = record_nightly(out_dir, read_summary(out_dir), history_path=args.history,
-                                   baseline_path=args.baseline, target=args.target, board=args.board,
+                                   baseline_path=args.baseline, target=args.target, board=outcome.firmware.board,
                                    engine=args.engine, firmware_build_id=outcome.firmware.build_id,
                                    models_dir=args.models_dir or MODELS_DIR, suite_exit=status,
                                    thresholds=RegressionThresholds(args.recall_drop, args.cost_increase))
