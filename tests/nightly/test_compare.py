@@ -139,9 +139,9 @@ def test_changed_model_file_is_a_note_not_a_regression():
 
 def test_run_options():
     from harness.cli.main import build_parser
-    args = build_parser().parse_args(["run", "--target", "pyocd", "--board", "nucleo-f446re-1", "--nightly"])
-    assert (args.nightly, args.history, args.baseline, args.recall_drop, args.cost_increase, args.models_dir) == \
-        (True, "reports/history.parquet", None, 0.05, 0.05, "")
+    args = build_parser().parse_args(["run", "--target", "pyocd", "--inventory-board", "nucleo-f446re-1", "--nightly"])
+    assert (args.inventory_board, args.board, args.nightly, args.history, args.baseline, args.recall_drop, args.cost_increase, args.models_dir) == \
+        ("nucleo-f446re-1", None, True, "reports/history.parquet", None, 0.05, 0.05, "")
     args = build_parser().parse_args(["run", "--nightly", "--recall-drop", "0.1", "--cost-increase", "0.02",
                                       "--baseline", "b.json", "--models-dir", "m"])
     assert (args.recall_drop, args.cost_increase, args.baseline, args.models_dir) == (0.1, 0.02, "b.json", "m")
