@@ -9,7 +9,7 @@
 #include "pe_internal.h"
 
 /* Kernels (conv_16x8.c: CONV_2D and DEPTHWISE_CONV_2D; fully_connected_16x8.c, pooling_16x8.c,
- * reduce_16x8.c, softmax_int16.c, quantize_int16.c, pe_int16_common.c: the reshapes). */
+ * reduce_16x8.c (with reduce.c's prepare, pe_reduce.h), softmax_int16.c, quantize_int16.c, pe_int16_common.c: the reshapes). */
 hil_status pe_conv16_prepare(pe_state *s, int op_index, const pe_options *o);
 void pe_conv16_eval(const pe_state *s, const pe_op *op);
 hil_status pe_depthwise_conv16_prepare(pe_state *s, int op_index, const pe_options *o);

@@ -44,13 +44,6 @@ typedef struct {
 } pe_pool16_params;
 
 typedef struct {
-    int32_t multiplier, shift;
-    int32_t n_axes;
-    int32_t axes[6];
-    int32_t n_elements;
-} pe_mean16_params;
-
-typedef struct {
     int32_t input_multiplier, input_left_shift;
     int32_t outer, depth;
     const int16_t *exp_lut;             /* exp(x) on [-10, 0] */
@@ -68,7 +61,6 @@ typedef union {
     pe_conv16_params conv;
     pe_fc16_params fc;
     pe_pool16_params pool;
-    pe_mean16_params mean;
     pe_softmax16_params softmax;
     pe_quant16_params quant;
 } pe_int16_params;

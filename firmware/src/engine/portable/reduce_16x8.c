@@ -1,136 +1,15 @@
-/* MEAN, int16. TFLM runs EvalIntegerMean<int16_t>, i.e. reference_ops::QuantizedMeanOrSum with
- * an int32 sum: the int8 arithmetic (subtract zp * count, one requantization with 1/count folded
- * into the multiplier) with int16 data and int16 clamps. */
+/* MEAN, int16: TFLM's EvalIntegerMean<int16_t>, the int8 arithmetic (pe_reduce.h) with int16
+ * data and int16 clamps. */
 #include "pe_int16.h"
+#include "pe_reduce.h"
 
 hil_status pe_mean16_prepare(pe_state *s, int op_index, const pe_options *o)
 {
-    pe_op *op = &s->ops[op_index];
-    pe_mean16_params *p = &op->p.i16.mean;
-    hil_status st;
     (void)o; /* keep_dims only changes the output shape, which the model already states */
-    if (op->n_inputs < 2 || op->inputs[1] < 0) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, -1, op->n_inputs);
-    }
-    const pe_tensor *in = &s->tensors[op->inputs[0]];
-    const pe_tensor *axis = &s->tensors[op->inputs[1]];
-    const pe_tensor *out = &s->tensors[op->output];
-    if ((st = pe_expect_type(s, op_index, op->inputs[0], PE_TYPE_INT16)) != HIL_OK ||
-        (st = pe_expect_type(s, op_index, op->inputs[1], PE_TYPE_INT32)) != HIL_OK ||
-        (st = pe_expect_type(s, op_index, op->output, PE_TYPE_INT16)) != HIL_OK ||
-        (st = pe_expect_quantized(s, op_index, op->inputs[0])) != HIL_OK ||
-        (st = pe_expect_quantized(s, op_index, op->output)) != HIL_OK) {
-        return st;
-    }
-    if (!axis->is_const || axis->elements > PE_MAX_DIMS * 2u) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->inputs[1], (int32_t)axis->elements);
-    }
-    p->n_axes = 0;
-    for (uint32_t i = 0; i < axis->elements; ++i) {
-        int32_t a = hil_le_get_i32(axis->data + 4u * i);
-        a = a < 0 ? a + in->rank : a;
-        if (a < 0 || a >= in->rank) {
-            return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->inputs[1], a);
-        }
-        int duplicate = 0;
-        for (int32_t j = 0; j < p->n_axes; ++j) {
-            duplicate |= p->axes[j] == a;
-        }
-        if (!duplicate) {
-            p->axes[p->n_axes++] = a;
-        }
-    }
-    uint32_t kept = 1;
-    int64_t count = 1;
-    for (int32_t d = 0; d < in->rank; ++d) {
-        int reduced = 0;
-        for (int32_t j = 0; j < p->n_axes; ++j) {
-            reduced |= p->axes[j] == d;
-        }
-        if (reduced) {
-            count *= in->dims[d];
-        } else {
-            kept *= (uint32_t)in->dims[d];
-        }
-    }
-    if (kept != out->elements) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->output, (int32_t)out->elements);
-    }
-    int32_t multiplier = 0;
-    int shift = 0;
-    if (!pe_quantize_multiplier((double)in->scale / (double)out->scale, &multiplier, &shift)) {
-        return pe_fail(s, HIL_ERR_BAD_QUANTIZATION, op_index, op->output, 0);
-    }
-    /* Fold 1/count into the multiplier (QuantizedMeanOrSum, compute_sum == false). */
-    int fold = 63 - (count >> 32 ? pe_clz32((uint32_t)(count >> 32)) : 32 + pe_clz32((uint32_t)count));
-    fold = fold < 32 ? fold : 32;
-    fold = fold < 31 + shift ? fold : 31 + shift;
-    p->multiplier = (int32_t)(((int64_t)multiplier << fold) / count);
-    p->shift = shift - fold;
-    p->n_elements = (int32_t)count;
-    return HIL_OK;
+    return pe_mean_prepare_type(s, op_index, PE_TYPE_INT16);
 }
 
 void pe_mean16_eval(const pe_state *s, const pe_op *op)
 {
-    const pe_mean16_params *p = &op->p.i16.mean;
-    const pe_tensor *in = pe_in(s, op, 0);
-    const int16_t *input_data = (const int16_t *)(const void *)in->data;
-    int16_t *output_data = (int16_t *)(void *)pe_out(s, op)->data;
-    int32_t kept_dims[PE_MAX_DIMS], kept_strides[PE_MAX_DIMS];
-    int32_t red_dims[PE_MAX_DIMS], red_strides[PE_MAX_DIMS];
-    int32_t n_kept = 0, n_red = 0;
-    int32_t stride = 1;
-    for (int32_t d = in->rank - 1; d >= 0; --d) {
-        int reduced = 0;
-        for (int32_t j = 0; j < p->n_axes; ++j) {
-            reduced |= p->axes[j] == d;
-        }
-        if (reduced) {
-            red_dims[n_red] = in->dims[d];
-            red_strides[n_red++] = stride;
-        } else {
-            kept_dims[n_kept] = in->dims[d];
-            kept_strides[n_kept++] = stride;
-        }
-        stride *= in->dims[d];
-    }
-    /* Odometers over the kept (outputs, row-major) and reduced dimensions; index 0 is the
-     * innermost dimension. Zero points are 0 for int16, so the sum needs no correction. */
-    int32_t kept_idx[PE_MAX_DIMS] = {0};
-    int32_t base = 0;
-    int32_t out_index = 0;
-    for (;;) {
-        int32_t red_idx[PE_MAX_DIMS] = {0};
-        int32_t offset = base;
-        int32_t sum = 0;
-        for (;;) {
-            sum = pe_wrap_add(sum, input_data[offset]);
-            int32_t d = 0;
-            for (; d < n_red; ++d) {
-                offset += red_strides[d];
-                if (++red_idx[d] < red_dims[d]) {
-                    break;
-                }
-                offset -= red_strides[d] * red_dims[d];
-                red_idx[d] = 0;
-            }
-            if (d == n_red) {
-                break;
-            }
-        }
-        output_data[out_index++] = (int16_t)pe_clamp(pe_mbqm(sum, p->multiplier, p->shift), -32768, 32767);
-        int32_t d = 0;
-        for (; d < n_kept; ++d) {
-            base += kept_strides[d];
-            if (++kept_idx[d] < kept_dims[d]) {
-                break;
-            }
-            base -= kept_strides[d] * kept_dims[d];
-            kept_idx[d] = 0;
-        }
-        if (d == n_kept) {
-            break;
-        }
-    }
+    pe_mean_run(s, op, 1);
 }
