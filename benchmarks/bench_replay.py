@@ -3,7 +3,7 @@
 
     .venv/bin/python benchmarks/bench_replay.py [--seconds 600] [--workers 1,2] [--rounds 3] [--model minmax]
 
-Writes a generated recording (harness.replay.generate: background vibration with a bearing
+Writes a generated recording (tests/support/field_recording.py: background vibration with a bearing
 defect, planted healthy stretches) to a temporary Parquet file in chunks, then, in interleaved
 rounds (so background load on the host hits all alike), takes the median of:
   int8-alone/s     windows/s of HostInt8Reference.predict_codes on the fold codes of every window
@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.replay.generate import write_field_recording
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))  # field_recording
+from field_recording import write_field_recording  # noqa: E402
 from harness.replay.reader import ChunkedTrace, TraceWarning, iter_windows
 from harness.replay.run import triage_recording
 from harness.replay.triage import HostTriage

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from harness.cli.main import build_parser
-from harness.replay.generate import PlantedEvent, write_field_recording
+from field_recording import PlantedEvent, write_field_recording
 
 SHORT_EVENTS = [PlantedEvent(20.3264, 1.28), PlantedEvent(45.1264, 1.28)]
 WINDOW_S = 128 / 1600.0

@@ -12,7 +12,7 @@ import pytest
 
 from harness.cli.commands.replay import replay
 from harness.replay.cases import case_triage, check_case_on_device, check_case_on_host, load_case
-from harness.replay.generate import write_field_recording
+from field_recording import write_field_recording
 
 from replay_cases import WINDOW_S, inside_events, replay_args
 

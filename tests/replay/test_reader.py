@@ -206,7 +206,7 @@ def test_peak_memory_is_bounded_by_the_chunk_not_the_file(tmp_path):
     """1 M rows (32 MB as float64 time + 3 axes) read in 16384-row chunks: the Python-side
     (tracemalloc) and Arrow-side peaks stay a few MB, a quarter of the file's in-memory size
     (measured: 5.0 MB and 5.7 MB; Arrow's pre-buffering would keep the whole compressed file)."""
-    from harness.replay.generate import write_field_recording
+    from field_recording import write_field_recording
     path = tmp_path / "long.parquet"
     write_field_recording(path, seconds=625.0, events=[])     # 1,000,000 rows
     script = textwrap.dedent(f"""
