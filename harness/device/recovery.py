@@ -151,10 +151,11 @@ class DeviceRecovery:
             return self.pipeline.deploy(self.client)
         return self.pipeline.model
 
-    def reset(self) -> ModelInfo:
-        """Reset and redeploy; TargetError/LinkError etc. propagate (the caller makes it DeviceLostError)."""
+    def reset_and_redeploy(self) -> ModelInfo:
+        """Reset the device through its target, then redeploy the pipeline; TargetError/LinkError
+        etc. propagate (the caller makes it DeviceLostError)."""
         self.resets += 1
-        client = self.device.reset(self.boot_timeout_s)
+        client = self.device.reset_device(self.boot_timeout_s)
         return self.pipeline.redeploy(client)
 
 
@@ -215,11 +216,11 @@ def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: Mod
         if on_fault is not None:
             on_fault(event)
 
-    def reset(window: int, error: BaseException) -> float:
+    def timed_reset_and_redeploy(window: int, error: BaseException) -> float:
         nonlocal model
         began = time.monotonic()
         try:
-            model = recovery.reset()
+            model = recovery.reset_and_redeploy()
         except (HarnessError, OSError) as e:
             raise DeviceLostError(
                 f"device stopped answering at window {window} ({fault_kind(error)}: {error}); resetting it "
@@ -245,7 +246,7 @@ def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: Mod
                 raise not_a_fault(e, start) from e.error
             buffers.put(start, e.results)
             window, error = start + e.failed_index, e.error
-        reset_s = reset(window, error)
+        reset_s = timed_reset_and_redeploy(window, error)
         if inject is not None and inject.persistent and window == inject.window:
             recovery.client.arm_fault(inject.mode, after=0)
         try:
@@ -256,7 +257,7 @@ def infer_windows_recovering(recovery: DeviceRecovery, raw_counts, *, model: Mod
             if fault_kind(retry.error) is None:
                 raise not_a_fault(retry, window) from retry.error
             buffers.faulted[window] = True
-            reset_s += reset(window, retry.error)
+            reset_s += timed_reset_and_redeploy(window, retry.error)
             record(FaultEvent(window, kind, str(error), False, reset_s, str(retry.error)))
             consecutive += 1
             if consecutive >= recovery.max_consecutive_faults:

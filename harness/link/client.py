@@ -198,8 +198,10 @@ class DeviceClient:
         """Round-trip ``data`` through the device; returns what came back (the caller compares)."""
         return self.request(MsgType.ECHO, data, timeout_s).payload
 
-    def reset(self, timeout_s: float | None = None) -> DeviceInfo:
-        """Reset the device and wait for its new BOOT; returns the BOOT info."""
+    def request_reboot(self, timeout_s: float | None = None) -> DeviceInfo:
+        """Ask the firmware to reboot itself (the RESET request: it needs a device that still
+        answers; a hung one is reset through its target, ``Target.reset_device``) and wait for
+        its new BOOT; returns the BOOT info."""
         deadline = Deadline(self._timeout(timeout_s))
         self.request(MsgType.RESET, b"", deadline.remaining_s())
         return self.wait_boot(deadline.remaining_s())

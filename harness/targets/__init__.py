@@ -87,8 +87,8 @@ class RunningDevice:
     client: "DeviceClient"
     boot_info: "DeviceInfo"
 
-    def reset(self, timeout_s: float | None = None) -> "DeviceClient":
-        """Reset the device through its target (it may be hung) and take the new client."""
+    def reset_device(self, timeout_s: float | None = None) -> "DeviceClient":
+        """``target.reset_device()`` (the device may be hung) and take the new client."""
         self.client = self.target.reset_device(timeout_s)
         self.boot_info = self.client.boot_info  # type: ignore[assignment]
         return self.client

@@ -129,10 +129,10 @@ def test_unknown_type_and_bad_payload_name_the_request(hil_device):
     assert client.info(timeout_s=5).protocol_version == 1
 
 
-def test_reset_sends_a_new_boot(hil_device):
+def test_request_reboot_sends_a_new_boot(hil_device):
     client = hil_device.client
     first_boot = hil_device.boot_info
-    boot = client.reset(timeout_s=10)
+    boot = client.request_reboot(timeout_s=10)
     assert boot.reset_cause == "software"
     assert boot.build_id == first_boot.build_id
     assert client.echo(b"alive", timeout_s=5) == b"alive"

@@ -116,9 +116,9 @@ def test_fault_raises_device_fault_error(client):
     assert "cfsr=0x00010000" in str(excinfo.value)
 
 
-def test_reset_waits_for_new_boot(client):
+def test_request_reboot_waits_for_new_boot(client):
     client.wait_boot(2)
-    boot = client.reset(timeout_s=2)
+    boot = client.request_reboot(timeout_s=2)
     assert boot.reset_cause == "software"
     assert client.boot_info == boot
 
