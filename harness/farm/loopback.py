@@ -25,7 +25,7 @@ from harness.deadline import Deadline
 from harness.errors import TargetError, ToolMissingError
 from harness.farm.client import LabgridClient
 from harness.pyocd_qemu.board import QemuGdbBoard
-from harness.process import free_port, spawn, terminate
+from harness.process import LoggedChild, free_port
 
 EXPORTER_NAME = "loopback"
 
@@ -66,48 +66,6 @@ def exporter_config(boards: dict[str, tuple[Path, int]], speed: int = 115200) ->
     return "\n".join(lines) + "\n"
 
 
-class FarmProcess:
-    """A supervised child (harness.process.spawn: its own process group, killed with the
-    host), output to a log file. ``stop()`` also kills what is left of its group (ser2net)."""
-
-    def __init__(self, name: str, cmd: list[str], log_path: Path, cwd: Path | None = None):
-        if cwd is not None:
-            cmd = ["env", "-C", str(cwd)] + cmd   # spawn() takes no cwd; env(1) changes it
-        self.name, self.cmd, self.log_path = name, cmd, log_path
-        self._log = open(log_path, "wb")
-        self._log.write(("$ " + " ".join(cmd) + "\n").encode())
-        self._log.flush()
-        self.proc = spawn(cmd, log_file=self._log)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill_group(self, sig: int = signal.SIGKILL) -> None:
-        try:
-            os.killpg(self.proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """SIGTERM to the group, wait, SIGKILL (harness.process.terminate); then SIGKILL to the group
-        again, for a child that left it alive after the leader exited."""
-        try:
-            terminate(self.proc, timeout_s)
-            self.kill_group(signal.SIGKILL)
-        finally:
-            self._log.close()
-
-    def tail(self, chars: int = 800) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-
 class LoopbackFarm:
     def __init__(self, work_dir: str | os.PathLike, places=("p1", "p2"), *, start_timeout_s: float = 30.0,
                  exporter_name: str = EXPORTER_NAME):
@@ -117,13 +75,13 @@ class LoopbackFarm:
         self.exporter_name = exporter_name
         self.coordinator: str | None = None
         self.boards: dict[str, QemuGdbBoard] = {}
-        self.processes: list[FarmProcess] = []
-        self.exporter: FarmProcess | None = None
+        self.processes: list[LoggedChild] = []
+        self.exporter: LoggedChild | None = None
         self.client: LabgridClient | None = None
 
     def pids(self) -> list[int]:
         """Every process the farm started that still runs (the groups' members included)."""
-        pids = [p.pid for p in self.processes if p.alive()] + [b.pid for b in self.boards.values() if b.is_running]
+        pids = [p.pid for p in self.processes if p.is_running] + [b.pid for b in self.boards.values() if b.is_running]
         return sorted(pids)
 
     def start(self) -> "LoopbackFarm":
@@ -143,8 +101,8 @@ class LoopbackFarm:
         port = free_port()
         coordinator_dir = self.work_dir / "coordinator"
         coordinator_dir.mkdir(exist_ok=True)
-        proc = FarmProcess("coordinator", [_venv_tool("labgrid-coordinator"), "-l", f"127.0.0.1:{port}"],
-                           self.work_dir / "coordinator.log", cwd=coordinator_dir)
+        proc = LoggedChild([_venv_tool("labgrid-coordinator"), "-l", f"127.0.0.1:{port}"],
+                           self.work_dir / "coordinator.log", name="coordinator", cwd=coordinator_dir)
         self.processes.append(proc)
         # gRPC's listening socket is not always in /proc/net/tcp (dual stack): connect instead
         self._wait(lambda: _accepts(port), deadline, f"labgrid-coordinator listening on {port}", proc)
@@ -155,24 +113,22 @@ class LoopbackFarm:
         board = QemuGdbBoard(run_dir=self.work_dir / place).start()
         self.boards[place] = board
         pty = self.work_dir / f"{place}-uart"
-        socat = FarmProcess(f"socat-{place}",
-                            ["socat", f"pty,link={pty},raw,echo=0",
-                             f"tcp:127.0.0.1:{board.serial_port},nodelay"],
-                            self.work_dir / f"socat-{place}.log")
+        socat = LoggedChild(["socat", f"pty,link={pty},raw,echo=0", f"tcp:127.0.0.1:{board.serial_port},nodelay"],
+                            self.work_dir / f"socat-{place}.log", name=f"socat-{place}")
         self.processes.append(socat)
         self._wait(pty.exists, deadline, f"socat's pty {pty}", socat)
         # the exporter serves device nodes only (it asserts a /dev/ path): the pty itself
         return Path(os.path.realpath(pty)), board.gdb_port
 
-    def start_exporter(self, ptys: dict[str, tuple[Path, int]] | None = None, timeout_s: float = 20.0) -> FarmProcess:
+    def start_exporter(self, ptys: dict[str, tuple[Path, int]] | None = None, timeout_s: float = 20.0) -> LoggedChild:
         """Start the exporter (again, after ``kill_exporter``) and wait until the coordinator
         lists every place's serial port and probe."""
         config = self.work_dir / "exporter.yaml"
         if ptys is not None:
             config.write_text(exporter_config(ptys))
-        self.exporter = FarmProcess("exporter", [_venv_tool("labgrid-exporter"), "-c", self.coordinator,
-                                                 "-n", self.exporter_name, "--hostname", "127.0.0.1", str(config)],
-                                    self.work_dir / "exporter.log")
+        self.exporter = LoggedChild([_venv_tool("labgrid-exporter"), "-c", self.coordinator, "-n", self.exporter_name,
+                                     "--hostname", "127.0.0.1", str(config)],
+                                    self.work_dir / "exporter.log", name="exporter")
         self.processes.append(self.exporter)
 
         def exported() -> bool:
@@ -188,11 +144,11 @@ class LoopbackFarm:
         for place in self.places:
             self.client.create_place(place, [f"{self.exporter_name}/{place}/*"])
 
-    def _wait(self, condition, deadline: Deadline, what: str, proc: FarmProcess | None, interval_s: float = 0.05):
+    def _wait(self, condition, deadline: Deadline, what: str, proc: LoggedChild | None, interval_s: float = 0.05):
         while not condition():
-            if proc is not None and not proc.alive():
+            if proc is not None and not proc.is_running:
                 raise TargetError(f"{proc.name} exited while waiting for {what}; log {proc.log_path}: "
-                                  f"{proc.tail()}", target="labgrid-farm")
+                                  f"{proc.tail(800)}", target="labgrid-farm")
             if deadline.expired():
                 raise TargetError(f"timed out waiting for {what}; log {proc.log_path if proc else '-'}",
                                   target="labgrid-farm")
@@ -201,8 +157,8 @@ class LoopbackFarm:
     def kill_exporter(self) -> None:
         """The exporter host dies: SIGKILL the exporter's group (ser2net with it)."""
         if self.exporter is not None:
-            self.exporter.kill_group(signal.SIGKILL)
-            self.exporter.proc.wait(timeout=5)
+            self.exporter.signal_group(signal.SIGKILL)
+            self.exporter.wait_exit(5)
 
     def stop(self) -> None:
         errors = []

@@ -7,30 +7,29 @@
 
 No ``-kernel``: the flash is empty (zeros) until pyOCD programs it. ``wait=off`` because the
 host opens the serial port only after flashing, while the core is still halted, so nothing is
-lost. The process is supervised like the QEMU target's (harness.process.spawn): stopped in
-``stop()``, at exit, and with the host.
+lost. The process is a harness.process.LoggedChild, as the targets' are: stopped in ``stop()``,
+at exit, and with the host. (Not a harness.targets ProcessTarget: it runs no image, and the
+targets package imports this one.)
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import time
 from pathlib import Path
 
-from harness.paths import build_root
 from harness.deadline import Deadline
+from harness.paths import build_root
 from harness.errors import TargetError, ToolMissingError
-from harness.process import free_port, spawn, terminate
+from harness.process import LoggedChild, RunsChild, free_port, new_run_dir
 
 QEMU = "qemu-system-arm"
 MACHINE = "netduinoplus2"
 TARGET_TYPE = "qemu_netduinoplus2"
-_counter = itertools.count(1)
 
 
-class QemuGdbBoard:
+class QemuGdbBoard(RunsChild):
     """One emulated board. ``start()`` returns once QEMU listens on both ports."""
 
     def __init__(self, *, run_dir: str | os.PathLike | None = None, icount: bool = True,
@@ -44,8 +43,6 @@ class QemuGdbBoard:
         self.serial_port: int | None = None
         self.log_path: Path | None = None
         self.command: list[str] = []
-        self._proc = None
-        self._log_file = None
 
     @property
     def probe_id(self) -> str:
@@ -56,12 +53,8 @@ class QemuGdbBoard:
         return f"socket://127.0.0.1:{self.serial_port}"
 
     @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    @property
     def is_running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self.child_running
 
     def build_command(self, gdb_port: int, serial_port: int) -> list[str]:
         cmd = [self.qemu, "-M", MACHINE, "-display", "none", "-monitor", "none", "-S",
@@ -70,29 +63,21 @@ class QemuGdbBoard:
         return cmd + (["-icount", "shift=0"] if self.icount else [])
 
     def start(self) -> "QemuGdbBoard":
-        if self._proc is not None:
+        if self._child is not None:
             raise TargetError("emulated board already started", target="pyocd:qemu")
         executable = shutil.which(self.qemu)
         if executable is None:
             raise ToolMissingError(self.qemu, "qemu-system-arm")
-        run_dir = self.run_dir or (build_root() / "runs" /
-                                   f"pyocd-qemu-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_counter)}")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = run_dir / "qemu-gdb.log"
-        self._log_file = open(self.log_path, "wb")
+        self.log_path = new_run_dir("pyocd-qemu", self.run_dir, build_root() / "runs") / "qemu-gdb.log"
         try:
             # a port picked here can be taken before QEMU binds it: try again with fresh ports
-            for _attempt in range(3):
+            for attempt in range(3):
                 self.gdb_port, self.serial_port = free_port(), free_port()
-                self.command = self.build_command(self.gdb_port, self.serial_port)
-                self.command[0] = executable
-                self._log_file.write(("$ " + " ".join(self.command) + "\n").encode())
-                self._log_file.flush()
-                self._proc = spawn(self.command, log_file=self._log_file)
+                self.command = [executable, *self.build_command(self.gdb_port, self.serial_port)[1:]]
+                self._child = LoggedChild(self.command, self.log_path, append=attempt > 0)
                 if self._wait_listening():
                     return self
-                terminate(self._proc, self.stop_timeout_s)
-                self._proc = None
+                self._stop_child(self.stop_timeout_s)
             raise TargetError(f"{self.qemu} did not start listening; log {self.log_path}", target="pyocd:qemu")
         except BaseException:
             self.stop()
@@ -102,7 +87,7 @@ class QemuGdbBoard:
         """True once the serial port accepts connections (QEMU creates the gdbstub before it)."""
         deadline = Deadline(self.start_timeout_s)
         while not deadline.expired():
-            if self._proc.poll() is not None:
+            if not self.child_running:
                 return False
             # a connect() probe would take the serial chardev's only client slot, so look for
             # the listening sockets in /proc instead
@@ -112,14 +97,7 @@ class QemuGdbBoard:
         return False
 
     def stop(self) -> None:
-        proc, self._proc = self._proc, None
-        try:
-            if proc is not None:
-                terminate(proc, self.stop_timeout_s)
-        finally:
-            log_file, self._log_file = self._log_file, None
-            if log_file is not None:
-                log_file.close()
+        self._stop_child(self.stop_timeout_s)
 
     def __enter__(self) -> "QemuGdbBoard":
         return self.start()

@@ -17,10 +17,10 @@ import logging
 import re
 import select
 import socket
-import time
 import xml.etree.ElementTree as ElementTree
 
 from harness.deadline import Deadline
+from harness.process import connect_when_listening
 
 log = logging.getLogger(__name__)
 
@@ -91,17 +91,11 @@ class GdbRemote:
 
     @classmethod
     def connect(cls, host: str, port: int, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> "GdbRemote":
-        # QEMU may still be starting: retry refused connections until the deadline.
-        deadline = Deadline(timeout_s)
-        while True:
-            try:
-                sock = socket.create_connection((host, port), timeout=max(0.05, deadline.remaining_s()))
-                break
-            except OSError as e:
-                if deadline.expired():
-                    raise RspDisconnected(f"cannot connect to gdbstub {host}:{port}: {e}") from e
-                time.sleep(0.01)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # QEMU may still be starting: refused connections are retried until the deadline
+        try:
+            sock = connect_when_listening(host, port, Deadline(timeout_s))
+        except OSError as e:
+            raise RspDisconnected(f"cannot connect to gdbstub {host}:{port}: {e}") from e
         remote = cls(sock, timeout_s=timeout_s)
         try:
             remote._handshake()

@@ -37,7 +37,7 @@ from harness.errors import (BoardError, ConfigError, FlashError, LinkError, Port
 from harness.link.client import DeviceClient
 from harness.link.transport import Transport
 from harness.targets import register_target
-from harness.targets.base import DEFAULT_BOOT_TIMEOUT_S, Target, image_elf
+from harness.targets.base import DEFAULT_BOOT_TIMEOUT_S, Target, board_for_image, image_elf
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,12 @@ def is_busy_port_error(error: BaseException) -> bool:
 
 @register_target("pyocd")
 class PyocdTarget(Target):
-    """A board flashed through pyOCD (real probe, remote probe server, or QEMU's gdbstub)."""
+    """A board flashed through pyOCD (real probe, remote probe server, or QEMU's gdbstub). Each
+    connect() reboots the board (reset and halt through the probe, then run once the port is open),
+    which is also how a board that stopped answering is reset (a hung core is halted and reset
+    by the debug port, whatever it runs)."""
+
+    connect_reboots = True
 
     def __init__(self, *, board: str | None = None, run_dir: str | os.PathLike | None = None,
                  boot_timeout_s: float = DEFAULT_BOOT_TIMEOUT_S,
@@ -199,11 +204,7 @@ class PyocdTarget(Target):
         wanted = self.board or (self.entry.firmware_board if self.entry else None)
         if self.probe == QEMU_PROBE:
             wanted = wanted or "netduinoplus2"
-        image_board = getattr(image, "board", None)
-        if wanted and image_board and image_board != wanted:
-            raise ConfigError(f"image {elf} is built for board '{image_board}', but {self.describe()} "
-                              f"runs firmware board '{wanted}'")
-        self.board = wanted or image_board
+        self.board = board_for_image(image, wanted, elf, self.describe())
 
     def _launch_emulator_if_asked(self) -> None:
         if self.probe != QEMU_PROBE:
@@ -302,38 +303,26 @@ class PyocdTarget(Target):
         except pyocd_errors.ProbeDisconnected as e:
             raise ProbeNotFoundError(f"probe lost: {e}", **self._facts()) from e
 
-    # --- driver: link ------------------------------------------------------------------------------
+    # --- driver: link (the hooks of Target.connect) ------------------------------------------------
 
-    def connect(self, timeout_s: float | None = None) -> DeviceClient:
-        """Halt at reset, open the port, run, wait for BOOT (so BOOT is never missed)."""
-        if self._session is None or self._url is None:
-            raise TargetError("not running; call start(image) first", target=self.describe())
+    def _before_link(self) -> None:
+        """Halt at reset, so the BOOT frame comes only once the port is open."""
         self._reset(halt=True)
+
+    def _open_link(self) -> DeviceClient:
         try:
-            client = DeviceClient(Transport.open(self._url, baudrate=self.baud or DEFAULT_BAUD),
-                                  target=self.describe(), hint=self._hint())
+            return DeviceClient(Transport.open(self._url, baudrate=self.baud or DEFAULT_BAUD),
+                                target=self.describe(), hint=self._hint())
         except LinkError as e:
             why = ("is busy: another program has it open (a terminal, ModemManager? `fuser` names it)"
                    if is_busy_port_error(e) else f"cannot be opened: {e.__cause__ or e}")
             raise PortError(f"serial port {why}", **self._facts()) from e
-        try:
-            # the core is halted: anything on the line now is a previous session's (a network port's
-            # buffers may hold its replies and even its BOOT); a network port gets longer to hand it over
-            client.discard_input(quiet_s=0.3 if self._url.startswith(("rfc2217://", "socket://")) else 0.1)
-            self._resume()
-            client.wait_boot(self.boot_timeout_s if timeout_s is None else timeout_s)
-        except BaseException:
-            client.close()
-            raise
-        self._clients.append(client)
-        return client
 
-    def reset_device(self, timeout_s: float | None = None) -> DeviceClient:
-        """Reset through the probe (for a board that stopped answering: a hung core is halted and
-        reset by the debug port, whatever it runs) and reconnect."""
-        self.resets += 1
-        self._close_clients()
-        return self.connect(timeout_s)
+    def _let_run(self, client: DeviceClient) -> None:
+        # the core is halted: anything on the line now is a previous session's (a network port's
+        # buffers may hold its replies and even its BOOT); a network port gets longer to hand it over
+        client.discard_input(quiet_s=0.3 if self._url.startswith(("rfc2217://", "socket://")) else 0.1)
+        self._resume()
 
     def _hint(self) -> str:
         facts = self._facts()

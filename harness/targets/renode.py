@@ -39,12 +39,9 @@ with ``logLevel 3``. The quantum (``emulation SetGlobalQuantum``) and
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import shutil
-import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,14 +50,8 @@ from harness.errors import ConfigError, DeviceTimeoutError, TargetError, ToolMis
 from harness.link.client import DeviceClient
 from harness.paths import FIRMWARE_DIR, build_root
 from harness.targets import register_target
-from harness.targets.base import (
-    DEFAULT_BOOT_TIMEOUT_S,
-    ProcessTarget,
-    free_port,
-    image_elf,
-    spawn,
-    terminate,
-)
+from harness.process import free_port
+from harness.targets.base import DEFAULT_BOOT_TIMEOUT_S, ProcessTarget
 # the monitor's names, as this backend's own (tests import them from here too)
 from harness.targets.renode_monitor import (MonitorError, RenodeMonitor, negotiation_answer,  # noqa: F401
                                             parse_monitor_integer, parse_virtual_time, strip_telnet)
@@ -99,7 +90,6 @@ BOARDS = {
     "nucleo_f446re": RenodeBoard(STM32F4_PLATFORM, "usart2"),
     "nrf52840": RenodeBoard(NRF52840_PLATFORM, "uart0", "renode.repl"),
 }
-_run_counter = itertools.count(1)
 
 
 class RenodeMissingError(ToolMissingError):
@@ -199,30 +189,30 @@ def renode_command(renode: str, monitor_port: int, script: Path | str) -> list[s
 
 @register_target("renode")
 class RenodeTarget(ProcessTarget):
-    """Firmware in Renode, linked over ``socket://127.0.0.1:PORT``."""
+    """Firmware in Renode, linked over ``socket://127.0.0.1:PORT``. Each connect() reboots the
+    machine (``pause``, ``machine Reset``; then ``start`` once the link is open)."""
+
+    connect_reboots = True
 
     def __init__(self, *, board: str | None = None, run_dir: str | os.PathLike | None = None,
                  boot_timeout_s: float = DEFAULT_BOOT_TIMEOUT_S, renode: str | None = None,
                  uart: str | None = None, platform: str | None = None,
                  performance: tuple[str, ...] = PERFORMANCE_COMMANDS,
                  start_timeout_s: float = 60.0, stop_timeout_s: float = 10.0):
-        super().__init__(board=board, run_dir=run_dir, boot_timeout_s=boot_timeout_s)
-        if board is not None and board not in BOARDS and (uart is None or platform is None):
-            raise ConfigError(f"renode has no mapping for board '{board}' (boards: {', '.join(sorted(BOARDS))}); "
-                              f"pass uart= and platform=")
+        self.uart = uart            # before the base's board check, which reads them
+        self.platform = platform
+        super().__init__(board=board, run_dir=run_dir, boot_timeout_s=boot_timeout_s,
+                         start_timeout_s=start_timeout_s, stop_timeout_s=stop_timeout_s)
         if uart is not None:
             _check_uart(uart, platform or (BOARDS[board].platform if board in BOARDS else DEFAULT_PLATFORM))
         self.renode = renode
-        self.uart = uart
-        self.platform = platform
         self.performance = tuple(performance)
-        self.start_timeout_s = start_timeout_s
-        self.stop_timeout_s = stop_timeout_s
-        self.command: list[str] = []
         self.monitor_commands: list[str] = []
         self.monitor: RenodeMonitor | None = None
         self.script_output = ""
         self._script_path: Path | None = None
+        self._monitor_port: int | None = None
+        self._uart_port: int | None = None
         self._started = False
 
     def _board_setup(self) -> RenodeBoard:
@@ -231,50 +221,42 @@ class RenodeTarget(ProcessTarget):
         return RenodeBoard(self.platform or (mapped.platform if mapped else DEFAULT_PLATFORM),
                            self.uart or (mapped.uart if mapped else "usart1"), overlay)
 
-    def _start_process(self, image) -> str:
-        if self._proc is not None:
-            raise TargetError("already started; stop() it first", target=self.describe())
-        elf = image_elf(image)
-        image_board = getattr(image, "board", None)
-        if self.board is None:
-            self.board = image_board or "netduinoplus2"
-        elif image_board is not None and image_board != self.board:
-            raise ConfigError(f"image {elf} is built for board '{image_board}', target is '{self.board}'")
-        executable = renode_executable(self.renode)
+    # --- the start's hooks -----------------------------------------------------------------------
+
+    def _check_board(self, board: str) -> None:
+        if board not in BOARDS and (self.uart is None or self.platform is None):
+            raise ConfigError(f"renode has no mapping for board '{board}' (boards: {', '.join(sorted(BOARDS))}); "
+                              f"pass uart= and platform=")
+
+    def _executable(self) -> str:
+        return renode_executable(self.renode)
+
+    def _command(self, executable: str, elf: Path, run_dir: Path) -> list[str]:
+        """The run's ``hil.repl`` and ``hil.resc`` in ``run_dir``; Renode to run the script."""
         setup = self._board_setup()
         overlay = FIRMWARE_DIR / "boards" / self.board / setup.overlay if setup.overlay else None
         if overlay is not None and not overlay.is_file():
             raise ConfigError(f"board '{self.board}' names a Renode platform overlay {overlay}, which does not exist")
-        run_dir = self.run_dir or (build_root() / "runs" /
-                                   f"renode-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_run_counter)}")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        uart_port, monitor_port = free_port(), free_port()
+        self._uart_port, self._monitor_port = free_port(), free_port()
         description = None
         if self.platform is None:   # a platform the caller names is taken as it is
             description = run_dir / "hil.repl"
             description.write_text(platform_description(setup.platform, setup.uart, overlay))
-        self.monitor_commands = monitor_commands(elf, uart_port, uart=setup.uart, platform=setup.platform,
+        self.monitor_commands = monitor_commands(elf, self._uart_port, uart=setup.uart, platform=setup.platform,
                                                  description=description, performance=self.performance)
         script = self._script_path = run_dir / "hil.resc"
         script.write_text("\n".join(self.monitor_commands) + "\n")
-        self._log_path = run_dir / "renode.log"
-        self.command = renode_command(executable, monitor_port, script)
-        self._log_file = open(self._log_path, "wb")
+        return renode_command(executable, self._monitor_port, script)
+
+    def _wait_ready(self) -> str:
+        """The monitor answers and has run ``hil.resc``; a monitor failure names Renode's log."""
         try:
-            self._log_file.write(("$ " + " ".join(self.command) + "\n").encode())
-            self._log_file.flush()
-            self._proc = spawn(self.command, log_file=self._log_file)
-            self.monitor = RenodeMonitor.connect("127.0.0.1", monitor_port, timeout_s=self.start_timeout_s,
+            self.monitor = RenodeMonitor.connect("127.0.0.1", self._monitor_port, timeout_s=self.start_timeout_s,
                                                  target=self.describe(), alive=lambda: self.is_running)
             self.script_output = self._wait_for_script()
-            self._url = f"socket://127.0.0.1:{uart_port}"
-            return self._url
         except MonitorError as e:
-            self.stop()
             raise MonitorError(f"{e}; Renode's log: {self._log_path}", target=self.describe()) from e
-        except BaseException:
-            self.stop()
-            raise
+        return f"socket://127.0.0.1:{self._uart_port}"
 
     def _wait_for_script(self) -> str:
         """Renode runs ``hil.resc`` on the monitor connection once the handshake is done (its
@@ -290,27 +272,20 @@ class RenodeTarget(ProcessTarget):
                                f"{output.strip()[-600:]}", target=self.describe())
         return output
 
-    def connect(self, timeout_s: float | None = None) -> DeviceClient:
-        """Open the UART socket, then start (or reset and restart) the machine, then wait for BOOT.
-        On a started machine the clients of the previous run are closed first."""
-        if not self.is_running or self._url is None or self.monitor is None:
-            raise TargetError("not running; call start(image) first", target=self.describe())
+    # --- the connect's hooks: open the UART socket, then start (or reset and restart) --------------
+
+    def _before_link(self) -> None:
+        monitor = self._require_monitor()
         if self._started:
             # Renode's terminal serves one connection at a time: the old link goes first, or
             # the new BOOT would be written to it
             self._close_clients()
-            self.monitor.execute("pause")
-            self.monitor.execute("machine Reset")
-        client = DeviceClient.open(self._url, target=self.describe(), hint=self._hint())
-        try:
-            self.monitor.execute("start")
-            self._started = True
-            self._wait_boot(client, self.boot_timeout_s if timeout_s is None else timeout_s)
-        except BaseException:
-            client.close()
-            raise
-        self._clients.append(client)
-        return client
+            monitor.execute("pause")
+            monitor.execute("machine Reset")
+
+    def _let_run(self, client: DeviceClient) -> None:
+        self._require_monitor().execute("start")
+        self._started = True
 
     def _wait_boot(self, client: DeviceClient, timeout_s: float) -> None:
         """BOOT within ``timeout_s`` of the *device's* time: host seconds run out only once
@@ -349,39 +324,18 @@ class RenodeTarget(ProcessTarget):
         output = self._require_monitor().execute("machine ElapsedVirtualTime")
         return parse_virtual_time(output)
 
-    # --- resets and stop -------------------------------------------------------------------------
+    # --- stop ------------------------------------------------------------------------------------
 
-    def reset_device(self, timeout_s: float | None = None) -> DeviceClient:
-        """``pause``, ``machine Reset``, ``start`` on the monitor (connect() does it on a started
-        machine) with a new client: the emulator and its UART socket stay up."""
-        self._require_monitor()
-        self.resets += 1
-        self._close_clients()
-        return self.connect(timeout_s)
-
-    def reset(self) -> None:
-        """``machine Reset`` on the monitor (the firmware boots again and sends BOOT)."""
-        self._require_monitor().execute("machine Reset")
-
-    def _stop_backend(self) -> None:
+    def _shutdown(self) -> None:
+        """``quit`` on the monitor, and a moment for Renode to exit by itself (the base then stops
+        the whole group: the launcher and mono)."""
         monitor, self.monitor = self.monitor, None
-        proc, self._proc = self._proc, None
-        self._url = None
         self._started = False
-        try:
-            if monitor is not None:
-                monitor.quit()
-                monitor.close()
-            if proc is not None:
-                try:
-                    proc.wait(timeout=min(self.stop_timeout_s, 5.0))  # a clean quit first
-                except subprocess.TimeoutExpired:
-                    pass  # still there: terminate() below
-                terminate(proc, self.stop_timeout_s)   # the whole group: launcher and mono
-        finally:
-            log_file, self._log_file = self._log_file, None
-            if log_file is not None:
-                log_file.close()
+        if monitor is not None:
+            monitor.quit()
+            monitor.close()
+            if self._child is not None:
+                self._child.wait_exit(min(self.stop_timeout_s, 5.0))
 
 
 _SCRIPT_ERROR = re.compile(r"^(There was an error|Could not|No such command|Error|Invalid|Parameters did not match)",

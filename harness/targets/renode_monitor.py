@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import re
 import socket
-import time
 
 from harness.deadline import Deadline
 from harness.errors import ConfigError, TargetError
+from harness.process import connect_when_listening
 
 _IAC = 0xFF
 _WILL, _WONT, _DO, _DONT, _SB, _SE = 0xFB, 0xFC, 0xFD, 0xFE, 0xFA, 0xF0
@@ -92,16 +92,10 @@ class RenodeMonitor:
                 alive=lambda: True) -> "RenodeMonitor":
         """Connect (retrying until the port listens), answer the negotiation, wait for the prompt."""
         deadline = Deadline(timeout_s)
-        while True:
-            try:
-                sock = socket.create_connection((host, port), timeout=max(0.05, deadline.remaining_s()))
-                break
-            except OSError as e:
-                if deadline.expired() or not alive():
-                    raise MonitorError(f"cannot reach the Renode monitor on {host}:{port}: {e}",
-                                       target=target) from e
-                time.sleep(0.05)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            sock = connect_when_listening(host, port, deadline, alive=alive, interval_s=0.05)
+        except OSError as e:
+            raise MonitorError(f"cannot reach the Renode monitor on {host}:{port}: {e}", target=target) from e
         monitor = cls(sock, timeout_s=timeout_s, target=target)
         try:
             monitor.handshake(deadline)
