@@ -1,8 +1,8 @@
 /*
  * This firmware is one port of the HIL agent (firmware/agent/, hil_agent/port.h): the board
  * layer gives it the link UART and the cost counter, the pipeline (APP=pipeline) the engine and
- * the fold preprocessing. main() sets them up in order, then serves the link and sleeps (wfi)
- * whenever the RX ring is empty.
+ * the fold preprocessing. main() sets them up in order, then serves the link and sleeps (wfi,
+ * cortex-m/idle.c) whenever the RX ring is empty.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +14,7 @@
 #include "hil/info.h"
 #include "hil/pipeline.h"
 #include "hil_agent/agent.h"
+#include "idle.h"
 
 static hil_agent_port_t port;
 
@@ -55,24 +56,11 @@ static void board_port_setup(const char *reset_cause)
     port.fault_injection = true; /* cortex-m/fault.c reports through hil_agent_report_fault() */
 }
 
-/* Interrupts are masked between the emptiness check and wfi: a byte arriving in that window
- * leaves its IRQ pending, which wakes wfi at once (PRIMASK only delays taking it). */
-static void sleep_until_rx(void)
-{
-    hil_irq_disable();
-    if (!hil_agent_rx_pending()) {
-        hil_dsb();
-        hil_wfi();
-    }
-    hil_irq_enable();
-    hil_isb();
-}
-
 static __attribute__((noreturn)) void serve_forever(void)
 {
     for (;;) {
         if (!hil_agent_poll()) {
-            sleep_until_rx();
+            hil_sleep_until_rx();
         }
     }
 }

@@ -1,6 +1,8 @@
 /*
  * netduinoplus2 under QEMU: STM32F405, the link on USART1 (PA9 TX, PA10 RX, AF7, IRQ 37).
  * QEMU does not model RCC: nothing waits on a ready bit and the chip stays on its 16 MHz HSI.
+ * From the BSP (soc/stm32f4/stm32f4_link.c): the link's start, polled write, flush and quiesce
+ * (board_uart_write() etc., which its fault handler uses too); the RX interrupt is ours.
  */
 #include "bsp.h"
 
@@ -11,12 +13,11 @@
 #include "hil_agent/agent.h"
 #include "stm32f4.h"
 
-#define LINK_USART USART1_BASE
+#define LINK_USART HIL_BOARD_LINK_USART /* board.mk: USART1 */
 #define LINK_PCLK_HZ 16000000u /* HSI, no prescaler */
-#define LINK_BAUD 115200u
-#define LINK_IRQ_PRIORITY 0x80u
 
 _Static_assert(HIL_BOARD_LINK_IRQ == 37, "USART1 is IRQ 37 on the STM32F405");
+_Static_assert(LINK_USART == USART1_BASE, "the link is USART1 (PA9/PA10)");
 
 int bsp_clocks_init(void)
 {
@@ -45,10 +46,7 @@ int bsp_cost_counter_init(void)
 {
     /* QEMU clocks TIM2 at 1 GHz of virtual time: under -icount shift=0 a compute-only section
      * counts instructions (QEMU has no DWT) */
-    TIM_PSC(TIM2_BASE) = 0u;
-    TIM_ARR(TIM2_BASE) = 0xFFFFFFFFu;
-    TIM_EGR(TIM2_BASE) = TIM_EGR_UG;
-    TIM_CR1(TIM2_BASE) = TIM_CR1_CEN;
+    stm32_timer_free_running(TIM2_BASE);
     return (TIM_CR1(TIM2_BASE) & TIM_CR1_CEN) != 0u ? 0 : -1;
 }
 
@@ -56,12 +54,8 @@ int bsp_uart_init(void)
 {
     stm32_gpio_af(GPIOA_BASE, 9u, GPIO_AF7_USART1_3, false);
     stm32_gpio_af(GPIOA_BASE, 10u, GPIO_AF7_USART1_3, true);
-    stm32_usart_init(LINK_USART, stm32_usart_brr(LINK_PCLK_HZ, LINK_BAUD));
-    if ((USART_CR1(LINK_USART) & USART_CR1_RXNEIE) == 0u) {
-        return -1;
-    }
-    hil_nvic_enable(HIL_BOARD_LINK_IRQ, LINK_IRQ_PRIORITY);
-    return 0;
+    stm32_link_start(LINK_PCLK_HZ);
+    return (USART_CR1(LINK_USART) & USART_CR1_RXNEIE) != 0u ? 0 : -1;
 }
 
 /* USART1 IRQ (the BSP's vector table names it): every received byte goes to the agent */
@@ -74,23 +68,6 @@ void board_link_irq_handler(void)
         hil_agent_rx_feed(&byte, 1u);
         status = USART_SR(LINK_USART);
     }
-}
-
-void bsp_uart_write(const uint8_t *data, size_t len)
-{
-    stm32_usart_write(LINK_USART, data, len);
-}
-
-/* the BSP's fault handler drains and silences the link before it halts */
-int board_uart_flush(void)
-{
-    return stm32_usart_flush(LINK_USART);
-}
-
-void board_uart_quiesce(void)
-{
-    stm32_usart_rx_irq_off(LINK_USART);
-    hil_nvic_disable(HIL_BOARD_LINK_IRQ);
 }
 
 uint32_t bsp_cost_counter(void)
@@ -109,17 +86,4 @@ void bsp_reset(void)
 void bsp_halt(void)
 {
     hil_halt();
-}
-
-void bsp_sleep_until_rx(void)
-{
-    /* masked between the check and wfi: a byte arriving meanwhile leaves its IRQ pending, which
-     * wakes wfi at once */
-    hil_irq_disable();
-    if (!hil_agent_rx_pending()) {
-        hil_dsb();
-        hil_wfi();
-    }
-    hil_irq_enable();
-    hil_isb();
 }

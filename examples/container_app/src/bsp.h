@@ -14,13 +14,11 @@ int bsp_fpu_enable(void);        /* CP10/CP11 full access, checked */
 int bsp_cost_counter_init(void); /* TIM2 free-running: instructions under QEMU -icount */
 int bsp_uart_init(void);         /* USART1 115200 8N1, RX interrupt feeds hil_agent_rx_feed() */
 
-void bsp_uart_write(const uint8_t *data, size_t len);
 uint32_t bsp_cost_counter(void);
 /* RESET: drain the UART, then reset the chip; never returns */
 void bsp_reset(void);
 /* halt where a debugger sees it (set-up failed before the link could say so) */
 __attribute__((noreturn)) void bsp_halt(void);
 /* sleep until an interrupt unless received bytes wait (checked with interrupts masked) */
-void bsp_sleep_until_rx(void);
 
 #endif /* APP_BSP_H */

@@ -6,6 +6,7 @@
 #include "hil_port.h"
 
 #include "bsp.h"
+#include "hil/board.h"
 #include "hil_agent/agent.h"
 #include "model.h"
 #include "preprocess.h"
@@ -64,7 +65,7 @@ static const hil_agent_port_t port = {
     .cpu = "cortex-m4f",
     .cost_unit = "instructions", /* TIM2 under QEMU -icount shift=0 */
     .reset_cause = "power-on",   /* QEMU's RCC_CSR reads 0: it cannot tell */
-    .write = bsp_uart_write,
+    .write = board_uart_write, /* the BSP's polled USART1 write */
     .cycles = bsp_cost_counter,
     .model = port_model,
     .invoke = port_invoke,

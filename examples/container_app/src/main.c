@@ -7,6 +7,7 @@
 #include "bsp.h"
 #include "hil_agent/agent.h"
 #include "hil_port.h"
+#include "idle.h"
 #include "model.h"
 
 static int model_init(void)
@@ -29,7 +30,7 @@ static __attribute__((noreturn)) void serve_forever(void)
 {
     for (;;) {
         if (!hil_agent_poll()) {
-            bsp_sleep_until_rx();
+            hil_sleep_until_rx(); /* the BSP's (cortex-m/idle.c) */
         }
     }
 }

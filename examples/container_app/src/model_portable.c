@@ -1,8 +1,8 @@
 /* The linked model on the portable INT8 engine (firmware/src/engine/portable/, hil/engine.h). */
 #include <stdbool.h>
-#include <string.h>
 
 #include "hil/engine.h"
+#include "hil/engine_tensor.h"
 #include "model.h"
 
 _Static_assert(APP_ARENA_SIZE % 16u == 0u, "the arena must be a multiple of 16 bytes");
@@ -24,20 +24,6 @@ int app_model_setup(void)
     return 0;
 }
 
-static void describe_tensor(hil_agent_tensor_t *tensor, const hil_tensor_info_t *info, void *data)
-{
-    memset(tensor, 0, sizeof *tensor);
-    tensor->data = data;
-    tensor->bytes = info->bytes;
-    tensor->dtype = (uint8_t)info->dtype;
-    tensor->rank = info->rank;
-    for (uint32_t d = 0u; d < info->rank && d < HIL_AGENT_MAX_DIMS; d++) {
-        tensor->dims[d] = info->dims[d];
-    }
-    tensor->scale = info->scale;
-    tensor->zero_point = info->zero_point;
-}
-
 int app_model_describe(hil_agent_model_t *model)
 {
     hil_tensor_info_t input;
@@ -51,9 +37,9 @@ int app_model_describe(hil_agent_model_t *model)
     model->arena_used = hil_engine_arena_used(&engine);
     model->n_inputs = 1u;
     model->n_outputs = 1u;
-    describe_tensor(&model->input, &input, hil_engine_input_data(&engine, 0));
+    hil_agent_tensor_from_engine(&model->input, &input, hil_engine_input_data(&engine, 0));
     /* the agent only reads the output */
-    describe_tensor(&model->output, &output, (void *)(uintptr_t)hil_engine_output_data(&engine, 0));
+    hil_agent_tensor_from_engine(&model->output, &output, (void *)(uintptr_t)hil_engine_output_data(&engine, 0));
     return 0;
 }
 

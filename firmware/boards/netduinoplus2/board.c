@@ -3,17 +3,17 @@
  *
  * QEMU does not model RCC: its registers read 0 and ignore writes, so nothing here waits on a
  * ready bit. The chip stays on its 16 MHz HSI reset clock, which is also what BRR assumes.
+ * The link itself (write, flush, quiesce, RX interrupt, reset cause) is soc/stm32f4/'s.
  */
 #include "hil/board.h"
 
+#include "hil/init_steps.h"
 #include "stm32f4.h"
 
-#define LINK_USART USART1_BASE
 #define LINK_PCLK_HZ 16000000u /* HSI, no prescaler: the reset clock tree */
-#define LINK_BAUD 115200u
-#define LINK_IRQ_PRIORITY 0x80u
 
 _Static_assert(HIL_BOARD_LINK_IRQ == 37, "board.mk and board.c disagree on the USART1 IRQ");
+_Static_assert(HIL_BOARD_LINK_USART == USART1_BASE, "board.mk and board.c disagree on the link USART");
 
 static hil_ring_t *link_rx;
 
@@ -33,73 +33,28 @@ static int pins_init(void)
     return 0;
 }
 
-static int link_init(hil_ring_t *rx)
-{
-    if (rx == NULL) {
-        return -1;
-    }
-    link_rx = rx;
-    stm32_usart_init(LINK_USART, stm32_usart_brr(LINK_PCLK_HZ, LINK_BAUD));
-    hil_nvic_enable(HIL_BOARD_LINK_IRQ, LINK_IRQ_PRIORITY);
-    return 0;
-}
-
 static int cost_counter_init(void)
 {
     /* QEMU clocks its STM32 timers at 1 GHz: CNT counts virtual nanoseconds (measured: ~1e9
      * ticks per host second without -icount). Under -icount shift=0 a compute-only section then
      * counts instructions; time spent idle in wfi is warped in, so do not time across I/O. */
-    TIM_PSC(TIM2_BASE) = 0u;
-    TIM_ARR(TIM2_BASE) = 0xFFFFFFFFu;
-    TIM_EGR(TIM2_BASE) = TIM_EGR_UG; /* load PSC now, not at the first overflow */
-    TIM_CR1(TIM2_BASE) = TIM_CR1_CEN;
+    stm32_timer_free_running(TIM2_BASE);
     return 0;
+}
+
+static int link_init(void)
+{
+    return stm32_link_start_ring(link_rx, LINK_PCLK_HZ);
 }
 
 int board_init(hil_ring_t *rx)
 {
-    if (clocks_init() != 0) {
-        return -1;
-    }
-    if (pins_init() != 0) {
-        return -2;
-    }
-    if (cost_counter_init() != 0) {
-        return -3;
-    }
-    if (link_init(rx) != 0) {
-        return -4;
-    }
-    return 0;
-}
-
-void board_link_irq_handler(void)
-{
-    stm32_usart_rx_isr(LINK_USART, link_rx);
-}
-
-void board_uart_write(const uint8_t *data, size_t len)
-{
-    stm32_usart_write(LINK_USART, data, len);
-}
-
-int board_uart_flush(void)
-{
-    return stm32_usart_flush(LINK_USART);
-}
-
-void board_uart_quiesce(void)
-{
-    stm32_usart_rx_irq_off(LINK_USART);
-    hil_nvic_disable(HIL_BOARD_LINK_IRQ);
+    static const hil_init_step_t steps[] = {clocks_init, pins_init, cost_counter_init, link_init};
+    link_rx = rx;
+    return hil_init_steps(steps, sizeof steps / sizeof steps[0]);
 }
 
 uint32_t board_cost_counter(void)
 {
     return TIM_CNT(TIM2_BASE);
-}
-
-const char *board_reset_cause(void)
-{
-    return stm32_reset_cause();
 }

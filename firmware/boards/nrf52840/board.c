@@ -22,7 +22,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "cycle_counter.h"
 #include "hil/cortex_m.h"
+#include "hil/init_steps.h"
 
 _Static_assert(HIL_BOARD_LINK_IRQ == 2, "board.mk and board.c disagree on the UARTE0 IRQ");
 
@@ -117,12 +119,11 @@ static void rx_start(void)
     UARTE_TASKS_STARTRX = 1u;
 }
 
-static int link_init(hil_ring_t *rx)
+static int link_init(void)
 {
-    if (rx == NULL) {
+    if (link_rx == NULL) {
         return -1;
     }
-    link_rx = rx;
     UARTE_ENABLE = 0u;
     UARTE_PSEL_TXD = PSEL(LINK_PORT, LINK_PIN_TX);
     UARTE_PSEL_RXD = PSEL(LINK_PORT, LINK_PIN_RX);
@@ -142,27 +143,15 @@ static int link_init(hil_ring_t *rx)
 
 static int cost_counter_init(void)
 {
-    DEMCR |= DEMCR_TRCENA;
-    DWT_CYCCNT = 0u;
-    DWT_CTRL |= DWT_CTRL_CYCCNTENA;
+    hil_cycle_counter_start();
     return 0;
 }
 
 int board_init(hil_ring_t *rx)
 {
-    if (clocks_init() != 0) {
-        return -1;
-    }
-    if (pins_init() != 0) {
-        return -2;
-    }
-    if (cost_counter_init() != 0) {
-        return -3;
-    }
-    if (link_init(rx) != 0) {
-        return -4;
-    }
-    return 0;
+    static const hil_init_step_t steps[] = {clocks_init, pins_init, cost_counter_init, link_init};
+    link_rx = rx;
+    return hil_init_steps(steps, sizeof steps / sizeof steps[0]);
 }
 
 /* A burst longer than the ring is cut, but never its frame delimiter: the last free slot is
@@ -240,7 +229,7 @@ void board_uart_quiesce(void)
 
 uint32_t board_cost_counter(void)
 {
-    return DWT_CYCCNT;
+    return hil_cycle_counter();
 }
 
 const char *board_reset_cause(void)

@@ -1,18 +1,18 @@
 /*
  * NUCLEO-F446RE: STM32F446RE at 180 MHz from HSI through the PLL (no HSE needed: the ST-LINK
  * MCO is not fitted on every board revision). Link on USART2 (PA2 TX, PA3 RX, AF7), IRQ 38,
- * 115200 8N1 on the ST-LINK virtual COM port. Cost counter: DWT CYCCNT (core cycles).
+ * 115200 8N1 on the ST-LINK virtual COM port (soc/stm32f4/'s link). Cost counter: DWT CYCCNT
+ * (core cycles).
  *
  * Clock sequence per RM0390 5.1.4 (over-drive is needed above 168 MHz). If any step times out
  * the board stays on HSI 16 MHz and the link still comes up at the right baud rate.
  */
 #include "hil/board.h"
 
+#include "cycle_counter.h"
+#include "hil/init_steps.h"
 #include "stm32f4.h"
 
-#define LINK_USART USART2_BASE
-#define LINK_BAUD 115200u
-#define LINK_IRQ_PRIORITY 0x80u
 #define HSI_HZ 16000000u
 #define SYSCLK_HZ 180000000u
 #define APB1_HZ (SYSCLK_HZ / 4u) /* 45 MHz, the APB1 maximum */
@@ -27,6 +27,7 @@
 #define CLOCK_WAIT_LOOPS 1000000u
 
 _Static_assert(HIL_BOARD_LINK_IRQ == 38, "board.mk and board.c disagree on the USART2 IRQ");
+_Static_assert(HIL_BOARD_LINK_USART == USART2_BASE, "board.mk and board.c disagree on the link USART");
 
 static hil_ring_t *link_rx;
 static uint32_t link_pclk_hz = HSI_HZ;
@@ -128,70 +129,24 @@ static int pins_init(void)
 
 static int cost_counter_init(void)
 {
-    DEMCR |= DEMCR_TRCENA;
-    DWT_CYCCNT = 0u;
-    DWT_CTRL |= DWT_CTRL_CYCCNTENA;
+    hil_cycle_counter_start();
     return 0;
 }
 
-static int link_init(hil_ring_t *rx)
+static int link_init(void)
 {
-    if (rx == NULL) {
-        return -1;
-    }
-    link_rx = rx;
-    stm32_usart_init(LINK_USART, stm32_usart_brr(link_pclk_hz, LINK_BAUD));
-    hil_nvic_enable(HIL_BOARD_LINK_IRQ, LINK_IRQ_PRIORITY);
-    return 0;
+    return stm32_link_start_ring(link_rx, link_pclk_hz);
 }
 
 int board_init(hil_ring_t *rx)
 {
-    if (clocks_init() != 0) {
-        return -1;
-    }
-    if (peripheral_clocks_init() != 0) {
-        return -2;
-    }
-    if (pins_init() != 0) {
-        return -3;
-    }
-    if (cost_counter_init() != 0) {
-        return -4;
-    }
-    if (link_init(rx) != 0) {
-        return -5;
-    }
-    return 0;
-}
-
-void board_link_irq_handler(void)
-{
-    stm32_usart_rx_isr(LINK_USART, link_rx);
-}
-
-void board_uart_write(const uint8_t *data, size_t len)
-{
-    stm32_usart_write(LINK_USART, data, len);
-}
-
-int board_uart_flush(void)
-{
-    return stm32_usart_flush(LINK_USART);
-}
-
-void board_uart_quiesce(void)
-{
-    stm32_usart_rx_irq_off(LINK_USART);
-    hil_nvic_disable(HIL_BOARD_LINK_IRQ);
+    static const hil_init_step_t steps[] = {clocks_init, peripheral_clocks_init, pins_init, cost_counter_init,
+                                            link_init};
+    link_rx = rx;
+    return hil_init_steps(steps, sizeof steps / sizeof steps[0]);
 }
 
 uint32_t board_cost_counter(void)
 {
-    return DWT_CYCCNT;
-}
-
-const char *board_reset_cause(void)
-{
-    return stm32_reset_cause();
+    return hil_cycle_counter();
 }

@@ -4,6 +4,5 @@ BOARD_CPU := cortex-m4f
 BOARD_COST_UNIT := cycles
 BOARD_IRQ_COUNT := 97
 BOARD_LINK_IRQ := 38
-BOARD_SRCS := $(BOARD_DIR)/board.c $(FIRMWARE_DIR)/soc/stm32f4/stm32f4.c
-BOARD_INCLUDES := $(FIRMWARE_DIR)/soc/stm32f4
-BOARD_LDSCRIPT := $(BOARD_DIR)/linker.ld
+BOARD_LINK_USART := USART2
+include $(FIRMWARE_DIR)/soc/stm32f4/stm32f4.mk

@@ -1,4 +1,5 @@
-/* STM32F4 drivers shared by every board of the family: GPIO alternate function, USART, RCC_CSR. */
+/* STM32F4 drivers shared by every board of the family: GPIO alternate function, USART, RCC_CSR,
+ * a free-running timer. */
 #include "stm32f4.h"
 
 /* ~10 ms at 180 MHz; one byte at 115200 baud takes 87 us, so only a dead UART reaches it. */
@@ -99,4 +100,12 @@ const char *stm32_reset_cause(void)
         return "pin";
     }
     return NULL;
+}
+
+void stm32_timer_free_running(uint32_t base)
+{
+    TIM_PSC(base) = 0u;
+    TIM_ARR(base) = 0xFFFFFFFFu;
+    TIM_EGR(base) = TIM_EGR_UG; /* load PSC now, not at the first overflow */
+    TIM_CR1(base) = TIM_CR1_CEN;
 }

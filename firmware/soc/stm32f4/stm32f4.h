@@ -117,5 +117,15 @@ int stm32_usart_flush(uint32_t base);
 void stm32_usart_rx_irq_off(uint32_t base);
 /* Reset cause from RCC_CSR (then cleared), or NULL when no flag is set (QEMU reads 0). */
 const char *stm32_reset_cause(void);
+/* TIM2..TIM5 as a free-running 32-bit up-counter at the timer clock (no prescaler). */
+void stm32_timer_free_running(uint32_t base);
+
+/* ---- the link (stm32f4_link.c): board.h's UART on HIL_BOARD_LINK_USART, 115200 8N1 ---- */
+
+/* Baud rate from pclk_hz, RX interrupt on in the USART and the NVIC (HIL_BOARD_LINK_IRQ). */
+void stm32_link_start(uint32_t pclk_hz);
+/* stm32f4_link_ring.c: stm32_link_start, with board_link_irq_handler() pushing into rx.
+ * Returns 0, or -1 without a ring. */
+int stm32_link_start_ring(hil_ring_t *rx, uint32_t pclk_hz);
 
 #endif /* HIL_STM32F4_H */

@@ -12,13 +12,13 @@
 #include <string.h>
 
 #include "hil/engine.h"
+#include "hil/engine_tensor.h"
 #include "hil/pipeline.h"
 #include "hil_agent/agent.h"
 #include "port.h"
 
 _Static_assert(HIL_MODEL_BUFFER_SIZE % 16u == 0u, "model buffer must be a multiple of 16 bytes");
 _Static_assert(HIL_ARENA_SIZE % 16u == 0u, "arena must be a multiple of 16 bytes");
-_Static_assert(HIL_ENGINE_MAX_DIMS == HIL_AGENT_MAX_DIMS, "engine and agent tensors have the same rank limit");
 
 #ifdef HIL_LINKED_MODEL_PATH
 /* make MODEL=path.tflite: the model is placed in flash, 16-byte aligned, and used in place. */
@@ -80,20 +80,6 @@ static int engine_load(const uint8_t *bytes, uint32_t size, hil_agent_error_t *e
     return 0;
 }
 
-static void tensor_from(hil_agent_tensor_t *tensor, const hil_tensor_info_t *info, void *data)
-{
-    memset(tensor, 0, sizeof *tensor);
-    tensor->data = data;
-    tensor->bytes = info->bytes;
-    tensor->dtype = (uint8_t)info->dtype;
-    tensor->rank = info->rank;
-    for (uint32_t d = 0; d < HIL_AGENT_MAX_DIMS && d < info->rank; d++) {
-        tensor->dims[d] = info->dims[d];
-    }
-    tensor->scale = info->scale;
-    tensor->zero_point = info->zero_point;
-}
-
 static int engine_model(hil_agent_model_t *model)
 {
     if (!engine_state.loaded) {
@@ -110,8 +96,8 @@ static int engine_model(hil_agent_model_t *model)
         return -1;
     }
     /* the output pointer is read-only to the engine's callers; the agent only reads it */
-    tensor_from(&model->input, &input, hil_engine_input_data(engine, 0));
-    tensor_from(&model->output, &output, (void *)(uintptr_t)hil_engine_output_data(engine, 0));
+    hil_agent_tensor_from_engine(&model->input, &input, hil_engine_input_data(engine, 0));
+    hil_agent_tensor_from_engine(&model->output, &output, (void *)(uintptr_t)hil_engine_output_data(engine, 0));
     return 0;
 }
 
@@ -146,7 +132,7 @@ static int engine_layer_info(uint32_t index, hil_agent_layer_t *layer)
     layer->op_code = (uint16_t)info.code;
     layer->tensor_index = (uint16_t)info.output_index;
     /* read-only to the agent, like the model output */
-    tensor_from(&layer->output, &info.output,
+    hil_agent_tensor_from_engine(&layer->output, &info.output,
                 (void *)(uintptr_t)hil_engine_op_output_data(&engine_state.engine, (int)index));
     return 0;
 }
