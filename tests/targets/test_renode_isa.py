@@ -17,43 +17,29 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 
 import pytest
 
 from harness.deadline import Deadline
-from harness.process import free_port, spawn, terminate
-from harness.targets.renode import RENODE_ENV, parse_monitor_integer, renode_executable
+from harness.process import LoggedChild, free_port
+from harness.targets.renode import RENODE_ENV, parse_monitor_integer, renode_command, renode_executable
 from harness.targets.renode_monitor import RenodeMonitor
+from tests.targets.programs import VECTORS
 
-SSUB8_SEL = """
-    .syntax unified
-    .cpu cortex-m4
-    .thumb
-    .section .text
-    .global _start
-    .word 0x20001000
-    .word _start + 1
-_start:
+# the operands both programs start from
+OPERANDS = VECTORS + """
     ldr r0, =0x05F07F80     /* bytes -128, 127, -16, 5 */
     ldr r1, =0x0A108001     /* bytes    1, -128, 16, 10 */
+"""
+
+SSUB8_SEL = OPERANDS + """
     ssub8 r2, r0, r1        /* GE = 0b0010: only 127 - (-128) is >= 0 */
     sel r3, r0, r1          /* per byte GE ? r0 : r1 = the signed maximum */
 1:  b 1b
 """
 SIGNED_BYTE_MAX = 0x0A107F01   # max(-128, 1), max(127, -128), max(-16, 16), max(5, 10)
 
-PROGRAM = """
-    .syntax unified
-    .cpu cortex-m4
-    .thumb
-    .section .text
-    .global _start
-    .word 0x20001000
-    .word _start + 1
-_start:
-    ldr r0, =0x05F07F80     /* bytes -128, 127, -16, 5 */
-    ldr r1, =0x0A108001     /* bytes    1, -128, 16, 10 */
+PROGRAM = OPERANDS + """
     ldr r4, =0x80808080
     eor r0, r0, r4
     eor r1, r1, r4
@@ -77,42 +63,25 @@ needs_renode = pytest.mark.skipif(shutil.which(os.environ.get(RENODE_ENV) or "re
                                   reason=f"Renode is not provided: set ${RENODE_ENV} or put `renode` on PATH")
 
 
-@pytest.fixture(scope="module")
-def assemble(tmp_path_factory):
-    """Assembler source -> an ELF at the STM32F4's flash (vector table first)."""
-    gcc = shutil.which("arm-none-eabi-gcc")
-    if gcc is None:
-        pytest.fail("arm-none-eabi-gcc not found; run scripts/setup.sh --install-only")
-    folder = tmp_path_factory.mktemp("isa")
-
-    def build(name: str, source: str):
-        (folder / f"{name}.S").write_text(source)
-        subprocess.run([gcc, "-mcpu=cortex-m4", "-mthumb", "-nostdlib", "-Wl,-Ttext=0x08000000", "-Wl,-e,_start",
-                        "-o", f"{name}.elf", f"{name}.S"], cwd=folder, check=True, timeout=60)
-        return folder / f"{name}.elf"
-    return build
-
-
 def registers_after(elf, steps: int, registers, tmp_path) -> dict[int, int]:
     """Run ``elf`` on Renode's stm32f4.repl for ``steps`` instructions; the registers' values."""
     script = tmp_path / "isa.resc"
     script.write_text(f'mach create "isa"\nmachine LoadPlatformDescription @platforms/cpus/stm32f4.repl\n'
                       f"sysbus LoadELF @{elf}\n")
     port = free_port()
-    with open(tmp_path / "renode.log", "wb") as log:
-        proc = spawn([renode_executable(), "--disable-xwt", "--plain", "--port", str(port), str(script)], log_file=log)
-        try:
-            monitor = RenodeMonitor.connect("127.0.0.1", port, timeout_s=60, alive=lambda: proc.poll() is None)
-            deadline = Deadline(60)
-            while monitor.prompt != "isa":
-                monitor.read_until_prompt(deadline)
-            monitor.execute(f"sysbus.cpu Step {steps}", timeout_s=30)
-            values = {r: parse_monitor_integer(monitor.execute(f"sysbus.cpu GetRegisterUnsafe {r}"), f"r{r}")
-                      for r in registers}
-            monitor.quit()
-            monitor.close()
-        finally:
-            terminate(proc, 10)
+    renode = LoggedChild(renode_command(renode_executable(), port, script), tmp_path / "renode.log")
+    try:
+        monitor = RenodeMonitor.connect("127.0.0.1", port, timeout_s=60, alive=lambda: renode.is_running)
+        deadline = Deadline(60)
+        while monitor.prompt != "isa":
+            monitor.read_until_prompt(deadline)
+        monitor.execute(f"sysbus.cpu Step {steps}", timeout_s=30)
+        values = {r: parse_monitor_integer(monitor.execute(f"sysbus.cpu GetRegisterUnsafe {r}"), f"r{r}")
+                  for r in registers}
+        monitor.quit()
+        monitor.close()
+    finally:
+        renode.stop(10)
     return values
 
 
