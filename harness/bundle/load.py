@@ -6,12 +6,12 @@ Every problem is a BundleError (a ModelError) naming the file and the field.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import BundleError, ScalerError
+from harness.errors import BundleError, ConfigError, ScalerError
+from harness.models.json_kind import BUNDLE, read_json_kind
 from harness.models.metadata import JSON_SUFFIX, ModelMetadata, read_metadata, sha256_file
 
 
@@ -78,17 +78,6 @@ def load_bundle(json_path: str | Path) -> ModelBundle:
     return ModelBundle(meta, scaler, paths["int8"], paths.get("float"), json_path, spec)
 
 
-def is_bundle_json(path: str | Path) -> bool:
-    """Does this JSON file claim to be a bundle (a ``format`` and ``files.int8``)? Scaler exports,
-    folds and other JSON do not."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and "format" in data and isinstance(data.get("files"), dict) \
-        and "int8" in data["files"]
-
-
 def list_bundles(models_dir: str | Path) -> list[Path]:
     """The bundles of a models folder, sorted by name. Every ``.json`` must be a bundle and every
     INT8 ``.tflite`` must belong to one: anything else is a BundleError naming the file, so that
@@ -99,14 +88,12 @@ def list_bundles(models_dir: str | Path) -> list[Path]:
     bundles = sorted(folder.glob(f"*{JSON_SUFFIX}"))
     named: set[str] = set()
     for path in bundles:
-        if not is_bundle_json(path):
-            raise BundleError("is not a model bundle (no 'format' and 'files.int8'); keep scaler exports and "
-                              "other JSON out of the models folder", str(path), "files.int8")
         try:
-            files = json.loads(path.read_text())["files"]
-        except (OSError, ValueError, KeyError, TypeError):
-            continue   # load_bundle reports it with its field
-        named.update(entry.get("name", "") for entry in files.values() if isinstance(entry, dict))
+            _, data = read_json_kind(path, allowed=(BUNDLE,))
+        except ConfigError as e:
+            raise BundleError(f"{str(e).removeprefix(f'{path}: ')}; keep scaler exports and other JSON out of "
+                              "the models folder", str(path), "files.int8") from e
+        named.update(entry.get("name", "") for entry in data["files"].values() if isinstance(entry, dict))
     orphans = sorted(p.name for p in folder.glob("*.tflite") if p.name not in named)
     if orphans:
         raise BundleError(f"{orphans[0]} has no bundle JSON naming it ({len(orphans)} such file(s)); make one with "

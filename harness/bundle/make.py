@@ -5,14 +5,13 @@ files; the result is checked by the same loader the suite uses before it is retu
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.bundle.spec import Recording, Sensor
 from harness.quant.metrics import DEFAULT_BAND_G
-from harness.errors import BundleError, ScalerError
+from harness.errors import BundleError, ConfigError, ScalerError
 
 
 @dataclass
@@ -39,15 +38,18 @@ def load_scaler(source: str, clip=None):
     """A fitted scaler from a pickled scikit-learn scaler (.pkl/.pickle) or a harness export
     (.json: ``Scaler.export()``)."""
     from harness.bundle.sklearn_import import load_sklearn_pickle
+    from harness.models.json_kind import SCALER_EXPORT, read_json_kind
     from harness.quant.scalers import from_export
     path = Path(source)
     if path.suffix.lower() in (".pkl", ".pickle"):
         return load_sklearn_pickle(path, clip)
     if path.suffix.lower() == ".json":
         try:
-            return from_export(json.loads(path.read_text()))
-        except (OSError, ValueError, ScalerError) as e:
-            raise BundleError(f"is not a harness scaler export: {e}", str(path), "scaler") from e
+            _, export = read_json_kind(path, allowed=(SCALER_EXPORT,))
+            return from_export(export)
+        except (ConfigError, ScalerError) as e:
+            raise BundleError(f"is not a harness scaler export: {str(e).removeprefix(f'{path}: ')}", str(path),
+                              "scaler") from e
     raise BundleError("must be a pickled scikit-learn scaler (.pkl) or a harness scaler export (.json)",
                       str(path), "scaler")
 

@@ -8,13 +8,13 @@
   keeps each window's index, start time and (for a labelled recording) label.
 - ``.npy`` input tensors (``--input-codes``): the model's input dtype, (n, *input_shape) or (n, elements)
 
-The fold comes from a JSON file: a model's metadata (``<name>.json``: ``scaler`` + ``input``), a
-scaler export (with or without its ``fixed_point`` form) or a fold export.
+The fold comes from a JSON file (``harness.models.json_kind`` tells which): a model bundle
+(``<name>.json``, its ``scaler``), a scaler export (with or without its ``fixed_point`` form) or a
+fold export.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,25 +96,20 @@ def load_input_tensors(path, model) -> np.ndarray:
 
 
 def fold_from_file(path, model, counts_per_g: float = DEFAULT_COUNTS_PER_G):
-    """The fold the device should run for ``model`` (a ModelInfo): from metadata, a scaler export
+    """The fold the device should run for ``model`` (a ModelInfo): from a bundle, a scaler export
     or a fold export. Scalers are folded with the device's input quantization and ``counts_per_g``."""
     from harness.device.pipeline import as_fold
     from harness.errors import QuantizationError, ScalerError
+    from harness.models.json_kind import BUNDLE, FOLD_EXPORT, SCALER_EXPORT, json_kind, read_json_kind
     from harness.quant.fold import fold_scaler
     from harness.quant.scalers import from_export
     from harness.quant.tflite import QuantParams
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ConfigError(f"cannot read scaler/fold JSON {path}: {e}") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a JSON object")
-    if data.get("kind") in ("affine", "threshold"):
+    kind, data = read_json_kind(path)
+    if kind == FOLD_EXPORT:
         return as_fold(data)
-    export = data.get("scaler", data)  # model metadata holds the export under "scaler"
-    if not isinstance(export, dict) or "fitted" not in export:
-        raise ConfigError(f"{path}: holds no scaler export, model metadata or fold export")
+    export = data.get("scaler") if kind == BUNDLE else data
+    if json_kind(export) != SCALER_EXPORT:
+        raise ConfigError(f"{path}: the bundle's 'scaler' is not a scaler export ('kind' and 'fitted')")
     try:
         # the input's own type: int8, or int16 codes (zero point 0) for a 16x8 model
         params = QuantParams.for_dtype(model.input.scale, model.input.zero_point, np.dtype(model.input.dtype).name)

@@ -131,7 +131,7 @@ def test_a_models_folder_with_other_json_or_a_lone_tflite_is_refused(bundles, tm
     folder.mkdir()
     made = make_bundle("robust", folder)
     (folder / "scaler_robust.json").write_text((ACTIVITY / "scaler_robust.json").read_text())
-    with pytest.raises(BundleError, match="is not a model bundle") as err:
+    with pytest.raises(BundleError, match="is a JSON object with keys .*, not a model bundle") as err:
         list_bundles(folder)
     assert err.value.path == str(folder / "scaler_robust.json")
     result = hil(["run", "--models-dir", str(folder), "--out", str(tmp_path / "out")], tmp_path)
