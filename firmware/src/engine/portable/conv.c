@@ -14,34 +14,15 @@ hil_status pe_conv_prepare(pe_state *s, int op_index, const pe_options *o)
     const pe_tensor *in = &s->tensors[op->inputs[0]];
     const pe_tensor *filter = &s->tensors[op->inputs[1]];
     const pe_tensor *out = &s->tensors[op->output];
-    if ((st = pe_expect_rank(s, op_index, op->inputs[0], 4)) != HIL_OK ||
-        (st = pe_expect_rank(s, op_index, op->inputs[1], 4)) != HIL_OK ||
-        (st = pe_expect_rank(s, op_index, op->output, 4)) != HIL_OK ||
+    if ((st = pe_conv_check_ranks(s, op_index)) != HIL_OK ||
         (st = pe_conv_check_tensors(s, op_index, filter->dims[0])) != HIL_OK) {
         return st;
     }
-    if ((st = pe_check_window(s, op_index, filter->dims[1], o->stride_h, o->dilation_h)) != HIL_OK ||
-        (st = pe_check_window(s, op_index, filter->dims[2], o->stride_w, o->dilation_w)) != HIL_OK) {
+    const int32_t out_c = filter->dims[0];
+    if ((st = pe_conv_check_groups(s, op_index)) != HIL_OK ||
+        (st = pe_conv_window(s, op_index, o, out_c, p)) != HIL_OK) {
         return st;
     }
-    const int32_t in_c = in->dims[3];
-    const int32_t out_c = filter->dims[0];
-    const int32_t filter_c = filter->dims[3];
-    if (in_c % filter_c != 0 || out_c % (in_c / filter_c) != 0) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->inputs[1], filter_c);
-    }
-    const int32_t out_h = pe_compute_out_size(o->padding, in->dims[1], filter->dims[1], o->stride_h, o->dilation_h);
-    const int32_t out_w = pe_compute_out_size(o->padding, in->dims[2], filter->dims[2], o->stride_w, o->dilation_w);
-    if (out->dims[0] != in->dims[0] || out->dims[1] != out_h || out->dims[2] != out_w ||
-        out->dims[3] != out_c) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->output, 0);
-    }
-    p->stride_w = o->stride_w;
-    p->stride_h = o->stride_h;
-    p->dilation_w = o->dilation_w;
-    p->dilation_h = o->dilation_h;
-    p->pad_h = pe_compute_padding(o->stride_h, o->dilation_h, in->dims[1], filter->dims[1], out_h);
-    p->pad_w = pe_compute_padding(o->stride_w, o->dilation_w, in->dims[2], filter->dims[2], out_w);
     p->input_offset = -in->zero_point;
     p->output_offset = out->zero_point;
     if ((st = pe_conv_quant_params(s, op_index, in, filter, op->inputs[1], out, out_c, 0,
@@ -52,7 +33,7 @@ hil_status pe_conv_prepare(pe_state *s, int op_index, const pe_options *o)
         return st;
     }
 #ifndef PE_REFERENCE_KERNELS
-    if (in_c == filter_c) { /* one group: the im2col + dual-MAC kernel of conv_fast.c */
+    if (in->dims[3] == filter->dims[3]) { /* one group: the im2col + dual-MAC kernel of conv_fast.c */
         if ((st = pe_request_scratch(s, op_index, pe_conv_fast_scratch_bytes(s, op))) != HIL_OK) {
             return st;
         }

@@ -22,55 +22,12 @@ static void pe_depthwise_conv16_eval_wide(const pe_state *s, const pe_op *op);
 /* Types, quantization and ranks of input, filter and output; shapes are the caller's. */
 static hil_status pe_conv16_check(pe_state *s, int op_index)
 {
-    const pe_op *op = &s->ops[op_index];
-    hil_status st;
-    if (op->n_inputs < 2 || op->inputs[0] < 0 || op->inputs[1] < 0) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, -1, op->n_inputs);
-    }
-    if ((st = pe_expect_type(s, op_index, op->inputs[0], PE_TYPE_INT16)) != HIL_OK ||
-        (st = pe_expect_type(s, op_index, op->inputs[1], PE_TYPE_INT8)) != HIL_OK ||
-        (st = pe_expect_type(s, op_index, op->output, PE_TYPE_INT16)) != HIL_OK ||
-        (st = pe_expect_quantized(s, op_index, op->inputs[0])) != HIL_OK ||
-        (st = pe_expect_quantized(s, op_index, op->inputs[1])) != HIL_OK ||
-        (st = pe_expect_quantized(s, op_index, op->output)) != HIL_OK ||
-        (st = pe_expect_rank(s, op_index, op->inputs[0], 4)) != HIL_OK ||
-        (st = pe_expect_rank(s, op_index, op->inputs[1], 4)) != HIL_OK ||
-        (st = pe_expect_rank(s, op_index, op->output, 4)) != HIL_OK) {
-        return st;
-    }
-    return HIL_OK;
-}
-
-/* Window, output shape and padding shared by both ops. */
-static hil_status pe_conv16_geometry(pe_state *s, int op_index, const pe_options *o, int32_t out_c,
-                                     pe_conv16_params *p)
-{
-    const pe_op *op = &s->ops[op_index];
-    const pe_tensor *in = &s->tensors[op->inputs[0]];
-    const pe_tensor *filter = &s->tensors[op->inputs[1]];
-    const pe_tensor *out = &s->tensors[op->output];
-    hil_status st;
-    if ((st = pe_check_window(s, op_index, filter->dims[1], o->stride_h, o->dilation_h)) != HIL_OK ||
-        (st = pe_check_window(s, op_index, filter->dims[2], o->stride_w, o->dilation_w)) != HIL_OK) {
-        return st;
-    }
-    const int32_t out_h = pe_compute_out_size(o->padding, in->dims[1], filter->dims[1], o->stride_h, o->dilation_h);
-    const int32_t out_w = pe_compute_out_size(o->padding, in->dims[2], filter->dims[2], o->stride_w, o->dilation_w);
-    if (out->dims[0] != in->dims[0] || out->dims[1] != out_h || out->dims[2] != out_w ||
-        out->dims[3] != out_c) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->output, 0);
-    }
-    p->stride_w = o->stride_w;
-    p->stride_h = o->stride_h;
-    p->dilation_w = o->dilation_w;
-    p->dilation_h = o->dilation_h;
-    p->pad_h = pe_compute_padding(o->stride_h, o->dilation_h, in->dims[1], filter->dims[1], out_h);
-    p->pad_w = pe_compute_padding(o->stride_w, o->dilation_w, in->dims[2], filter->dims[2], out_w);
-    return HIL_OK;
+    const hil_status st = pe_check_weighted_io(s, op_index, PE_TYPE_INT16);
+    return st != HIL_OK ? st : pe_conv_check_ranks(s, op_index);
 }
 
 static hil_status pe_conv16_quant(pe_state *s, int op_index, const pe_options *o, int32_t out_c,
-                                  int32_t quantized_dim, pe_conv16_params *p)
+                                  int32_t quantized_dim, pe_conv_params *p)
 {
     const pe_op *op = &s->ops[op_index];
     hil_status st;
@@ -88,20 +45,17 @@ static hil_status pe_conv16_quant(pe_state *s, int op_index, const pe_options *o
 hil_status pe_conv16_prepare(pe_state *s, int op_index, const pe_options *o)
 {
     pe_op *op = &s->ops[op_index];
-    pe_conv16_params *p = &op->p.i16.conv;
+    pe_conv_params *p = &op->p.conv;
     hil_status st;
     if ((st = pe_conv16_check(s, op_index)) != HIL_OK) {
         return st;
     }
-    const pe_tensor *in = &s->tensors[op->inputs[0]];
     const pe_tensor *filter = &s->tensors[op->inputs[1]];
     const int32_t out_c = filter->dims[0];
     const int32_t filter_c = filter->dims[3];
-    if (in->dims[3] % filter_c != 0 || out_c % (in->dims[3] / filter_c) != 0) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->inputs[1], filter_c);
-    }
-    if ((st = pe_bias16(s, op_index, out_c, 1, o->quantized_bias_type, &p->wide_bias)) != HIL_OK ||
-        (st = pe_conv16_geometry(s, op_index, o, out_c, p)) != HIL_OK) {
+    if ((st = pe_conv_check_groups(s, op_index)) != HIL_OK ||
+        (st = pe_bias16(s, op_index, out_c, 1, o->quantized_bias_type, &p->wide_bias)) != HIL_OK ||
+        (st = pe_conv_window(s, op_index, o, out_c, p)) != HIL_OK) {
         return st;
     }
     const int64_t window = (int64_t)filter->dims[1] * filter->dims[2] * filter_c;
@@ -109,7 +63,8 @@ hil_status pe_conv16_prepare(pe_state *s, int op_index, const pe_options *o)
         op->eval = pe_conv16_eval_wide;
     }
 #ifndef PE_REFERENCE_KERNELS /* the reference loop alone, as conv.c's PE_REFERENCE_KERNELS builds */
-    else if (in->dims[2] == 1 && filter->dims[2] == 1 && filter_c == in->dims[3] && p->dilation_h == 1) {
+    else if (pe_in(s, op, 0)->dims[2] == 1 && filter->dims[2] == 1 && filter_c == pe_in(s, op, 0)->dims[3] &&
+             p->dilation_h == 1) {
         /* A 1-D convolution over the rows (window sums in int32: exact, or TFLM's int32 one):
          * each output's window is one contiguous run of input and of weights, one output
          * channel's weights widened to int16 in the scratch region for dual 16-bit MACs. */
@@ -125,23 +80,19 @@ hil_status pe_conv16_prepare(pe_state *s, int op_index, const pe_options *o)
 hil_status pe_depthwise_conv16_prepare(pe_state *s, int op_index, const pe_options *o)
 {
     pe_op *op = &s->ops[op_index];
-    pe_conv16_params *p = &op->p.i16.conv;
+    pe_conv_params *p = &op->p.conv;
     hil_status st;
     if ((st = pe_conv16_check(s, op_index)) != HIL_OK) {
         return st;
     }
-    const pe_tensor *in = &s->tensors[op->inputs[0]];
     const pe_tensor *filter = &s->tensors[op->inputs[1]];
     const int32_t out_c = filter->dims[3];
-    if (o->depth_multiplier < 1) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, -1, o->depth_multiplier);
-    }
-    if (filter->dims[0] != 1 || (int64_t)in->dims[3] * o->depth_multiplier != out_c) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->inputs[1], o->depth_multiplier);
+    if ((st = pe_depthwise_check_multiplier(s, op_index, o)) != HIL_OK) {
+        return st;
     }
     /* TFLM's int16 depthwise reads the bias as int64 whatever its type: only INT64 is safe. */
     if ((st = pe_bias16(s, op_index, out_c, 0, 0, &p->wide_bias)) != HIL_OK ||
-        (st = pe_conv16_geometry(s, op_index, o, out_c, p)) != HIL_OK) {
+        (st = pe_conv_window(s, op_index, o, out_c, p)) != HIL_OK) {
         return st;
     }
     p->depth_multiplier = o->depth_multiplier;
@@ -151,7 +102,7 @@ hil_status pe_depthwise_conv16_prepare(pe_state *s, int op_index, const pe_optio
     return pe_conv16_quant(s, op_index, o, out_c, 3, p);
 }
 
-static inline int16_t pe_conv16_output(const pe_conv16_params *p, const pe_tensor *bias, int64_t acc,
+static inline int16_t pe_conv16_output(const pe_conv_params *p, const pe_tensor *bias, int64_t acc,
                                        int32_t oc)
 {
     int32_t scaled;
@@ -174,7 +125,7 @@ static inline int16_t pe_conv16_output(const pe_conv16_params *p, const pe_tenso
  * int64 bias); otherwise one wrapping int32 sum (exact, or TFLM's own int32 accumulator). */
 static inline __attribute__((always_inline)) void pe_conv16_run(const pe_state *s, const pe_op *op, int wide_taps)
 {
-    const pe_conv16_params *p = &op->p.i16.conv;
+    const pe_conv_params *p = &op->p.conv;
     const pe_tensor *in = pe_in(s, op, 0);
     const pe_tensor *filter = pe_in(s, op, 1);
     const pe_tensor *bias = op->n_inputs > 2 ? pe_in(s, op, 2) : NULL;
@@ -251,7 +202,7 @@ static void pe_conv16_eval_wide(const pe_state *s, const pe_op *op) /* rare: -Os
 #ifndef PE_REFERENCE_KERNELS
 PE_HOT static void pe_conv16_eval_1d(const pe_state *s, const pe_op *op)
 {
-    const pe_conv16_params *p = &op->p.i16.conv;
+    const pe_conv_params *p = &op->p.conv;
     const pe_tensor *in = pe_in(s, op, 0);
     const pe_tensor *filter = pe_in(s, op, 1);
     const pe_tensor *bias = op->n_inputs > 2 ? pe_in(s, op, 2) : NULL;
@@ -293,7 +244,7 @@ PE_HOT static void pe_conv16_eval_1d(const pe_state *s, const pe_op *op)
 static inline __attribute__((always_inline)) void pe_depthwise_conv16_run(const pe_state *s, const pe_op *op,
                                                                           int wide_taps)
 {
-    const pe_conv16_params *p = &op->p.i16.conv;
+    const pe_conv_params *p = &op->p.conv;
     const pe_tensor *in = pe_in(s, op, 0);
     const pe_tensor *filter = pe_in(s, op, 1);
     const pe_tensor *bias = op->n_inputs > 2 ? pe_in(s, op, 2) : NULL;

@@ -29,19 +29,29 @@ hil_status pe_conv_quant_params(pe_state *s, int op_index, const pe_tensor *inpu
     return HIL_OK;
 }
 
-hil_status pe_conv_check_tensors(pe_state *s, int op_index, int32_t bias_elements)
+hil_status pe_check_weighted_io(pe_state *s, int op_index, uint8_t activation_type)
 {
     const pe_op *op = &s->ops[op_index];
     hil_status st;
     if (op->n_inputs < 2 || op->inputs[0] < 0 || op->inputs[1] < 0) {
         return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, -1, op->n_inputs);
     }
-    if ((st = pe_expect_type(s, op_index, op->inputs[0], PE_TYPE_INT8)) != HIL_OK ||
+    if ((st = pe_expect_type(s, op_index, op->inputs[0], activation_type)) != HIL_OK ||
         (st = pe_expect_type(s, op_index, op->inputs[1], PE_TYPE_INT8)) != HIL_OK ||
-        (st = pe_expect_type(s, op_index, op->output, PE_TYPE_INT8)) != HIL_OK ||
+        (st = pe_expect_type(s, op_index, op->output, activation_type)) != HIL_OK ||
         (st = pe_expect_quantized(s, op_index, op->inputs[0])) != HIL_OK ||
         (st = pe_expect_quantized(s, op_index, op->inputs[1])) != HIL_OK ||
         (st = pe_expect_quantized(s, op_index, op->output)) != HIL_OK) {
+        return st;
+    }
+    return HIL_OK;
+}
+
+hil_status pe_conv_check_tensors(pe_state *s, int op_index, int32_t bias_elements)
+{
+    const pe_op *op = &s->ops[op_index];
+    hil_status st;
+    if ((st = pe_check_weighted_io(s, op_index, PE_TYPE_INT8)) != HIL_OK) {
         return st;
     }
     if (op->n_inputs > 2 && op->inputs[2] >= 0) {
@@ -54,4 +64,66 @@ hil_status pe_conv_check_tensors(pe_state *s, int op_index, int32_t bias_element
         }
     }
     return HIL_OK;
+}
+
+hil_status pe_conv_window(pe_state *s, int op_index, const pe_options *o, int32_t out_c, pe_conv_params *p)
+{
+    const pe_op *op = &s->ops[op_index];
+    const pe_tensor *in = &s->tensors[op->inputs[0]];
+    const pe_tensor *filter = &s->tensors[op->inputs[1]];
+    const pe_tensor *out = &s->tensors[op->output];
+    hil_status st;
+    if ((st = pe_check_window(s, op_index, filter->dims[1], o->stride_h, o->dilation_h)) != HIL_OK ||
+        (st = pe_check_window(s, op_index, filter->dims[2], o->stride_w, o->dilation_w)) != HIL_OK) {
+        return st;
+    }
+    const int32_t out_h = pe_compute_out_size(o->padding, in->dims[1], filter->dims[1], o->stride_h, o->dilation_h);
+    const int32_t out_w = pe_compute_out_size(o->padding, in->dims[2], filter->dims[2], o->stride_w, o->dilation_w);
+    if (out->dims[0] != in->dims[0] || out->dims[1] != out_h || out->dims[2] != out_w ||
+        out->dims[3] != out_c) {
+        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->output, 0);
+    }
+    p->stride_w = o->stride_w;
+    p->stride_h = o->stride_h;
+    p->dilation_w = o->dilation_w;
+    p->dilation_h = o->dilation_h;
+    p->pad_h = pe_compute_padding(o->stride_h, o->dilation_h, in->dims[1], filter->dims[1], out_h);
+    p->pad_w = pe_compute_padding(o->stride_w, o->dilation_w, in->dims[2], filter->dims[2], out_w);
+    return HIL_OK;
+}
+
+hil_status pe_conv_check_groups(pe_state *s, int op_index)
+{
+    const pe_op *op = &s->ops[op_index];
+    const int32_t in_c = s->tensors[op->inputs[0]].dims[3];
+    const int32_t out_c = s->tensors[op->inputs[1]].dims[0];
+    const int32_t filter_c = s->tensors[op->inputs[1]].dims[3];
+    if (in_c % filter_c != 0 || out_c % (in_c / filter_c) != 0) {
+        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->inputs[1], filter_c);
+    }
+    return HIL_OK;
+}
+
+hil_status pe_depthwise_check_multiplier(pe_state *s, int op_index, const pe_options *o)
+{
+    const pe_op *op = &s->ops[op_index];
+    const pe_tensor *filter = &s->tensors[op->inputs[1]];
+    if (o->depth_multiplier < 1) {
+        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, -1, o->depth_multiplier);
+    }
+    if (filter->dims[0] != 1 || (int64_t)s->tensors[op->inputs[0]].dims[3] * o->depth_multiplier != filter->dims[3]) {
+        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->inputs[1], o->depth_multiplier);
+    }
+    return HIL_OK;
+}
+
+hil_status pe_conv_check_ranks(pe_state *s, int op_index)
+{
+    const pe_op *op = &s->ops[op_index];
+    hil_status st;
+    if ((st = pe_expect_rank(s, op_index, op->inputs[0], 4)) != HIL_OK ||
+        (st = pe_expect_rank(s, op_index, op->inputs[1], 4)) != HIL_OK) {
+        return st;
+    }
+    return pe_expect_rank(s, op_index, op->output, 4);
 }

@@ -14,36 +14,16 @@ hil_status pe_depthwise_conv_prepare(pe_state *s, int op_index, const pe_options
     const pe_tensor *in = &s->tensors[op->inputs[0]];
     const pe_tensor *filter = &s->tensors[op->inputs[1]];
     const pe_tensor *out = &s->tensors[op->output];
-    if ((st = pe_expect_rank(s, op_index, op->inputs[0], 4)) != HIL_OK ||
-        (st = pe_expect_rank(s, op_index, op->inputs[1], 4)) != HIL_OK ||
-        (st = pe_expect_rank(s, op_index, op->output, 4)) != HIL_OK ||
+    if ((st = pe_conv_check_ranks(s, op_index)) != HIL_OK ||
         (st = pe_conv_check_tensors(s, op_index, filter->dims[3])) != HIL_OK) {
         return st;
     }
-    if ((st = pe_check_window(s, op_index, filter->dims[1], o->stride_h, o->dilation_h)) != HIL_OK ||
-        (st = pe_check_window(s, op_index, filter->dims[2], o->stride_w, o->dilation_w)) != HIL_OK) {
+    const int32_t out_c = filter->dims[3];
+    if ((st = pe_depthwise_check_multiplier(s, op_index, o)) != HIL_OK ||
+        (st = pe_conv_window(s, op_index, o, out_c, p)) != HIL_OK) {
         return st;
     }
-    if (o->depth_multiplier < 1) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, -1, o->depth_multiplier);
-    }
-    const int32_t out_c = filter->dims[3];
-    if (filter->dims[0] != 1 || (int64_t)in->dims[3] * o->depth_multiplier != out_c) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->inputs[1], o->depth_multiplier);
-    }
-    const int32_t out_h = pe_compute_out_size(o->padding, in->dims[1], filter->dims[1], o->stride_h, o->dilation_h);
-    const int32_t out_w = pe_compute_out_size(o->padding, in->dims[2], filter->dims[2], o->stride_w, o->dilation_w);
-    if (out->dims[0] != in->dims[0] || out->dims[1] != out_h || out->dims[2] != out_w ||
-        out->dims[3] != out_c) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->output, 0);
-    }
-    p->stride_w = o->stride_w;
-    p->stride_h = o->stride_h;
-    p->dilation_w = o->dilation_w;
-    p->dilation_h = o->dilation_h;
     p->depth_multiplier = o->depth_multiplier;
-    p->pad_h = pe_compute_padding(o->stride_h, o->dilation_h, in->dims[1], filter->dims[1], out_h);
-    p->pad_w = pe_compute_padding(o->stride_w, o->dilation_w, in->dims[2], filter->dims[2], out_w);
     p->input_offset = -in->zero_point;
     p->output_offset = out->zero_point;
     if ((st = pe_conv_quant_params(s, op_index, in, filter, op->inputs[1], out, out_c, 3,

@@ -3,41 +3,6 @@
 #include "pe_conv_util.h"
 #include "pe_fixedpoint.h"
 
-static hil_status pe_fc_quant(pe_state *s, int op_index, const pe_tensor *in, const pe_tensor *filter,
-                              const pe_tensor *bias, const pe_tensor *out, pe_fc_params *p)
-{
-    const pe_op *op = &s->ops[op_index];
-    p->per_channel = filter->n_scales > 1;
-    if (p->per_channel) {
-        return pe_conv_quant_params(s, op_index, in, filter, op->inputs[1], out, p->units, 0,
-                                    &p->multiplier, &p->shift);
-    }
-    if (bias != NULL) {
-        /* GetQuantizedConvolutionMultipler's sanity check on the bias scale. */
-        const double input_product_scale = (double)in->scale * (double)filter->scale;
-        const double bias_scale = bias->quantized ? (double)bias->scale : 0.0;
-        const double diff = input_product_scale > bias_scale ? input_product_scale - bias_scale
-                                                             : bias_scale - input_product_scale;
-        if (!(diff / (double)out->scale <= 0.02)) {
-            return pe_fail(s, HIL_ERR_BAD_QUANTIZATION, op_index, op->inputs[2], 0);
-        }
-    }
-    p->multiplier = pe_persist_i32(s, 1);
-    p->shift = pe_persist_i32(s, 1);
-    if (p->multiplier == NULL || p->shift == NULL) {
-        return pe_fail(s, HIL_ERR_ARENA_TOO_SMALL, op_index, -1, 0);
-    }
-    /* TFLite multiplies the two float scales in float before widening to double. */
-    const float product = in->scale * filter->scale;
-    const double real = (double)product / (double)out->scale;
-    int sh = 0;
-    if (!(product >= 0.0f) || !pe_quantize_multiplier(real, &p->multiplier[0], &sh)) {
-        return pe_fail(s, HIL_ERR_BAD_QUANTIZATION, op_index, op->inputs[1], 0);
-    }
-    p->shift[0] = sh;
-    return HIL_OK;
-}
-
 hil_status pe_fully_connected_prepare(pe_state *s, int op_index, const pe_options *o)
 {
     pe_op *op = &s->ops[op_index];
@@ -49,27 +14,15 @@ hil_status pe_fully_connected_prepare(pe_state *s, int op_index, const pe_option
     const pe_tensor *in = &s->tensors[op->inputs[0]];
     const pe_tensor *filter = &s->tensors[op->inputs[1]];
     const pe_tensor *out = &s->tensors[op->output];
-    const pe_tensor *bias = (op->n_inputs > 2 && op->inputs[2] >= 0) ? &s->tensors[op->inputs[2]] : NULL;
     if ((st = pe_expect_rank(s, op_index, op->inputs[1], 2)) != HIL_OK ||
-        (st = pe_conv_check_tensors(s, op_index, filter->dims[0])) != HIL_OK) {
+        (st = pe_conv_check_tensors(s, op_index, filter->dims[0])) != HIL_OK ||
+        (st = pe_fc_shape(s, op_index, o, p)) != HIL_OK) {
         return st;
-    }
-    if (o->weights_format != 0) { /* only the DEFAULT weights format */
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->inputs[1], o->weights_format);
-    }
-    p->units = filter->dims[0];
-    p->accum_depth = filter->dims[1];
-    if (out->rank < 1 || out->dims[out->rank - 1] != p->units) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->output, 0);
-    }
-    p->batches = (int32_t)(out->elements / (uint32_t)p->units);
-    if ((uint64_t)p->batches * (uint64_t)p->accum_depth != in->elements) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->inputs[0], (int32_t)in->elements);
     }
     p->input_offset = -in->zero_point;
     p->filter_offset = -filter->zero_point;
     p->output_offset = out->zero_point;
-    if ((st = pe_fc_quant(s, op_index, in, filter, bias, out, p)) != HIL_OK) {
+    if ((st = pe_fc_quant_params(s, op_index, p)) != HIL_OK) {
         return st;
     }
     if ((st = pe_activation_range(s, op_index, o->activation, out, &p->act_min, &p->act_max)) != HIL_OK) {

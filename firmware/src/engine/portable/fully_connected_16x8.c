@@ -5,78 +5,24 @@
 #include "pe_conv_util.h"
 #include "pe_int16.h"
 
-static hil_status pe_fc16_quant(pe_state *s, int op_index, pe_fc16_params *p)
-{
-    const pe_op *op = &s->ops[op_index];
-    const pe_tensor *in = &s->tensors[op->inputs[0]];
-    const pe_tensor *filter = &s->tensors[op->inputs[1]];
-    const pe_tensor *out = &s->tensors[op->output];
-    const pe_tensor *bias = (op->n_inputs > 2 && op->inputs[2] >= 0) ? &s->tensors[op->inputs[2]] : NULL;
-    p->per_channel = filter->n_scales > 1;
-    if (p->per_channel) {
-        return pe_conv_quant_params(s, op_index, in, filter, op->inputs[1], out, p->units, 0,
-                                    &p->multiplier, &p->shift);
-    }
-    if (bias != NULL) {
-        /* GetQuantizedConvolutionMultipler's sanity check on the bias scale. */
-        const double input_product_scale = (double)in->scale * (double)filter->scale;
-        const double bias_scale = bias->quantized ? (double)bias->scale : 0.0;
-        const double diff = input_product_scale > bias_scale ? input_product_scale - bias_scale
-                                                             : bias_scale - input_product_scale;
-        if (!(diff / (double)out->scale <= 0.02)) {
-            return pe_fail(s, HIL_ERR_BAD_QUANTIZATION, op_index, op->inputs[2], 0);
-        }
-    }
-    p->multiplier = pe_persist_i32(s, 1);
-    p->shift = pe_persist_i32(s, 1);
-    if (p->multiplier == NULL || p->shift == NULL) {
-        return pe_fail(s, HIL_ERR_ARENA_TOO_SMALL, op_index, -1, 0);
-    }
-    /* TFLite multiplies the two float scales in float before widening to double. */
-    const float product = in->scale * filter->scale;
-    int sh = 0;
-    if (!(product >= 0.0f) || !pe_quantize_multiplier((double)product / (double)out->scale, &p->multiplier[0], &sh)) {
-        return pe_fail(s, HIL_ERR_BAD_QUANTIZATION, op_index, op->inputs[1], 0);
-    }
-    p->shift[0] = sh;
-    return HIL_OK;
-}
-
 hil_status pe_fully_connected16_prepare(pe_state *s, int op_index, const pe_options *o)
 {
     pe_op *op = &s->ops[op_index];
-    pe_fc16_params *p = &op->p.i16.fc;
+    pe_fc_params *p = &op->p.fc;
     hil_status st;
     if (op->n_inputs < 2 || op->inputs[0] < 0 || op->inputs[1] < 0) {
         return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, -1, op->n_inputs);
     }
-    const pe_tensor *in = &s->tensors[op->inputs[0]];
     const pe_tensor *filter = &s->tensors[op->inputs[1]];
     const pe_tensor *out = &s->tensors[op->output];
-    if ((st = pe_expect_type(s, op_index, op->inputs[0], PE_TYPE_INT16)) != HIL_OK ||
-        (st = pe_expect_type(s, op_index, op->inputs[1], PE_TYPE_INT8)) != HIL_OK ||
-        (st = pe_expect_type(s, op_index, op->output, PE_TYPE_INT16)) != HIL_OK ||
-        (st = pe_expect_quantized(s, op_index, op->inputs[0])) != HIL_OK ||
-        (st = pe_expect_quantized(s, op_index, op->inputs[1])) != HIL_OK ||
-        (st = pe_expect_quantized(s, op_index, op->output)) != HIL_OK ||
-        (st = pe_expect_rank(s, op_index, op->inputs[1], 2)) != HIL_OK) {
+    if ((st = pe_check_weighted_io(s, op_index, PE_TYPE_INT16)) != HIL_OK ||
+        (st = pe_expect_rank(s, op_index, op->inputs[1], 2)) != HIL_OK ||
+        (st = pe_fc_shape(s, op_index, o, p)) != HIL_OK) {
         return st;
-    }
-    if (o->weights_format != 0) { /* only the DEFAULT weights format */
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->inputs[1], o->weights_format);
-    }
-    p->units = filter->dims[0];
-    p->accum_depth = filter->dims[1];
-    if (out->rank < 1 || out->dims[out->rank - 1] != p->units) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->output, 0);
-    }
-    p->batches = (int32_t)(out->elements / (uint32_t)p->units);
-    if ((uint64_t)p->batches * (uint64_t)p->accum_depth != in->elements) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->inputs[0], (int32_t)in->elements);
     }
     p->filter_offset = -filter->zero_point;
     if ((st = pe_bias16(s, op_index, p->units, 1, o->quantized_bias_type, &p->wide_bias)) != HIL_OK ||
-        (st = pe_fc16_quant(s, op_index, p)) != HIL_OK) {
+        (st = pe_fc_quant_params(s, op_index, p)) != HIL_OK) {
         return st;
     }
     if (p->wide_bias &&
@@ -88,7 +34,7 @@ hil_status pe_fully_connected16_prepare(pe_state *s, int op_index, const pe_opti
 
 void pe_fully_connected16_eval(const pe_state *s, const pe_op *op)
 {
-    const pe_fc16_params *p = &op->p.i16.fc;
+    const pe_fc_params *p = &op->p.fc;
     const int16_t *input_data = (const int16_t *)(const void *)pe_in(s, op, 0)->data;
     const int8_t *filter_data = (const int8_t *)pe_in(s, op, 1)->data;
     const pe_tensor *bias = op->n_inputs > 2 ? pe_in(s, op, 2) : NULL;

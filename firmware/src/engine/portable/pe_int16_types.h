@@ -1,6 +1,8 @@
 /*
  * Per-op parameters of the portable engine's 16x8 kernels (int16 activations, int8 weights,
- * int64 or int32 bias); pe_internal.h puts them in pe_op's union. Entry points: pe_int16.h.
+ * int64 or int32 bias) that the int8 ones do not share; pe_internal.h puts them in pe_op's union.
+ * CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, the pools and MEAN use the int8 kernels' parameter
+ * structs (pe_conv_params, pe_fc_params, ...). Entry points: pe_int16.h.
  *
  * TFLM computes these with different primitives than the int8 kernels: the int64 accumulator is
  * requantized with the 64-bit MultiplyByQuantizedMultiplier (a 16-bit rounded multiplier, one
@@ -21,29 +23,6 @@ enum { PE_TYPE_INT64_CODE = 4, PE_TYPE_INT16_CODE = 7 };
 #define PE_SOFTMAX16_PERSIST_BYTES (2u * PE_LUT16_SIZE * (uint32_t)sizeof(int16_t))
 
 typedef struct {
-    int32_t stride_w, stride_h, dilation_w, dilation_h, pad_w, pad_h;
-    int32_t depth_multiplier;
-    int32_t act_min, act_max;
-    int32_t wide_bias;         /* 1: int64 accumulator and bias; 0: int32 (an INT32 bias tensor) */
-    int32_t *multiplier;       /* per output channel */
-    int32_t *shift;
-} pe_conv16_params;
-
-typedef struct {
-    int32_t filter_offset;     /* per-tensor weights only, as TFLM's FullyConnected */
-    int32_t act_min, act_max;
-    int32_t batches, units, accum_depth;
-    int32_t per_channel;
-    int32_t wide_bias;
-    int32_t *multiplier;
-    int32_t *shift;
-} pe_fc16_params;
-
-typedef struct {
-    int32_t stride_w, stride_h, filter_w, filter_h, pad_w, pad_h, act_min, act_max;
-} pe_pool16_params;
-
-typedef struct {
     int32_t input_multiplier, input_left_shift;
     int32_t outer, depth;
     const int16_t *exp_lut;             /* exp(x) on [-10, 0] */
@@ -58,9 +37,6 @@ typedef struct {
 } pe_quant16_params;
 
 typedef union {
-    pe_conv16_params conv;
-    pe_fc16_params fc;
-    pe_pool16_params pool;
     pe_softmax16_params softmax;
     pe_quant16_params quant;
 } pe_int16_params;

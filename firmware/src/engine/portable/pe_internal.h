@@ -85,7 +85,8 @@ typedef struct {
 typedef struct {
     int32_t stride_w, stride_h, dilation_w, dilation_h, pad_w, pad_h;
     int32_t depth_multiplier;
-    int32_t input_offset, output_offset, act_min, act_max;
+    int32_t input_offset, output_offset, act_min, act_max;   /* offsets: int8 only */
+    int32_t wide_bias;         /* 16x8: 1 int64 accumulator and bias; 0 int32 (an INT32 bias) */
     int32_t *multiplier;       /* per output channel */
     int32_t *shift;
 } pe_conv_params;
@@ -94,6 +95,7 @@ typedef struct {
     int32_t input_offset, filter_offset, output_offset, act_min, act_max;
     int32_t batches, units, accum_depth;
     int32_t per_channel;
+    int32_t wide_bias;         /* 16x8, as pe_conv_params */
     int32_t *multiplier;       /* one per unit when per_channel, else one */
     int32_t *shift;
 } pe_fc_params;

@@ -24,6 +24,14 @@ enum {
 #define PE_WITH_INT16 1 /* engine.mk's ENGINE_INT16=0 builds without the 16x8 kernels */
 #endif
 
+/* MAX_POOL_2D int8 has nothing for its fast path to check: the table names it, and the reference
+ * loop (pooling.c) is linked only into PE_REFERENCE_KERNELS builds. */
+#ifdef PE_REFERENCE_KERNELS
+#define PE_MAX_POOL_EVAL pe_max_pool_eval
+#else
+#define PE_MAX_POOL_EVAL pe_max_pool_eval_fast
+#endif
+
 static const pe_op_registration pe_op_table[] = {
 #if PE_WITH_INT16
     /* 16x8 kernels (int16 input 0); QUANTIZE from float or int8 picks its int16 kernel by output. */
@@ -52,7 +60,7 @@ static const pe_op_registration pe_op_table[] = {
     {PE_OP_DEQUANTIZE, PE_TYPE_ANY, PE_OPT_NONE, pe_dequantize_prepare, pe_dequantize_eval},
     {PE_OP_FULLY_CONNECTED, PE_TYPE_ANY, PE_OPT_FULLY_CONNECTED, pe_fully_connected_prepare,
      pe_fully_connected_eval},
-    {PE_OP_MAX_POOL_2D, PE_TYPE_ANY, PE_OPT_POOL_2D, pe_pooling_prepare, pe_max_pool_eval},
+    {PE_OP_MAX_POOL_2D, PE_TYPE_ANY, PE_OPT_POOL_2D, pe_pooling_prepare, PE_MAX_POOL_EVAL},
     {PE_OP_RESHAPE, PE_TYPE_ANY, PE_OPT_NONE, pe_reshape_prepare, pe_reshape_eval},
     {PE_OP_SOFTMAX, PE_TYPE_ANY, PE_OPT_SOFTMAX, pe_softmax_prepare, pe_softmax_eval},
     {PE_OP_MEAN, PE_TYPE_ANY, PE_OPT_REDUCER, pe_mean_prepare, pe_mean_eval},
