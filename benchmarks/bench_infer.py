@@ -27,7 +27,7 @@ from pathlib import Path
 
 from harness.device import infer_windows, load_model, set_preprocess
 from harness.device.inputs import fold_from_file
-from harness.device.models import window_classifier
+from harness.device.synthetic_models import window_classifier
 from harness.link.protocol import MsgType
 from harness.quant.fold import fold_scaler
 from harness.quant.scalers import make_scaler

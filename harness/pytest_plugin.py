@@ -206,7 +206,7 @@ def hil_suite_session(pytestconfig: pytest.Config, hil_pipeline_device):
 
 @pytest.fixture
 def hil_suite_model(pytestconfig: pytest.Config, hil_model_name: str):
-    from harness.suite.models import MODELS_DIR, load_suite_model
+    from harness.suite.suite_model import MODELS_DIR, load_suite_model
     return load_suite_model(hil_model_name, hil_option(pytestconfig, "models_dir") or MODELS_DIR)
 
 

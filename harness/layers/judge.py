@@ -254,7 +254,7 @@ def _deploy(client, suite_model):
 
 def judge_model(client, suite_model, windows_g, *, counts=None, check_host: bool = True,
                 timeout_s: float = 10.0) -> ModelLayers:
-    """Deploy ``suite_model`` (a harness.suite.models.SuiteModel), run every window through
+    """Deploy ``suite_model`` (a harness.suite.suite_model.SuiteModel), run every window through
     INFER_LAYERS, check each dump against tflite_micro and pair it with the float model's."""
     windows_g = np.asarray(windows_g, dtype=np.float64)
     if windows_g.ndim == 2:

@@ -5,7 +5,7 @@ table and the report figures. The pytest plugin and ``hil run`` are thin layers 
 from harness.suite.analysis import ModelReport, Recommendation, analyze, output_figures, recommend
 from harness.suite.collapse import codes_band_metrics, window_code_stats
 from harness.suite.config import SuiteConfig, SuiteThresholds
-from harness.suite.models import SuiteModel, available_models, load_suite_model
+from harness.suite.suite_model import SuiteModel, available_models, load_suite_model
 from harness.suite.run import ModelRun, Progress, ScenarioRun, deployed_pipeline, run_model
 from harness.suite.scenarios import REGIMES, SCENARIOS, ScenarioWindows, make_scenario_windows, scenario_set
 

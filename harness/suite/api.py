@@ -32,7 +32,7 @@ from harness.errors import ConfigError, DeviceLostError
 from harness.suite.checks import CheckResult, run_checks
 from harness.suite.config import SuiteConfig
 from harness.suite.journal import SuiteJournal, suite_fingerprinted
-from harness.suite.models import MODELS_DIR, SuiteModel, available_models, load_suite_model
+from harness.suite.suite_model import MODELS_DIR, SuiteModel, available_models, load_suite_model
 from harness.suite.run import Progress
 from harness.suite.remedy16 import attach_remedy_costs
 from harness.suite.session import SuiteSession

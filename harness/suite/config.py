@@ -160,6 +160,6 @@ def config_from_options(get) -> SuiteConfig:
 
 def model_names(text: str, models_dir=None) -> list[str]:
     """``"minmax, robust"`` -> ["minmax", "robust"]; empty -> every model of the models folder."""
-    from harness.suite.models import MODELS_DIR, available_models
+    from harness.suite.suite_model import MODELS_DIR, available_models
     names = [n.strip() for n in (text or "").split(",") if n.strip()]
     return names or available_models(models_dir or MODELS_DIR)

@@ -35,7 +35,7 @@ from harness.device.recovery import DeviceRecovery, RecoveredRun, infer_windows_
 from harness.errors import ConfigError, DeviceLostError
 from harness.link.protocol import Capability
 from harness.suite.config import SuiteConfig
-from harness.suite.models import SuiteModel
+from harness.suite.suite_model import SuiteModel
 from harness.suite.scenarios import ScenarioWindows
 
 

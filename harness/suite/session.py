@@ -21,7 +21,7 @@ from harness.quant.verdict import OK
 from harness.suite.analysis import DEVICE_FAULT, ModelReport, analyze
 from harness.suite.config import SuiteConfig
 from harness.suite.layers import locate_loss
-from harness.suite.models import MODELS_DIR, SuiteModel, load_suite_model
+from harness.suite.suite_model import MODELS_DIR, SuiteModel, load_suite_model
 from harness.suite.run import ModelRun, Progress, run_model
 
 ABORTED = "ABORTED"

@@ -1,7 +1,7 @@
 """Models, scenarios and folds shared by the device pipeline tests.
 
 Models: every fixtures/models/*.tflite (with its <name>.json for the scaler), the window-shaped
-classifiers of harness.device.models and seeded random models of engine_support.random_models
+classifiers of harness.device.synthetic_models and seeded random models of engine_support.random_models
 (tests/support/). HIL_WINDOWS sets the windows per scenario and model (default 32; the issue's acceptance run
 uses HIL_WINDOWS=500).
 """
@@ -79,7 +79,7 @@ def skip_without_16x8_kernels(case: ModelCase) -> None:
 
 def builtin_models() -> list[ModelCase]:
     from engine_support.random_models import random_model
-    from harness.device.models import window_classifier
+    from harness.device.synthetic_models import window_classifier
     cases = [ModelCase("window3-robust", window_classifier(3, seed=3), "robust"),
              ModelCase("window6-two_stage", window_classifier(6, seed=6), "two_stage"),
              ModelCase("window3-log1p", window_classifier(3, seed=5), "log1p")]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from harness.cli.main import main
-from harness.device.models import window_classifier
+from harness.device.synthetic_models import window_classifier
 from harness.device.oracle import reference_outputs
 from harness.link.frame import crc32
 from harness.quant.fold import fold_scaler

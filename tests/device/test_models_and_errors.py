@@ -12,7 +12,7 @@ import pytest
 
 from harness.device import infer_codes, infer_windows, load_model, model_info, set_preprocess
 from harness.device.deployed import DeployedPipeline
-from harness.device.models import arena_hog, unsupported_op_model, window_classifier
+from harness.device.synthetic_models import arena_hog, unsupported_op_model, window_classifier
 from harness.device.oracle import reference_outputs
 from harness.device.pipeline import (CHUNK_HEADER, INFER_WINDOW_HEADER, LOAD_BEGIN, encode_preprocess,
                                      run_stream)

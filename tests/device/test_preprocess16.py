@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from harness.device import infer_codes, infer_windows, load_model, set_preprocess
-from harness.device.models import window_classifier
+from harness.device.synthetic_models import window_classifier
 from harness.device.oracle import reference_outputs
 from harness.device.pipeline import KIND_AFFINE16, encode_preprocess
 from harness.errors import DeviceError, StreamError

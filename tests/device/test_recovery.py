@@ -15,7 +15,7 @@ from harness.errors import (ConfigError, DeviceError, DeviceFaultError, DeviceLo
                             StreamError)
 from harness.link.protocol import FaultMode
 from harness.suite.config import SuiteConfig
-from harness.suite.models import load_suite_model
+from harness.suite.suite_model import load_suite_model
 from harness.suite.run import deployed_pipeline
 from harness.suite.scenarios import make_scenario_windows
 from harness.targets import running_device

@@ -166,7 +166,7 @@ def tflm_device(tmp_path_factory):
 
 def test_tflm_firmware_pipeline_matches_oracle(tflm_device):
     from harness.device import infer_codes, load_model
-    from harness.device.models import window_classifier
+    from harness.device.synthetic_models import window_classifier
     from harness.device.oracle import reference_outputs
 
     client = tflm_device.client
@@ -201,7 +201,7 @@ def test_tflm_firmware_runs_random_models_like_the_oracle(tflm_device):
 
 def test_tflm_firmware_refuses_an_unsupported_op(tflm_device):
     from harness.device import load_model
-    from harness.device.models import unsupported_op_model
+    from harness.device.synthetic_models import unsupported_op_model
     from harness.errors import ModelRejectedError
 
     with pytest.raises(ModelRejectedError) as caught:

@@ -105,7 +105,7 @@ class Session:
 def judge(variant: str, elf: Path, bundle_name: str) -> Session:
     from harness.device import infer_codes, infer_windows
     from harness.device.pipeline import model_info
-    from harness.suite.models import load_suite_model
+    from harness.suite.suite_model import load_suite_model
     from harness.suite.scenarios import make_scenario_windows
     from harness.targets import running_device
 

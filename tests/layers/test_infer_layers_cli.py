@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_hil_infer_layers_writes_the_report_and_the_plot(tmp_path):
-    from harness.suite.models import load_suite_model
+    from harness.suite.suite_model import load_suite_model
     from harness.suite.scenarios import make_scenario_windows
     model = load_suite_model("minmax")
     windows = make_scenario_windows("normal", model.dataset_config, 3, 11, model.counts_per_g)

@@ -11,7 +11,7 @@ import pytest
 from harness.layers import judge_layers
 from harness.layers.judge import FLOOR_DB, failing_windows
 from harness.suite.config import SuiteConfig
-from harness.suite.models import load_suite_model
+from harness.suite.suite_model import load_suite_model
 
 WINDOWS = 12
 

@@ -150,7 +150,7 @@ def test_run_options():
 def test_models_dir_points_the_suite_at_another_folder(tmp_path):
     import shutil
 
-    from harness.suite import models
+    from harness.suite import suite_model as models
     from harness.suite.api import resolve_models
     from harness.suite.config import model_names
     from harness.suite.session import SuiteSession

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from harness.paths import CHECKOUT_DIR as REPO_ROOT
-from harness.suite.models import MODELS_DIR
+from harness.suite.suite_model import MODELS_DIR
 
 pytestmark = pytest.mark.hil_device
 

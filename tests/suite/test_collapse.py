@@ -8,7 +8,7 @@ import pytest
 from harness.quant.metrics import Band, band_metrics
 from harness.quant.tflite import quantize
 from harness.suite.collapse import codes_band_metrics, window_code_stats
-from harness.suite.models import load_suite_model
+from harness.suite.suite_model import load_suite_model
 from harness.suite.scenarios import make_scenario_windows
 
 

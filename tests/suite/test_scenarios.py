@@ -7,7 +7,7 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.suite.config import SWEEP_PEAKS_G
-from harness.suite.models import load_suite_model
+from harness.suite.suite_model import load_suite_model
 from harness.suite.scenarios import REGIMES, SCENARIOS, make_scenario_windows, scenario_set
 
 

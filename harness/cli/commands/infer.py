@@ -132,7 +132,7 @@ def _layers(args, client, bundle, windows):
     """The per-layer report of the first ``--layers`` windows (harness.layers.judge_layers)."""
     from harness.errors import ConfigError
     from harness.layers import judge_layers
-    from harness.suite.models import SuiteModel
+    from harness.suite.suite_model import SuiteModel
     if bundle is None or windows is None:
         raise ConfigError("--layers needs --bundle and raw windows (not --input-codes): the float model and the "
                           "scaler come from the bundle")

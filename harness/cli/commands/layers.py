@@ -56,7 +56,7 @@ def _windows(model, args) -> tuple[np.ndarray, np.ndarray, str, bool]:
 
 def run(args: argparse.Namespace) -> int:
     from harness.layers.judge import judge_layers
-    from harness.suite.models import load_suite_model
+    from harness.suite.suite_model import load_suite_model
     if args.windows < 1:
         from harness.errors import ConfigError
         raise ConfigError(f"--windows must be >= 1, got {args.windows}")

@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     if args.nightly:
         from harness.nightly.compare import RegressionThresholds
         from harness.nightly.nightly import record_nightly
-        from harness.suite.models import MODELS_DIR
+        from harness.suite.suite_model import MODELS_DIR
         from harness.suite.outputs import read_summary
         regressed = record_nightly(out_dir, read_summary(out_dir), history_path=args.history,
                                    baseline_path=args.baseline, target=args.target, board=outcome.firmware.board,
