@@ -8,7 +8,8 @@ import errno
 import pytest
 
 from harness.errors import LinkError
-from harness.pyocd_qemu.probe import (AHB_AP_IDR, DPIDR, ROM_TABLE, QemuGdbProbe, parse_unique_id)
+from harness.pyocd_qemu.coresight import AHB_AP_IDR, DPIDR, ROM_TABLE
+from harness.pyocd_qemu.probe import QemuGdbProbe, parse_unique_id
 from harness.pyocd_qemu.rsp import checksum, frame, parse_register_map
 from harness.targets.pyocd_board import is_busy_port_error
 
