@@ -30,11 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.device.deployed import DeployedPipeline
 from harness.errors import ConfigError, HarnessError
 from harness.layers.dump import LayerDump, infer_layers
 from harness.layers.figures import FLOOR_DB, IDEAL_INT8_SQNR_DB, LayerFigures, figures_of
 from harness.layers.graph import LayerPair, pair_graphs
 from harness.layers.host import LayerInterpreter
+from harness.signals.counts import to_counts
 
 INPUT_RANGE_FLOOR = 0.5
 COPY_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
@@ -232,24 +234,18 @@ class LayerReport:
 
 def device_input_codes(suite_model, windows_g, counts=None) -> np.ndarray:
     """The codes the device's preprocessing makes of the windows: the bundle's fold on int16 counts
-    (``counts``, else g * counts_per_g rounded and saturated, as the suite's sensor does)."""
+    (``counts``, else the windows through the sensor's conversion, harness.signals.counts)."""
     if counts is None:
-        g = np.asarray(windows_g, dtype=np.float64)
-        counts = np.clip(np.round(g * suite_model.counts_per_g), -32768, 32767).astype(np.int16)
+        counts = to_counts(windows_g, suite_model.counts_per_g)
     return np.asarray(suite_model.fold().codes(counts))   # int8, or int16 for a 16x8 model
 
 
-def _deploy(client, suite_model):
-    from harness.device import load_model, model_info
-    from harness.link.protocol import Capability
-    info = client.info()
-    if info.serves(Capability.MODEL_UPLOAD):
-        return load_model(client, suite_model.model_bytes)
-    import zlib
-    if info.model_crc32 != zlib.crc32(suite_model.model_bytes):
-        raise ConfigError(f"the firmware runs its linked model (CRC-32 {info.model_crc32:08x}) and takes no upload; "
-                          f"{suite_model.name} is another model")
-    return model_info(client)
+def _deploy(client, suite_model, timeout_s: float):
+    """The model on the device (uploaded, or the linked one checked by CRC), no fold: the layer
+    dump is fed input codes."""
+    pipeline = DeployedPipeline(suite_model.model_bytes, source=f"the bundle {suite_model.bundle.json_path} names "
+                                f"{suite_model.bundle.int8_path.name}", timeout_s=timeout_s)
+    return pipeline.deploy(client)
 
 
 def judge_model(client, suite_model, windows_g, *, counts=None, check_host: bool = True,
@@ -263,7 +259,7 @@ def judge_model(client, suite_model, windows_g, *, counts=None, check_host: bool
         raise ConfigError(f"windows must have shape (n, window_len, axes), got {windows_g.shape}")
     if suite_model.bundle.float_path is None:
         raise ConfigError(f"{suite_model.name}: layer figures need the float .tflite (files.float)")
-    info = _deploy(client, suite_model)
+    info = _deploy(client, suite_model, timeout_s)
     codes = device_input_codes(suite_model, windows_g, counts)
     scaled = suite_model.scaler.transform(windows_g).astype(np.float32)
     int8 = LayerInterpreter(suite_model.model_bytes, f"{suite_model.name} INT8")
