@@ -219,10 +219,7 @@ class ModelBuilder:
                 b.head = b.head - len(data)
                 b.Bytes[b.head:b.head + len(data)] = data
                 data_vec = b.EndVector()
-            b.StartObject(3)
-            if data_vec is not None:
-                b.PrependUOffsetTRelativeSlot(0, data_vec, 0)
-            buffer_offsets.append(b.EndObject())
+            buffer_offsets.append(_table(b, 3, (0, "offset", data_vec)))
 
         tensor_offsets = []
         for t in self.tensors:
@@ -232,66 +229,32 @@ class ModelBuilder:
             if t.scale is not None:
                 scale_vec = b.CreateNumpyVector(np.asarray(t.scale, dtype="<f4"))
                 zp_vec = b.CreateNumpyVector(np.asarray(t.zero_point, dtype="<i8"))
-                b.StartObject(7)
-                b.PrependUOffsetTRelativeSlot(2, scale_vec, 0)
-                b.PrependUOffsetTRelativeSlot(3, zp_vec, 0)
-                b.PrependInt32Slot(6, t.quantized_dimension, 0)
-                quant = b.EndObject()
-            b.StartObject(11)
-            b.PrependUOffsetTRelativeSlot(0, shape, 0)
-            b.PrependInt8Slot(1, int(t.dtype), 0)
-            b.PrependUint32Slot(2, t.buffer, 0)
-            b.PrependUOffsetTRelativeSlot(3, name, 0)
-            if quant is not None:
-                b.PrependUOffsetTRelativeSlot(4, quant, 0)
-            tensor_offsets.append(b.EndObject())
+                quant = _table(b, 7, (2, "offset", scale_vec), (3, "offset", zp_vec),
+                               (6, "i32", t.quantized_dimension))
+            tensor_offsets.append(_table(b, 11, (0, "offset", shape), (1, "i8", int(t.dtype)), (2, "u32", t.buffer),
+                                         (3, "offset", name), (4, "offset", quant)))
 
         operator_offsets = []
         for op in self.operators:
             in_vec = _int32_vector(b, op.inputs)
             out_vec = _int32_vector(b, op.outputs)
             options = _write_options(b, op.options) if op.options is not None else None
-            b.StartObject(14)
-            b.PrependUint32Slot(0, op.opcode_index, 0)
-            b.PrependUOffsetTRelativeSlot(1, in_vec, 0)
-            b.PrependUOffsetTRelativeSlot(2, out_vec, 0)
-            if options is not None:
-                b.PrependUint8Slot(3, op.options.union_type, 0)
-                b.PrependUOffsetTRelativeSlot(4, options, 0)
-            operator_offsets.append(b.EndObject())
+            union_type = op.options.union_type if options is not None else None
+            operator_offsets.append(_table(b, 14, (0, "u32", op.opcode_index), (1, "offset", in_vec),
+                                           (2, "offset", out_vec), (3, "u8", union_type), (4, "offset", options)))
 
-        tensors_vec = _offset_vector(b, tensor_offsets)
-        graph_inputs = _int32_vector(b, inputs)
-        graph_outputs = _int32_vector(b, outputs)
-        operators_vec = _offset_vector(b, operator_offsets)
-        graph_name = b.CreateString("main")
-        b.StartObject(6)
-        b.PrependUOffsetTRelativeSlot(0, tensors_vec, 0)
-        b.PrependUOffsetTRelativeSlot(1, graph_inputs, 0)
-        b.PrependUOffsetTRelativeSlot(2, graph_outputs, 0)
-        b.PrependUOffsetTRelativeSlot(3, operators_vec, 0)
-        b.PrependUOffsetTRelativeSlot(4, graph_name, 0)
-        subgraph = b.EndObject()
-
-        opcode_offsets = []
-        for code in self.opcodes:
-            b.StartObject(4)
-            b.PrependInt8Slot(0, min(code, 127), 0)
-            b.PrependInt32Slot(2, 1, 0)
-            b.PrependInt32Slot(3, code, 0)
-            opcode_offsets.append(b.EndObject())
-
+        subgraph = _table(b, 6, (0, "offset", _offset_vector(b, tensor_offsets)), (1, "offset", _int32_vector(b, inputs)),
+                          (2, "offset", _int32_vector(b, outputs)), (3, "offset", _offset_vector(b, operator_offsets)),
+                          (4, "offset", b.CreateString("main")))
+        # builtin_code (deprecated int8, saturated at 127), version, builtin_code
+        opcode_offsets = [_table(b, 4, (0, "i8", min(code, 127)), (2, "i32", 1), (3, "i32", code))
+                          for code in self.opcodes]
         opcodes_vec = _offset_vector(b, opcode_offsets)
         subgraphs_vec = _offset_vector(b, [subgraph])
         buffers_vec = _offset_vector(b, buffer_offsets)
         description = b.CreateString(self.description)
-        b.StartObject(10)
-        b.PrependUint32Slot(0, version, 0)
-        b.PrependUOffsetTRelativeSlot(1, opcodes_vec, 0)
-        b.PrependUOffsetTRelativeSlot(2, subgraphs_vec, 0)
-        b.PrependUOffsetTRelativeSlot(3, description, 0)
-        b.PrependUOffsetTRelativeSlot(4, buffers_vec, 0)
-        model = b.EndObject()
+        model = _table(b, 10, (0, "u32", version), (1, "offset", opcodes_vec), (2, "offset", subgraphs_vec),
+                       (3, "offset", description), (4, "offset", buffers_vec))
         b.Finish(model, file_identifier=FILE_IDENTIFIER)
         return bytes(b.Output())
 
@@ -307,21 +270,28 @@ def _offset_vector(b: flatbuffers.Builder, offsets: Sequence[int]) -> int:
     return b.EndVector()
 
 
+_PREPEND = {"offset": "PrependUOffsetTRelativeSlot", "i8": "PrependInt8Slot", "u8": "PrependUint8Slot",
+            "i32": "PrependInt32Slot", "u32": "PrependUint32Slot", "f32": "PrependFloat32Slot",
+            "bool": "PrependBoolSlot"}
+
+
+def _table(b: flatbuffers.Builder, slots: int, *fields) -> int:
+    """A table of ``slots`` slots, its fields ``(slot, kind, value[, default])`` written in the
+    order given (the order decides the bytes); a None value is left out, as is a value equal to
+    its default (0 unless given), as flatbuffers does."""
+    b.StartObject(slots)
+    for slot, kind, value, *default in fields:
+        if value is not None:
+            getattr(b, _PREPEND[kind])(slot, value, default[0] if default else 0)
+    return b.EndObject()
+
+
 def _write_options(b: flatbuffers.Builder, options: Options) -> int:
     vectors = {slot: _int32_vector(b, value) for slot, kind, value, _ in options.fields
                if kind == "vec_i32"}
-    b.StartObject(max([slot for slot, *_ in options.fields], default=-1) + 1)
-    for slot, kind, value, default in options.fields:
-        if kind == "i8":
-            b.PrependInt8Slot(slot, value, default)
-        elif kind == "i32":
-            b.PrependInt32Slot(slot, value, default)
-        elif kind == "f32":
-            b.PrependFloat32Slot(slot, value, default)
-        elif kind == "bool":
-            b.PrependBoolSlot(slot, value, default)
-        elif kind == "vec_i32":
-            b.PrependUOffsetTRelativeSlot(slot, vectors[slot], 0)
-        else:
+    for slot, kind, *_ in options.fields:
+        if kind not in _PREPEND and kind != "vec_i32":
             raise ValueError(f"unknown option field kind {kind!r}")
-    return b.EndObject()
+    return _table(b, max([slot for slot, *_ in options.fields], default=-1) + 1,
+                  *((slot, "offset", vectors[slot], 0) if kind == "vec_i32" else (slot, kind, value, default)
+                    for slot, kind, value, default in options.fields))

@@ -108,6 +108,17 @@ class QuantParams:
             raise QuantizationError(f"quantization parameters lack the field {e}") from e
 
 
+def _checked_range(real_min: float, real_max: float) -> tuple[float, float]:
+    """A calibrated float range as two floats, finite and ordered, else a QuantizationError."""
+    real_min, real_max = float(real_min), float(real_max)
+    if not (np.isfinite(real_min) and np.isfinite(real_max)):
+        raise QuantizationError(f"range [{real_min}, {real_max}] is not finite; "
+                                "check the calibration data for NaN/inf")
+    if real_min > real_max:
+        raise QuantizationError(f"range minimum {real_min} is above its maximum {real_max}")
+    return real_min, real_max
+
+
 def choose_quantization_params(real_min: float, real_max: float, narrow_range: bool = False,
                                qmin: int = INT8_MIN, qmax: int = INT8_MAX) -> QuantParams:
     """Scale and zero point for a float range, as TFLite chooses them for an int8 tensor.
@@ -116,13 +127,7 @@ def choose_quantization_params(real_min: float, real_max: float, narrow_range: b
     [-127, 127]). A range that is a single point raises: TFLite would return scale 0, which makes
     every later division undefined, and for a harness that is a bug in the calibration data.
     """
-    real_min = float(real_min)
-    real_max = float(real_max)
-    if not (np.isfinite(real_min) and np.isfinite(real_max)):
-        raise QuantizationError(f"range [{real_min}, {real_max}] is not finite; "
-                                "check the calibration data for NaN/inf")
-    if real_min > real_max:
-        raise QuantizationError(f"range minimum {real_min} is above its maximum {real_max}")
+    real_min, real_max = _checked_range(real_min, real_max)
     if narrow_range:
         qmin = qmin + 1
     rmin = min(real_min, 0.0)
@@ -156,13 +161,7 @@ def choose_int16_quantization_params(real_min: float, real_max: float) -> QuantP
     """Scale of a 16x8 model's int16 activation (its input included), as the TFLite converter
     chooses it: symmetric, zero point 0, ``scale = max(|min|, |max|) / 32767`` (the calibrator's
     symmetric int16 parameters), stored as float32. The code -32768 is reachable only by clamping."""
-    real_min = float(real_min)
-    real_max = float(real_max)
-    if not (np.isfinite(real_min) and np.isfinite(real_max)):
-        raise QuantizationError(f"range [{real_min}, {real_max}] is not finite; "
-                                "check the calibration data for NaN/inf")
-    if real_min > real_max:
-        raise QuantizationError(f"range minimum {real_min} is above its maximum {real_max}")
+    real_min, real_max = _checked_range(real_min, real_max)
     extent = max(abs(real_min), abs(real_max))
     if extent == 0.0:
         raise QuantizationError("range is the single point 0: scale would be 0; "
