@@ -265,39 +265,41 @@ def _labels_for(n: int, event_id: np.ndarray, pre_failure_from: int | None = Non
     return labels
 
 
-def scenario_normal(options: ScenarioOptions) -> pd.DataFrame:
+def _scenario(options: ScenarioOptions, name: str, defect_from: tuple[int, int] | None = None,
+              shocks: bool = False) -> pd.DataFrame:
+    """Steady vibration; a bearing defect growing from ``defect_from`` (numerator, denominator:
+    that fraction of the trace, in whole samples; labelled pre_failure from there); shocks
+    (``_shock_list``) when ``shocks``."""
     rng = np.random.default_rng(options.seed)
     g = steady_vibration(options.seconds, options.rate_hz, rng)
-    event_id = np.full(len(g), -1, dtype=np.int32)
-    return _finish(options, "normal", g, _labels_for(len(g), event_id), event_id, rng)
+    onset = None
+    if defect_from is not None:
+        onset = len(g) * defect_from[0] // defect_from[1]
+        g += defect_signature(len(g), options.rate_hz, onset, options.defect_peak_g)
+    if shocks:
+        g, event_id = add_shocks(g, options.rate_hz, _shock_list(options, rng))
+    else:
+        event_id = np.full(len(g), -1, dtype=np.int32)
+    return _finish(options, name, g, _labels_for(len(g), event_id, onset), event_id, rng)
+
+
+def scenario_normal(options: ScenarioOptions) -> pd.DataFrame:
+    return _scenario(options, "normal")
 
 
 def scenario_pre_failure(options: ScenarioOptions) -> pd.DataFrame:
     """Normal for the first third, then a growing bearing defect (labelled pre_failure)."""
-    rng = np.random.default_rng(options.seed)
-    g = steady_vibration(options.seconds, options.rate_hz, rng)
-    onset = len(g) // 3
-    g += defect_signature(len(g), options.rate_hz, onset, options.defect_peak_g)
-    event_id = np.full(len(g), -1, dtype=np.int32)
-    return _finish(options, "pre_failure", g, _labels_for(len(g), event_id, onset), event_id, rng)
+    return _scenario(options, "pre_failure", defect_from=(1, 3))
 
 
 def scenario_impact(options: ScenarioOptions) -> pd.DataFrame:
     """Normal vibration with shocks of ``peak_g`` (8.13 g) at random or given times."""
-    rng = np.random.default_rng(options.seed)
-    g = steady_vibration(options.seconds, options.rate_hz, rng)
-    g, event_id = add_shocks(g, options.rate_hz, _shock_list(options, rng))
-    return _finish(options, "impact", g, _labels_for(len(g), event_id), event_id, rng)
+    return _scenario(options, "impact", shocks=True)
 
 
 def scenario_mixed(options: ScenarioOptions) -> pd.DataFrame:
     """Normal, then a growing defect from the middle, with shocks throughout."""
-    rng = np.random.default_rng(options.seed)
-    g = steady_vibration(options.seconds, options.rate_hz, rng)
-    onset = len(g) // 2
-    g += defect_signature(len(g), options.rate_hz, onset, options.defect_peak_g)
-    g, event_id = add_shocks(g, options.rate_hz, _shock_list(options, rng))
-    return _finish(options, "mixed", g, _labels_for(len(g), event_id, onset), event_id, rng)
+    return _scenario(options, "mixed", defect_from=(1, 2), shocks=True)
 
 
 def scenario_shock_sweep(options: ScenarioOptions) -> pd.DataFrame:

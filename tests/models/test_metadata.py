@@ -42,6 +42,15 @@ def _copy(tmp_path, name="robust"):
     return tmp_path / f"{name}.json"
 
 
+def _edited(tmp_path, edit):
+    """A copy of the robust bundle whose JSON ``edit(data)`` changed in place."""
+    json_path = _copy(tmp_path)
+    data = json.loads(json_path.read_text())
+    edit(data)
+    json_path.write_text(json.dumps(data))
+    return json_path
+
+
 def test_changed_model_file_is_caught(tmp_path):
     json_path = _copy(tmp_path)
     model = tmp_path / "robust.tflite"
@@ -54,20 +63,15 @@ def test_changed_model_file_is_caught(tmp_path):
 
 
 def test_quantization_mismatch_is_caught(tmp_path):
-    json_path = _copy(tmp_path)
-    data = json.loads(json_path.read_text())
-    data["input"]["zero_point"] += 1
-    json_path.write_text(json.dumps(data))
+    json_path = _edited(tmp_path, lambda data: data["input"].update(zero_point=data["input"]["zero_point"] + 1))
     with pytest.raises(ModelError, match="field 'input' is .*'zero_point': -2.*the .tflite has .*'zero_point': -3") as err:
         load_bundle(json_path)
     assert err.value.field == "input"
 
 
 def test_scaler_swapped_for_another_kind_is_caught(tmp_path):
-    json_path = _copy(tmp_path)
-    data = json.loads(json_path.read_text())
-    data["scaler"] = json.loads((MODELS_DIR / "two_stage.json").read_text())["scaler"]
-    json_path.write_text(json.dumps(data))
+    two_stage = json.loads((MODELS_DIR / "two_stage.json").read_text())["scaler"]
+    json_path = _edited(tmp_path, lambda data: data.update(scaler=two_stage))
     with pytest.raises(ModelError, match="produces 6 channel"):
         load_bundle(json_path)
 
@@ -77,9 +81,7 @@ def test_bad_json_and_missing_fields(tmp_path):
     json_path.write_text("{not json")
     with pytest.raises(ModelError, match="not valid JSON"):
         read_metadata(json_path)
-    data = json.loads((MODELS_DIR / "robust.json").read_text())
-    del data["files"]
-    json_path.write_text(json.dumps(data))
+    json_path = _edited(tmp_path, lambda data: data.pop("files"))
     with pytest.raises(ModelError, match="field 'files' is required") as err:
         read_metadata(json_path)
     assert err.value.field == "files"
