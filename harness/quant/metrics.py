@@ -86,21 +86,23 @@ class AxisMetrics:
 
 @dataclass(frozen=True)
 class ScalerMetrics:
-    """Figures for one scaler on one trace and band; headline values are the worst axis's."""
+    """Figures for one scaler on one trace and band: the headline figures are the worst axis's
+    (``worst_axis``: the fewest codes), the band samples pooled over the axes, the saturation the
+    most saturating axis's; ``per_axis`` holds every axis's own."""
 
     scaler: str
     band: Band
     input_params: QuantParams
     levels: int
-    band_samples: int
-    codes_used: int
-    effective_bits: float
-    g_per_code: float
-    sqnr_db: float | None
-    saturation_rate: float
-    trace_saturation_rate: float
-    range_g: float
-    range_ratio: float
+    band_samples: int                  # pooled over the axes
+    codes_used: int                    # worst axis
+    effective_bits: float              # worst axis: log2(codes_used)
+    g_per_code: float                  # worst axis: median code width in the band
+    sqnr_db: float | None              # worst axis
+    saturation_rate: float             # saturation_axis: share of its band samples the scaler clips
+    trace_saturation_rate: float       # share clipped of every sample and axis of the trace
+    range_g: float                     # worst axis: g span of the whole code range
+    range_ratio: float                 # range_g / band width
     worst_axis: str
     saturation_axis: str
     per_axis: list[AxisMetrics] = field(default_factory=list)
