@@ -244,7 +244,7 @@ class RunsChild:
         return self._child.pid if self._child is not None else None
 
     @property
-    def child_running(self) -> bool:
+    def is_running(self) -> bool:
         return self._child is not None and self._child.is_running
 
     def _stop_child(self, timeout_s: float) -> None:

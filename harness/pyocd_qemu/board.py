@@ -52,10 +52,6 @@ class QemuGdbBoard(RunsChild):
     def serial_url(self) -> str:
         return f"socket://127.0.0.1:{self.serial_port}"
 
-    @property
-    def is_running(self) -> bool:
-        return self.child_running
-
     def build_command(self, gdb_port: int, serial_port: int) -> list[str]:
         cmd = [self.qemu, "-M", MACHINE, "-display", "none", "-monitor", "none", "-S",
                "-gdb", f"tcp:127.0.0.1:{gdb_port}",
@@ -87,7 +83,7 @@ class QemuGdbBoard(RunsChild):
         """True once the serial port accepts connections (QEMU creates the gdbstub before it)."""
         deadline = Deadline(self.start_timeout_s)
         while not deadline.expired():
-            if not self.child_running:
+            if not self.is_running:
                 return False
             # a connect() probe would take the serial chardev's only client slot, so look for
             # the listening sockets in /proc instead

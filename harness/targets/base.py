@@ -164,8 +164,8 @@ class Target(abc.ABC):
 
 class ProcessTarget(RunsChild, Target):
     """A target whose backend is one child process on this host (an emulator). ``start()`` is a
-    template (module docstring); a backend supplies ``_command`` and ``_wait_ready`` and, where
-    it has them, ``_check_board``, ``_executable`` and ``_shutdown``. ``reset_device``
+    template (module docstring); a backend supplies ``_executable``, ``_command`` and
+    ``_wait_ready`` and, where it has them, ``_check_board`` and ``_shutdown``. ``reset_device``
     power-cycles: the same image in a new process."""
 
     def __init__(self, *, start_timeout_s: float = 10.0, stop_timeout_s: float = 5.0, **options):
@@ -186,10 +186,6 @@ class ProcessTarget(RunsChild, Target):
     @property
     def log_path(self) -> Path | None:
         return self._log_path
-
-    @property
-    def is_running(self) -> bool:
-        return self.child_running
 
     def start(self, image) -> str:
         if self._child is not None:
@@ -214,9 +210,9 @@ class ProcessTarget(RunsChild, Target):
     def _check_board(self, board: str) -> None:
         """Raise ConfigError if this backend cannot run firmware board ``board``."""
 
+    @abc.abstractmethod
     def _executable(self) -> str:
         """The backend's program, found (ToolMissingError before anything is made otherwise)."""
-        raise NotImplementedError
 
     @abc.abstractmethod
     def _command(self, executable: str, elf: Path, run_dir: Path) -> list[str]:
