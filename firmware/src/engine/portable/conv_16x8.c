@@ -102,23 +102,32 @@ hil_status pe_depthwise_conv16_prepare(pe_state *s, int op_index, const pe_optio
     return pe_conv16_quant(s, op_index, o, out_c, 3, p);
 }
 
-static inline int16_t pe_conv16_output(const pe_conv_params *p, const pe_tensor *bias, int64_t acc,
-                                       int32_t oc)
+/* Output channel oc's bias, 0 without one (adding 0 changes no sum). */
+static inline int64_t pe_conv16_bias(const pe_conv_params *p, const pe_tensor *bias, int32_t oc)
+{
+    if (bias == NULL) {
+        return 0;
+    }
+    return p->wide_bias ? hil_le_get_i64(bias->data + 8u * (uint32_t)oc)
+                        : (int64_t)hil_le_get_i32(bias->data + 4u * (uint32_t)oc);
+}
+
+/* One output from its accumulator and its channel's bias (pe_conv16_bias). */
+static inline int16_t pe_conv16_scale(const pe_conv_params *p, int64_t acc, int64_t bias, int32_t oc)
 {
     int32_t scaled;
     if (p->wide_bias) {
-        if (bias != NULL) {
-            acc = pe_wrap_add64(acc, hil_le_get_i64(bias->data + 8u * (uint32_t)oc));
-        }
-        scaled = pe_mbqm64(acc, p->multiplier[oc], p->shift[oc]);
+        scaled = pe_mbqm64(pe_wrap_add64(acc, bias), p->multiplier[oc], p->shift[oc]);
     } else { /* TFLM's int32 accumulator: acc holds the wrapped int32 sum */
-        int32_t acc32 = (int32_t)acc;
-        if (bias != NULL) {
-            acc32 = pe_wrap_add(acc32, hil_le_get_i32(bias->data + 4u * (uint32_t)oc));
-        }
-        scaled = pe_mbqm(acc32, p->multiplier[oc], p->shift[oc]);
+        scaled = pe_mbqm(pe_wrap_add((int32_t)acc, (int32_t)bias), p->multiplier[oc], p->shift[oc]);
     }
     return (int16_t)pe_clamp(scaled, p->act_min, p->act_max);
+}
+
+static inline int16_t pe_conv16_output(const pe_conv_params *p, const pe_tensor *bias, int64_t acc,
+                                       int32_t oc)
+{
+    return pe_conv16_scale(p, acc, pe_conv16_bias(p, bias, oc), oc);
 }
 
 /* `wide_taps`: add each tap's int32 sum to an int64 (windows above PE_EXACT_TERMS terms with an
@@ -218,6 +227,7 @@ PE_HOT static void pe_conv16_eval_1d(const pe_state *s, const pe_op *op)
         for (int32_t i = 0; i < row; ++i) {
             weights[i] = filter_row[i];
         }
+        const int64_t bias_oc = pe_conv16_bias(p, bias, oc); /* read once per channel */
         for (int32_t b = 0; b < batches; ++b) {
             for (int32_t oy = 0; oy < out_h; ++oy) {
                 const int32_t in_y0 = oy * p->stride_h - p->pad_h;
@@ -234,7 +244,7 @@ PE_HOT static void pe_conv16_eval_1d(const pe_state *s, const pe_op *op)
                 if (k < n) {
                     acc = pe_wrap_add(acc, (int32_t)w[k] * (int32_t)x[k]);
                 }
-                output_data[(b * out_h + oy) * out_c + oc] = pe_conv16_output(p, bias, acc, oc);
+                output_data[(b * out_h + oy) * out_c + oc] = pe_conv16_scale(p, acc, bias_oc, oc);
             }
         }
     }
