@@ -105,22 +105,43 @@ static int pe_quantize_bound(float scale, int32_t zero_point, float value, int32
     return 1;
 }
 
-hil_status pe_activation_range(pe_state *s, int op_index, int32_t activation, const pe_tensor *out,
-                               int32_t *act_min, int32_t *act_max)
+hil_status pe_expect_softmax_io(pe_state *s, int op_index, uint8_t type)
 {
-    const int32_t qmin = -128;
-    const int32_t qmax = 127;
-    int32_t lo = 0;
-    int32_t hi = 0;
+    const pe_op *op = &s->ops[op_index];
+    hil_status st;
+    if (op->n_inputs < 1 || op->inputs[0] < 0) {
+        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, -1, op->n_inputs);
+    }
+    const pe_tensor *in = &s->tensors[op->inputs[0]];
+    const pe_tensor *out = &s->tensors[op->output];
+    if ((st = pe_expect_type(s, op_index, op->inputs[0], type)) != HIL_OK ||
+        (st = pe_expect_type(s, op_index, op->output, type)) != HIL_OK ||
+        (st = pe_expect_quantized(s, op_index, op->inputs[0])) != HIL_OK ||
+        (st = pe_expect_quantized(s, op_index, op->output)) != HIL_OK) {
+        return st;
+    }
+    if (in->rank < 1 || in->rank != out->rank) {
+        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->output, out->rank);
+    }
+    for (uint8_t d = 0; d < in->rank; ++d) {
+        if (in->dims[d] != out->dims[d]) {
+            return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->output, d);
+        }
+    }
+    return HIL_OK;
+}
+
+hil_status pe_activation_range_q(pe_state *s, int op_index, int32_t activation, const pe_tensor *out,
+                                 int32_t qmin, int32_t qmax, int32_t *act_min, int32_t *act_max)
+{
+    int32_t lo = qmin;
+    int32_t hi = qmax;
     int ok = 1;
     switch (activation) {
     case PE_ACT_NONE:
-        *act_min = qmin;
-        *act_max = qmax;
-        return HIL_OK;
+        break;
     case PE_ACT_RELU:
         ok = pe_quantize_bound(out->scale, out->zero_point, 0.0f, &lo);
-        hi = qmax;
         break;
     case PE_ACT_RELU6:
         ok = pe_quantize_bound(out->scale, out->zero_point, 0.0f, &lo) &&
@@ -139,6 +160,12 @@ hil_status pe_activation_range(pe_state *s, int op_index, int32_t activation, co
     *act_min = lo > qmin ? lo : qmin;
     *act_max = hi < qmax ? hi : qmax;
     return HIL_OK;
+}
+
+hil_status pe_activation_range(pe_state *s, int op_index, int32_t activation, const pe_tensor *out,
+                               int32_t *act_min, int32_t *act_max)
+{
+    return pe_activation_range_q(s, op_index, activation, out, -128, 127, act_min, act_max);
 }
 
 hil_status pe_check_window(pe_state *s, int op_index, int32_t filter, int32_t stride, int32_t dilation)

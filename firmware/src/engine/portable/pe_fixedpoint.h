@@ -83,6 +83,22 @@ static inline int32_t pe_srmbypot(int32_t x, int exponent)
     return pe_wrap_shl(x, exponent);
 }
 
+/* float -> int32 as the Cortex-M FPU's VCVT does it: saturating, NaN -> 0. (The C cast is
+ * undefined out of range; TFLM on the device gets the VCVT behaviour.) QUANTIZE from float. */
+static inline int32_t pe_f32_to_i32_sat(float x)
+{
+    if (x != x) {
+        return 0;
+    }
+    if (x >= 2147483648.0f) {
+        return INT32_MAX;
+    }
+    if (x < -2147483648.0f) {
+        return INT32_MIN;
+    }
+    return (int32_t)x;
+}
+
 static inline int pe_clz32(uint32_t x)
 {
     if (x == 0) {

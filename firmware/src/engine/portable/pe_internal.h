@@ -190,9 +190,14 @@ uint32_t pe_type_size(uint8_t type);
 hil_status pe_expect_type(pe_state *s, int op_index, int tensor, uint8_t type);
 hil_status pe_expect_rank(pe_state *s, int op_index, int tensor, uint8_t rank);
 hil_status pe_expect_quantized(pe_state *s, int op_index, int tensor);
+/* SOFTMAX: input and output of `type`, quantized, of one shape (rank >= 1). */
+hil_status pe_expect_softmax_io(pe_state *s, int op_index, uint8_t type);
 
 /* Prepare-time arithmetic, identical to TFLite's. */
 int pe_quantize_multiplier(double real_multiplier, int32_t *multiplier, int *shift);
+/* CalculateActivationRangeQuantized for an output of [qmin, qmax]; pe_activation_range is int8's. */
+hil_status pe_activation_range_q(pe_state *s, int op_index, int32_t activation, const pe_tensor *out,
+                                 int32_t qmin, int32_t qmax, int32_t *act_min, int32_t *act_max);
 hil_status pe_activation_range(pe_state *s, int op_index, int32_t activation, const pe_tensor *out,
                                int32_t *act_min, int32_t *act_max);
 /* Strides, dilations and effective window sizes small enough that every index computation of

@@ -45,22 +45,6 @@ hil_status pe_quantize_prepare(pe_state *s, int op_index, const pe_options *o)
     return HIL_OK;
 }
 
-/* float -> int32 as the Cortex-M FPU's VCVT does it: saturating, NaN -> 0. (The C cast is
- * undefined out of range; TFLM on the device gets the VCVT behaviour.) */
-static int32_t pe_f32_to_i32_sat(float x)
-{
-    if (x != x) {
-        return 0;
-    }
-    if (x >= 2147483648.0f) {
-        return INT32_MAX;
-    }
-    if (x < -2147483648.0f) {
-        return INT32_MIN;
-    }
-    return (int32_t)x;
-}
-
 void pe_quantize_eval(const pe_state *s, const pe_op *op)
 {
     const pe_quant_params *p = &op->p.quant;

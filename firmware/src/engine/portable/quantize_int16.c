@@ -61,21 +61,6 @@ hil_status pe_quantize_to_int16_or_int8_prepare(pe_state *s, int op_index, const
     return pe_quantize_prepare(s, op_index, o);
 }
 
-/* float -> int32 as the Cortex-M FPU's VCVT does it: saturating, NaN -> 0 (see quantize.c). */
-static int32_t pe_f32_to_i32_sat16(float x)
-{
-    if (x != x) {
-        return 0;
-    }
-    if (x >= 2147483648.0f) {
-        return INT32_MAX;
-    }
-    if (x < -2147483648.0f) {
-        return INT32_MIN;
-    }
-    return (int32_t)x;
-}
-
 void pe_quantize16_eval(const pe_state *s, const pe_op *op)
 {
     const pe_quant16_params *p = &op->p.i16.quant;
@@ -85,7 +70,7 @@ void pe_quantize16_eval(const pe_state *s, const pe_op *op)
         int32_t q;
         if (p->from_float) {
             const float value = ((const float *)(const void *)in->data)[i];
-            q = pe_wrap_add(pe_f32_to_i32_sat16(roundf(value / p->scale)), p->output_zp);
+            q = pe_wrap_add(pe_f32_to_i32_sat(roundf(value / p->scale)), p->output_zp);
         } else {
             const int32_t code = p->input_type == PE_TYPE_INT8 ? (int32_t)((const int8_t *)in->data)[i]
                                                                : (int32_t)((const int16_t *)(const void *)in->data)[i];

@@ -10,25 +10,11 @@ hil_status pe_softmax_prepare(pe_state *s, int op_index, const pe_options *o)
     pe_op *op = &s->ops[op_index];
     pe_softmax_params *p = &op->p.softmax;
     hil_status st;
-    if (op->n_inputs < 1 || op->inputs[0] < 0) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, -1, op->n_inputs);
+    if ((st = pe_expect_softmax_io(s, op_index, PE_TYPE_INT8)) != HIL_OK) {
+        return st;
     }
     const pe_tensor *in = &s->tensors[op->inputs[0]];
     const pe_tensor *out = &s->tensors[op->output];
-    if ((st = pe_expect_type(s, op_index, op->inputs[0], PE_TYPE_INT8)) != HIL_OK ||
-        (st = pe_expect_type(s, op_index, op->output, PE_TYPE_INT8)) != HIL_OK ||
-        (st = pe_expect_quantized(s, op_index, op->inputs[0])) != HIL_OK ||
-        (st = pe_expect_quantized(s, op_index, op->output)) != HIL_OK) {
-        return st;
-    }
-    if (in->rank < 1 || in->rank != out->rank) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->output, out->rank);
-    }
-    for (uint8_t d = 0; d < in->rank; ++d) {
-        if (in->dims[d] != out->dims[d]) {
-            return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->output, d);
-        }
-    }
     /* TFLM requires exactly this output quantization for int8. */
     if (out->zero_point != -128 || out->scale != 1.0f / 256) {
         return pe_fail(s, HIL_ERR_BAD_QUANTIZATION, op_index, op->output, out->zero_point);

@@ -57,19 +57,8 @@ hil_status pe_softmax16_prepare(pe_state *s, int op_index, const pe_options *o)
     const pe_tensor *in = &s->tensors[op->inputs[0]];
     const pe_tensor *out = &s->tensors[op->output];
     /* int8 -> int16 softmax (TFLM has it) is not produced by the 16x8 converter: refused. */
-    if ((st = pe_expect_type(s, op_index, op->inputs[0], PE_TYPE_INT16)) != HIL_OK ||
-        (st = pe_expect_type(s, op_index, op->output, PE_TYPE_INT16)) != HIL_OK ||
-        (st = pe_expect_quantized(s, op_index, op->inputs[0])) != HIL_OK ||
-        (st = pe_expect_quantized(s, op_index, op->output)) != HIL_OK) {
+    if ((st = pe_expect_softmax_io(s, op_index, PE_TYPE_INT16)) != HIL_OK) {
         return st;
-    }
-    if (in->rank < 1 || in->rank != out->rank) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->output, out->rank);
-    }
-    for (uint8_t d = 0; d < in->rank; ++d) {
-        if (in->dims[d] != out->dims[d]) {
-            return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->output, d);
-        }
     }
     /* TF_LITE_ENSURE_NEAR(output scale, 1/32768, 0.001/32768), in float. */
     const float expected = 1.0f / 32768.0f;
