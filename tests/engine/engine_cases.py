@@ -10,11 +10,14 @@ HIL_ENGINE_RANDOM_MODELS (default 500).
 from __future__ import annotations
 
 import os
+import shutil
 
 import numpy as np
+import pytest
 
 from engine_support import REPO_ROOT
-from engine_support.random_models import GeneratedModel, random_model, random_model_16x8
+from engine_support.random_models import GeneratedModel, random_model
+from engine_support.random_models_16x8 import random_model_16x8
 
 # INT8 models only: the <name>.float.tflite twins are the float references, not engine inputs.
 FIXTURE_MODELS = sorted(p for p in (REPO_ROOT / "fixtures" / "models").glob("*.tflite")
@@ -60,12 +63,20 @@ def oracle_run(model: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return outputs
 
 
+def generated_ops(seeds) -> set[str]:
+    """The op names the random models of `seeds` contain (a suite is evidence only for these)."""
+    return {op for seed in seeds for op in generated(seed).ops}
+
+
 QEMU = "qemu-system-arm"
+needs_qemu = pytest.mark.skipif(
+    shutil.which(QEMU) is None or shutil.which("arm-none-eabi-gcc") is None,
+    reason="needs qemu-system-arm and arm-none-eabi-gcc (apt-get install qemu-system-arm gcc-arm-none-eabi)")
 
 
-def run_on_qemu(elf, workdir, model: bytes, inputs: list[np.ndarray]) -> bytes:
+def qemu_selftest_exit(elf, workdir, model: bytes, inputs: list[np.ndarray]) -> int:
     """Run a semihosting self-test ELF (tests/engine/qemu/engine_selftest.c) on mps2-an386 in
-    `workdir`; returns the bytes it wrote to output.bin."""
+    `workdir` (model.tflite, input.bin in, output.bin out); returns its exit code (0: ran)."""
     import subprocess
 
     (workdir / "model.tflite").write_bytes(model)
@@ -74,8 +85,22 @@ def run_on_qemu(elf, workdir, model: bytes, inputs: list[np.ndarray]) -> bytes:
         [QEMU, "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic", "-monitor", "none",
          "-serial", "none", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
         cwd=workdir, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, f"self-test exit {proc.returncode}: {proc.stdout}{proc.stderr}"
+    if proc.returncode != 0:
+        print(f"self-test exit {proc.returncode}: {proc.stdout}{proc.stderr}")
+    return proc.returncode
+
+
+def run_on_qemu(elf, workdir, model: bytes, inputs: list[np.ndarray]) -> bytes:
+    """The bytes the self-test ELF wrote to output.bin for `model` on `inputs` (it must exit 0)."""
+    exit_code = qemu_selftest_exit(elf, workdir, model, inputs)
+    assert exit_code == 0, f"self-test exit {exit_code} (its output is printed above)"
     return (workdir / "output.bin").read_bytes()
+
+
+def assert_qemu_matches_oracle(elf, workdir, seed: int) -> None:
+    """Random model `seed` on the cross-compiled self-test gives the oracle's bytes."""
+    model, inputs, expected = oracle_case(seed)
+    assert run_on_qemu(elf, workdir, model, inputs) == expected, f"seed {seed}: {generated(seed).name}"
 
 
 def oracle_case(seed: int) -> tuple[bytes, list[np.ndarray], bytes]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_cases import FIXTURE_MODELS, RANDOM_16X8_SEEDS, generated
-from test_engine_bit_exact import check_model
+from engine_cases import FIXTURE_MODELS, RANDOM_16X8_SEEDS, generated, generated_ops
+from test_engine_bit_exact import check_generated_model, check_model
 from test_engine_kernel_paths import reference_library  # noqa: F401 (a fixture)
 
 from harness.engine import tflite_builder as tb
@@ -24,14 +24,11 @@ LUT_BYTES = 2 * 513 * 2  # the exp and 1/(1+x) tables of one int16 SOFTMAX
 
 @pytest.mark.parametrize("seed", RANDOM_16X8_SEEDS)
 def test_random_16x8_model_is_bit_exact(seed):
-    model = generated(seed)
-    check_model(model.model, seed, model.name)
+    check_generated_model(seed)
 
 
 def test_random_16x8_models_cover_every_int16_kernel():
-    seen = set()
-    for seed in RANDOM_16X8_SEEDS:
-        seen.update(generated(seed).ops)
+    seen = generated_ops(RANDOM_16X8_SEEDS)
     expected = {"conv", "dwconv", "fc", "maxpool", "avgpool", "mean", "reshape", "squeeze",
                 "expand-squeeze", "softmax", "requant", "quantize", "dequantize", "int32bias",
                 "int8-to-int16", "int16-to-int8"}
@@ -182,17 +179,9 @@ def asan_runner():
 
 @pytest.mark.parametrize("seed", list(RANDOM_16X8_SEEDS)[:ASAN_16X8_MODELS])
 def test_sanitized_16x8_kernels_match_release_build(asan_runner, tmp_path, seed):
-    from engine_support.random_models import random_inputs
-    from test_engine_asan import run
+    from test_engine_asan import assert_sanitized_run_matches_release_build
 
-    model = generated(seed).model
-    engine = HostEngine(model)
-    rng = np.random.default_rng(seed)
-    inputs = [random_inputs(rng, info.dtype, info.shape) for info in engine.inputs]
-    proc = run(asan_runner, tmp_path, model, inputs)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "runtime error" not in proc.stderr, proc.stderr
-    assert (tmp_path / "output.bin").read_bytes() == b"".join(o.tobytes() for o in engine.invoke_all(inputs))
+    assert_sanitized_run_matches_release_build(asan_runner, tmp_path, seed)
 
 
 def test_sanitized_engine_refuses_corrupted_16x8_models_cleanly(asan_runner, tmp_path):

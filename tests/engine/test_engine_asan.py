@@ -31,8 +31,9 @@ def run(runner, tmp_path, model: bytes, inputs: list[np.ndarray]) -> subprocess.
                            str(tmp_path / "output.bin")], capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("seed", list(RANDOM_SEEDS)[:ASAN_MODELS])
-def test_sanitized_engine_matches_release_build(runner, tmp_path, seed):
+def assert_sanitized_run_matches_release_build(runner, tmp_path, seed: int) -> None:
+    """Random model `seed` (inputs seeded `seed`) through the sanitized runner: exit 0, no
+    sanitizer report, the release build's bytes and arena figure."""
     model = generated(seed).model
     engine = HostEngine(model)
     rng = np.random.default_rng(seed)
@@ -43,6 +44,11 @@ def test_sanitized_engine_matches_release_build(runner, tmp_path, seed):
     expected = b"".join(o.tobytes() for o in engine.invoke_all(inputs))
     assert (tmp_path / "output.bin").read_bytes() == expected
     assert f"arena_used={engine.arena_used}" in proc.stdout
+
+
+@pytest.mark.parametrize("seed", list(RANDOM_SEEDS)[:ASAN_MODELS])
+def test_sanitized_engine_matches_release_build(runner, tmp_path, seed):
+    assert_sanitized_run_matches_release_build(runner, tmp_path, seed)
 
 
 def test_sanitized_engine_refuses_corrupted_models_cleanly(runner, tmp_path):

@@ -3,11 +3,9 @@ QEMU's mps2-an386 and gives the same bytes as the host build - and therefore as 
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
-from engine_cases import FIXTURE_MODELS, QEMU, RANDOM_SEEDS, oracle_case, oracle_run, run_on_qemu
+from engine_cases import FIXTURE_MODELS, RANDOM_SEEDS, assert_qemu_matches_oracle, needs_qemu, oracle_run, run_on_qemu
 from engine_support.qemu_selftest import build_qemu_selftest
 from engine_support.random_models import random_inputs
 
@@ -15,9 +13,7 @@ from harness.engine.host import HostEngine
 
 QEMU_MODELS = 30
 
-pytestmark = pytest.mark.skipif(
-    shutil.which(QEMU) is None or shutil.which("arm-none-eabi-gcc") is None,
-    reason="needs qemu-system-arm and arm-none-eabi-gcc (apt-get install qemu-system-arm gcc-arm-none-eabi)")
+pytestmark = needs_qemu
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +23,7 @@ def selftest_elf():
 
 @pytest.mark.parametrize("seed", list(RANDOM_SEEDS)[:QEMU_MODELS])
 def test_cross_compiled_engine_matches_oracle(selftest_elf, tmp_path, seed):
-    model, inputs, expected = oracle_case(seed)
-    assert run_on_qemu(selftest_elf, tmp_path, model, inputs) == expected
+    assert_qemu_matches_oracle(selftest_elf, tmp_path, seed)
 
 
 @pytest.mark.parametrize("path", FIXTURE_MODELS, ids=[p.stem for p in FIXTURE_MODELS])

@@ -8,17 +8,14 @@ committed 16x8 models run in test_engine_qemu.py with the others.
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
-from engine_cases import QEMU, RANDOM_16X8_SEEDS, oracle_case, run_on_qemu
+from engine_cases import RANDOM_16X8_SEEDS, assert_qemu_matches_oracle, needs_qemu, run_on_qemu
 from engine_support.qemu_selftest import build_qemu_selftest
 
 QEMU_16X8_MODELS = int(os.environ.get("HIL_ENGINE_QEMU_16X8_MODELS", "200"))
 
-pytestmark = pytest.mark.skipif(
-    shutil.which(QEMU) is None or shutil.which("arm-none-eabi-gcc") is None,
-    reason="needs qemu-system-arm and arm-none-eabi-gcc (apt-get install qemu-system-arm gcc-arm-none-eabi)")
+pytestmark = needs_qemu
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +25,7 @@ def selftest_elf():
 
 @pytest.mark.parametrize("seed", list(RANDOM_16X8_SEEDS)[:QEMU_16X8_MODELS])
 def test_cross_compiled_16x8_kernels_match_oracle(selftest_elf, tmp_path, seed):
-    model, inputs, expected = oracle_case(seed)
-    assert run_on_qemu(selftest_elf, tmp_path, model, inputs) == expected
+    assert_qemu_matches_oracle(selftest_elf, tmp_path, seed)
 
 
 def _text_bytes(elf) -> int:
@@ -45,7 +41,7 @@ def test_engine_without_int16_kernels_is_smaller_and_refuses_16x8(selftest_elf, 
     the difference in text is what the 16x8 kernels cost in flash."""
     import subprocess
 
-    from engine_cases import RANDOM_SEEDS
+    from engine_cases import RANDOM_SEEDS, oracle_case, qemu_selftest_exit
     from engine_support.qemu_selftest import SELFTEST_DIR
 
     from harness.engine.build import COMMON_FLAGS, M4_FLAGS, engine_sources
@@ -64,14 +60,9 @@ def test_engine_without_int16_kernels_is_smaller_and_refuses_16x8(selftest_elf, 
     assert with_int16 - without > 5000
 
     model, inputs, _ = oracle_case(RANDOM_16X8_SEEDS[0])
-    (tmp_path / "model.tflite").write_bytes(model)
-    (tmp_path / "input.bin").write_bytes(b"".join(a.tobytes() for a in inputs))
-    proc = subprocess.run([QEMU, "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic", "-monitor", "none",
-                           "-serial", "none", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 10 + 8, f"exit {proc.returncode}: expected 10 + UNSUPPORTED_TYPE"
-    model, inputs, expected = oracle_case(RANDOM_SEEDS[0])
-    assert run_on_qemu(elf, tmp_path, model, inputs) == expected
+    exit_code = qemu_selftest_exit(elf, tmp_path, model, inputs)
+    assert exit_code == 10 + 8, f"exit {exit_code}: expected 10 + UNSUPPORTED_TYPE"
+    assert_qemu_matches_oracle(elf, tmp_path, RANDOM_SEEDS[0])
 
 
 @pytest.mark.parametrize("stride", [1, 2])

@@ -87,7 +87,8 @@ def build_target(name: str, build_dir: Path = DEFAULT_BUILD_DIR / "fuzz") -> Pat
 def write_model_corpus(directory: Path, seeds: range, sixteen_by_eight: bool = False) -> list[Path]:
     """Random models (engine_support.random_models) as seed inputs for the model reader; with
     `sixteen_by_eight`, 16x8 ones (int16 activations, int64 biases, int16 softmax LUTs)."""
-    from engine_support.random_models import random_model, random_model_16x8
+    from engine_support.random_models import random_model
+    from engine_support.random_models_16x8 import random_model_16x8
 
     directory.mkdir(parents=True, exist_ok=True)
     make, prefix = (random_model_16x8, "model16x8") if sixteen_by_eight else (random_model, "model")

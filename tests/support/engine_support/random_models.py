@@ -5,7 +5,8 @@ Each model is a small chain the way converters emit them: an optional QUANTIZE f
 ADD of two branches, broadcast ADD of a constant, int8 requantize), then MEAN or a flatten
 (RESHAPE / SQUEEZE), FULLY_CONNECTED layers, EXPAND_DIMS/SQUEEZE, and SOFTMAX or DEQUANTIZE at
 the end. Shapes, scales, zero points, activations, strides, paddings and dilations are random;
-the same seed always gives the same bytes.
+the same seed always gives the same bytes. The 16x8 generator (random_models_16x8.py) is a
+subclass with its own op mix and quantization; both build their chain with _random_chain.
 """
 
 from __future__ import annotations
@@ -43,7 +44,16 @@ class _Value:
 
 
 class _Gen:
+    # The op mix of _random_chain: ((threshold, op), ...) against one uniform draw each.
+    ENTRIES = ((0.15, lambda g, shape: g.quantize_from_float(shape)),)
+    INPUT_SCALE_DIVISOR = 1.0
+    STAGE_OPS = ((0.3, lambda g, x: g.conv(x)), (0.5, lambda g, x: g.conv(x, depthwise=True)),
+                 (0.6, lambda g, x: g.pool(x, "max")), (0.7, lambda g, x: g.pool(x, "avg")),
+                 (0.9, lambda g, x: g.add(x)), (math.inf, lambda g, x: g.requantize(x)))
+    TAIL_OPS = ((0.4, lambda g, x: g.softmax(x)), (0.55, lambda g, x: g.dequantize(x)))
+
     def __init__(self, seed: int):
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.b = ModelBuilder(f"random model seed {seed}")
         self.ops: list[str] = []
@@ -53,6 +63,12 @@ class _Gen:
 
     def scale(self, lo=0.004, hi=0.25) -> float:
         return float(np.float32(math.exp(self.rng.uniform(math.log(lo), math.log(hi)))))
+
+    def late_mean(self, x: _Value) -> _Value:
+        """The chain's optional MEAN of a 2-D value."""
+        if self.rng.random() < 0.15:
+            return self.mean(x) if len(x.shape) == 2 and x.shape[1] > 1 and self.rng.random() < 0.3 else x
+        return x
 
     def zero_point(self) -> int:
         if self.rng.random() < 0.25:
@@ -303,35 +319,32 @@ class _Gen:
         return source, y
 
 
-def random_model(seed: int) -> GeneratedModel:
-    """One random model; deterministic in `seed`."""
-    g = _Gen(seed)
+def _pick(rng: np.random.Generator, table):
+    """The first entry of ((threshold, choice), ...) whose threshold exceeds one draw; None past
+    the last."""
+    r = rng.random()
+    return next((choice for threshold, choice in table if r < threshold), None)
+
+
+def _random_chain(g: "_Gen") -> GeneratedModel:
+    """The chain both generators build, their op mixes from the generator's class tables: an
+    entry, 1-4 ops of the 4-D stage, MEAN or a flatten, FULLY_CONNECTED layers, EXPAND_DIMS /
+    SQUEEZE, a requantize, a late MEAN, and a tail op."""
     rng = g.rng
     if rng.random() < 0.15:
         shape = (int(rng.integers(1, 3)), int(rng.integers(1, 33)))
     else:
         shape = (1 if rng.random() < 0.85 else 2, int(rng.integers(1, 11)), int(rng.integers(1, 11)),
                  int(rng.integers(1, 9)))
-    if rng.random() < 0.15:
-        graph_input, x = g.quantize_from_float(shape)
+    entry = _pick(rng, g.ENTRIES)
+    if entry is not None:
+        graph_input, x = entry(g, shape)
     else:
-        graph_input = x = g.tensor(shape, g.scale(0.005, 0.1), g.zero_point())
+        graph_input = x = g.tensor(shape, g.scale(0.005, 0.1) / g.INPUT_SCALE_DIVISOR, g.zero_point())
 
     if len(x.shape) == 4:
         for _ in range(int(rng.integers(1, 5))):
-            r = rng.random()
-            if r < 0.3:
-                x = g.conv(x)
-            elif r < 0.5:
-                x = g.conv(x, depthwise=True)
-            elif r < 0.6:
-                x = g.pool(x, "max")
-            elif r < 0.7:
-                x = g.pool(x, "avg")
-            elif r < 0.9:
-                x = g.add(x)
-            else:
-                x = g.requantize(x)
+            x = _pick(rng, g.STAGE_OPS)(g, x)
         r = rng.random()
         if r < 0.3:
             x = g.mean(x)
@@ -344,16 +357,18 @@ def random_model(seed: int) -> GeneratedModel:
             x = g.expand_squeeze(x)
         if rng.random() < 0.15:
             x = g.requantize(x)
-        if rng.random() < 0.15:
-            x = g.mean(x) if len(x.shape) == 2 and x.shape[1] > 1 and rng.random() < 0.3 else x
-    r = rng.random()
-    if r < 0.4:
-        x = g.softmax(x)
-    elif r < 0.55:
-        x = g.dequantize(x)
+        x = g.late_mean(x)
+    tail = _pick(rng, g.TAIL_OPS)
+    if tail is not None:
+        x = tail(g, x)
     if not g.ops:
         x = g.requantize(x)
-    return GeneratedModel(seed, g.b.build(inputs=[graph_input.index], outputs=[x.index]), g.ops)
+    return GeneratedModel(g.seed, g.b.build(inputs=[graph_input.index], outputs=[x.index]), g.ops)
+
+
+def random_model(seed: int) -> GeneratedModel:
+    """One random model; deterministic in `seed`."""
+    return _random_chain(_Gen(seed))
 
 
 def random_inputs(rng: np.random.Generator, dtype: np.dtype, shape) -> np.ndarray:
@@ -363,164 +378,3 @@ def random_inputs(rng: np.random.Generator, dtype: np.dtype, shape) -> np.ndarra
     if np.dtype(dtype) == np.int16:
         return rng.integers(-32768, 32768, size=shape, dtype=np.int16)
     return rng.integers(-128, 128, size=shape, dtype=np.int8)
-
-
-# --- 16x8: int16 activations, int8 weights, int64 (or int32) bias ----------------------------
-
-INT16_INPUT_STD = 15000.0  # spread of an int16 activation the scales below aim at
-
-
-class _Gen16(_Gen):
-    """The int8 generator's graph shapes with 16x8 quantization, as the TFLite converter's
-    EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8 op set emits it: int16 tensors
-    with zero point 0, int8 symmetric weights, int64 biases. A few CONV_2D / FULLY_CONNECTED get
-    an int32 bias (or none and quantized_bias_type INT32), the other accumulator TFLM has."""
-
-    def zero_point(self) -> int:
-        return 0
-
-    def tensor(self, shape, scale, zp, dtype="int16") -> _Value:
-        return super().tensor(shape, scale, zp, dtype)
-
-    def accum_output_scale(self, in_scale: float, filter_scales: np.ndarray, depth: int) -> float:
-        sigma = in_scale * float(np.mean(filter_scales)) * 73.0 * INT16_INPUT_STD * math.sqrt(depth)
-        return float(np.float32(3.0 * sigma / 32767.0 * math.exp(self.rng.uniform(-0.7, 0.7))))
-
-    def bias(self, in_scale: float, filter_scales: np.ndarray, channels: int, per_channel: bool):
-        self.narrow_bias = self.rng.random() < 0.15
-        values = self.rng.integers(-3000 * 256, 3000 * 256 + 1, size=channels)
-        scales = (np.float32(in_scale) * filter_scales.astype(np.float32)).astype(np.float32)
-        if not per_channel:
-            scales = scales[:1]
-        values = values.astype(np.int32 if self.narrow_bias else np.int64)
-        return self.b.add_const(self.name("bias"), values, scale=scales,
-                                zero_point=[0] * len(scales), quantized_dimension=0)
-
-    def _narrow_accumulator(self, option_slot: int) -> None:
-        """TFLM's int16 CONV_2D / FULLY_CONNECTED accumulate in int32 with an INT32 bias, or
-        without a bias when the options say quantized_bias_type INT32; depthwise never does."""
-        op = self.b.operators[-1]
-        if op.inputs[2] >= 0 and self.b.tensors[op.inputs[2]].dtype == tb.TensorType.INT32:
-            self.ops.append("int32bias")
-        elif op.inputs[2] < 0 and self.rng.random() < 0.3:
-            op.options.fields.append((option_slot, "i8", int(tb.TensorType.INT32), 0))
-            self.ops.append("int32bias")
-
-    def conv(self, x: _Value, depthwise: bool = False, same_channels: bool = False,
-             keep_spatial: bool = False) -> _Value:
-        self.narrow_bias = False
-        if depthwise:  # TFLM reads a depthwise int16 bias as int64 whatever its type
-            y = super().conv(x, depthwise, same_channels, keep_spatial)
-            bias = self.b.operators[-1].inputs[2]
-            if self.b.tensors[bias].dtype == tb.TensorType.INT32:
-                self._widen_bias(bias)
-            return y
-        y = super().conv(x, depthwise, same_channels, keep_spatial)
-        self._narrow_accumulator(6)
-        return y
-
-    def _widen_bias(self, bias_index: int) -> None:
-        tensor = self.b.tensors[bias_index]
-        values = np.frombuffer(self.b.buffers[tensor.buffer], dtype="<i4").astype("<i8")
-        self.b.buffers[tensor.buffer] = values.tobytes()
-        tensor.dtype = tb.TensorType.INT64
-
-    def fully_connected(self, x: _Value) -> _Value:
-        self.narrow_bias = False
-        y = super().fully_connected(x)
-        self._narrow_accumulator(4)
-        return y
-
-    def softmax(self, x: _Value) -> _Value:
-        if self.rng.random() < 0.3:
-            beta = 1.0
-        else:
-            # beta * input_scale * (a typical code difference) of a few units.
-            beta = float(np.float32(math.exp(self.rng.uniform(math.log(0.3), math.log(8.0)))
-                                    / (x.scale * INT16_INPUT_STD)))
-        y = self.tensor(x.shape, 1.0 / 32768.0, 0)
-        self.b.add_op(BuiltinOp.SOFTMAX, [x.index], [y.index], tb.SoftmaxOptions(beta))
-        self.ops.append("softmax")
-        return y
-
-    def quantize_from_float(self, shape) -> tuple[_Value, _Value]:
-        source = self.tensor(shape, 0.0, 0, dtype="float32")
-        y = self.tensor(shape, self.scale(0.01, 0.1) / 256.0, 0)
-        self.b.add_op(BuiltinOp.QUANTIZE, [source.index], [y.index], tb.QuantizeOptions())
-        self.ops.append("quantize")
-        return source, y
-
-    def from_int8(self, shape) -> tuple[_Value, _Value]:
-        """An int8 graph input requantized to int16 (a mixed graph's entry)."""
-        source = super().tensor(shape, self.scale(0.005, 0.1), super().zero_point(), "int8")
-        y = self.tensor(shape, float(np.float32(source.scale / 256.0 * math.exp(self.rng.uniform(-0.5, 0.5)))), 0)
-        self.b.add_op(BuiltinOp.QUANTIZE, [source.index], [y.index], tb.QuantizeOptions())
-        self.ops.append("int8-to-int16")
-        return source, y
-
-    def to_int8(self, x: _Value) -> _Value:
-        y = super().tensor(x.shape, float(np.float32(x.scale * 256.0 * math.exp(self.rng.uniform(-0.7, 0.3)))),
-                           super().zero_point(), "int8")
-        self.b.add_op(BuiltinOp.QUANTIZE, [x.index], [y.index], tb.QuantizeOptions())
-        self.ops.append("int16-to-int8")
-        return y
-
-
-def random_model_16x8(seed: int) -> GeneratedModel:
-    """One random 16x8 model; deterministic in `seed`. The int8 generator's chains without ADD
-    (TFLM's int16 ADD is not in the portable engine), with int16 entries and exits: an int16
-    input, QUANTIZE from float or from int8, and SOFTMAX, DEQUANTIZE or a QUANTIZE to int8."""
-    g = _Gen16(seed)
-    rng = g.rng
-    if rng.random() < 0.15:
-        shape = (int(rng.integers(1, 3)), int(rng.integers(1, 33)))
-    else:
-        shape = (1 if rng.random() < 0.85 else 2, int(rng.integers(1, 11)), int(rng.integers(1, 11)),
-                 int(rng.integers(1, 9)))
-    r = rng.random()
-    if r < 0.1:
-        graph_input, x = g.quantize_from_float(shape)
-    elif r < 0.2:
-        graph_input, x = g.from_int8(shape)
-    else:
-        graph_input = x = g.tensor(shape, g.scale(0.005, 0.1) / 256.0, 0)
-
-    if len(x.shape) == 4:
-        for _ in range(int(rng.integers(1, 5))):
-            r = rng.random()
-            if r < 0.35:
-                x = g.conv(x)
-            elif r < 0.6:
-                x = g.conv(x, depthwise=True)
-            elif r < 0.72:
-                x = g.pool(x, "max")
-            elif r < 0.84:
-                x = g.pool(x, "avg")
-            else:
-                x = g.requantize(x)
-        r = rng.random()
-        if r < 0.3:
-            x = g.mean(x)
-        elif r < 0.85:
-            x = g.flatten(x)
-    if len(x.shape) == 2:
-        for _ in range(int(rng.integers(0, 3))):
-            x = g.fully_connected(x)
-        if rng.random() < 0.15:
-            x = g.expand_squeeze(x)
-        if rng.random() < 0.15:
-            x = g.requantize(x)
-        if rng.random() < 0.15 and x.shape[1] > 1:
-            x = g.mean(x)
-    r = rng.random()
-    if r < 0.4:
-        x = g.softmax(x)
-    elif r < 0.5:
-        x = g.dequantize(x)
-    elif r < 0.6:
-        x = g.to_int8(x)
-    if not g.ops:
-        x = g.requantize(x)
-    return GeneratedModel(seed, g.b.build(inputs=[graph_input.index], outputs=[x.index]), g.ops)
-
-
