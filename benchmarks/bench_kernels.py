@@ -4,10 +4,11 @@ TFLM + CMSIS-NN, in one run, on QEMU netduinoplus2 under `-icount shift=0`.
 
     .venv/bin/python benchmarks/bench_kernels.py [--tflm-dir DIR] [--models NAME,...]
 
-Both engines are linked with the same semihosting driver (benchmarks/kernels/bench_invoke.c):
-it loads the model, runs one warm-up inference and times the next with TIM2 (QEMU clocks it at
-1 GHz of virtual time, so under shift=0 one count is one instruction, like the firmware's
-INFER cost field). Per-op figures come from prefix models: ops 0..k of the committed model with
+Both engines are linked with the self-test's semihosting driver (tests/engine/qemu/
+engine_selftest.c) built with -DHIL_DRIVER_TIMED=1, and compiled as the firmware compiles them
+(engine.mk's flags): it loads the model, runs one warm-up inference and times the next with TIM2
+(QEMU clocks it at 1 GHz of virtual time, so under shift=0 one count is one instruction, like
+the firmware's INFER cost field). Per-op figures come from prefix models: ops 0..k of the committed model with
 op k's output as the graph output; op k costs prefix(k) - prefix(k-1). The full model's figure
 is the model itself. The TFLM tree is the user's (`--tflm-dir` or HIL_TFLM_DIR: a tflite-micro
 tree with a cortex-m4+fp release library, see firmware/src/engine/README.md); without it the
@@ -34,20 +35,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "support"))  # engine_support
 
-from engine_support.qemu_selftest import tflm_include_dirs, tflm_library  # noqa: E402
+from engine_support.qemu_selftest import build_engine_driver, tflm_make_vars  # noqa: E402
 from engine_support.random_models import random_inputs  # noqa: E402
-from harness.engine.build import COMMON_FLAGS, ENGINE_DIR, INCLUDE_DIR, M4_FLAGS, _run, engine_sources  # noqa: E402
 from harness.engine.host import HostEngine  # noqa: E402
 from harness.engine.tflite_builder import BuiltinOp  # noqa: E402
 from harness.paths import build_root  # noqa: E402
 
-KERNELS = REPO / "benchmarks" / "kernels"
-DRIVER = KERNELS / "bench_invoke.c"
-LINKER_SCRIPT = KERNELS / "netduinoplus2.ld"
+LINKER_SCRIPT = REPO / "benchmarks" / "kernels" / "netduinoplus2.ld"
+# the self-test's driver, timed, with buffers that fit the STM32F405's 128 KiB of RAM
+TIMED = ["-DHIL_DRIVER_TIMED=1", "-DHIL_DRIVER_MODEL_CAP=(24u*1024u)", "-DHIL_DRIVER_INPUT_CAP=(4u*1024u)",
+         "-DHIL_DRIVER_ARENA_CAP=(88u*1024u)"]
 QEMU = "qemu-system-arm"
-CC = os.environ.get("HIL_ARM_CC", "arm-none-eabi-gcc")
-CXX = os.environ.get("HIL_ARM_CXX", "arm-none-eabi-g++")
-LINK = ["-nostartfiles", "--specs=nano.specs", f"-T{LINKER_SCRIPT}", "-Wl,--gc-sections"]
 
 
 def committed_models(names: list[str] | None) -> list[Path]:
@@ -56,37 +54,11 @@ def committed_models(names: list[str] | None) -> list[Path]:
     return [p for p in paths if names is None or p.stem in names]
 
 
-def build_portable(build_dir: Path) -> Path:
-    """The driver with the portable engine, compiled with the firmware's Cortex-M4F flags."""
-    output = build_dir / "bench_portable.elf"
-    sources = [*engine_sources(), DRIVER]
-    cmd = [CC, *COMMON_FLAGS, *M4_FLAGS, "-o", str(output), *map(str, sources), *LINK, "-lm"]
-    return _run(cmd, output, output.with_suffix(".log"))
-
-
-def build_tflm(tflm_dir: Path, build_dir: Path, int16: bool = False) -> Path:
-    """The driver with the tflm adapter and the user's TFLM library, with engine.mk's defines
-    (``int16``: TFLM_INT16=1's, the library's int8+int16 kernels, so 16x8 models run)."""
-    library = tflm_library(tflm_dir)
-    defines = ["-DTF_LITE_STATIC_MEMORY", "-DNDEBUG", "-DTF_LITE_STRIP_ERROR_STRINGS"]
-    if "cmsis_nn" in str(library):
-        defines.append("-DCMSIS_NN")
-    if int16:
-        defines.append("-DHIL_TFLM_INT16")
-    arch = [*M4_FLAGS[:4], "-Os", "-ffunction-sections", "-fdata-sections", f"-I{INCLUDE_DIR}"]
-    isystem = [f"-isystem{d}" for d in tflm_include_dirs(tflm_dir)]
-    objects = []
-    for source, compiler, flags in (
-            (ENGINE_DIR / "tflm" / "engine_tflm.cc", CXX,
-             ["-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics", *isystem, *defines]),
-            (ENGINE_DIR / "hil_status.c", CC, ["-std=c11"]),
-            (DRIVER, CC, ["-std=c11"])):
-        obj = build_dir / f"tflm_{source.name}.o"
-        _run([compiler, *arch, *flags, "-c", str(source), "-o", str(obj)], obj, obj.with_suffix(".log"))
-        objects.append(str(obj))
-    output = build_dir / "bench_tflm.elf"
-    cmd = [CXX, *M4_FLAGS[:4], "-o", str(output), *objects, str(library), *LINK, "--specs=nosys.specs", "-lm"]
-    return _run(cmd, output, output.with_suffix(".log"))
+def build(engine: str, build_dir: Path, make_vars: dict[str, str] | None = None) -> Path:
+    """The timed driver with ``engine`` as the firmware compiles it (engine.mk's flags for
+    ``make_vars``), for netduinoplus2."""
+    return build_engine_driver(engine, build_dir / f"bench_{engine}.elf", linker_script=LINKER_SCRIPT,
+                               driver_defines=TIMED, make_vars=make_vars)
 
 
 def _schema():
@@ -130,15 +102,16 @@ class Refused(Exception):
     """The engine refused the model (or its invoke failed) with this hil_status."""
 
 
-def oracle_bytes(model: bytes, inputs: list[np.ndarray]) -> bytes:
-    """The first output of tflite_micro's interpreter (TFLM's reference kernels on x86)."""
+def oracle_bytes(model: bytes, inputs: list[np.ndarray], output_count: int) -> bytes:
+    """The outputs of tflite_micro's interpreter (TFLM's reference kernels on x86), one after
+    the other, as the driver writes them."""
     from tflite_micro import runtime
 
     interpreter = runtime.Interpreter.from_bytes(model, arena_size=max(4 << 20, 10 * len(model)))
     for index, array in enumerate(inputs):
         interpreter.set_input(array, index)
     interpreter.invoke()
-    return np.array(interpreter.get_output(0)).tobytes()
+    return b"".join(np.array(interpreter.get_output(index)).tobytes() for index in range(output_count))
 
 
 def run(elf: Path, workdir: Path, model: bytes, inputs: bytes) -> tuple[int, bytes]:
@@ -167,14 +140,14 @@ def main() -> int:
     parser.add_argument("--tflm-int16", action="store_true",
                         help="register TFLM's int8+int16 kernels (engine.mk's TFLM_INT16=1), so 16x8 models run")
     args = parser.parse_args()
-    for tool in (QEMU, CC):
+    for tool in (QEMU, "arm-none-eabi-gcc"):
         if shutil.which(tool) is None:
             raise SystemExit(f"bench_kernels: {tool} not on PATH (apt-get install qemu-system-arm gcc-arm-none-eabi)")
     build_dir = build_root() / "bench-kernels"
     build_dir.mkdir(parents=True, exist_ok=True)
-    elfs = {"portable": build_portable(build_dir)}
+    elfs = {"portable": build("portable", build_dir)}
     if args.tflm_dir:
-        elfs["tflm"] = build_tflm(Path(args.tflm_dir), build_dir, int16=args.tflm_int16)
+        elfs["tflm"] = build("tflm", build_dir, tflm_make_vars(Path(args.tflm_dir), int16=args.tflm_int16))
     else:
         print("TFLM absent: no --tflm-dir or HIL_TFLM_DIR; portable figures only")
     models = committed_models(args.models.split(",") if args.models else None)
@@ -191,7 +164,7 @@ def main() -> int:
             rng = np.random.default_rng(0)
             arrays = [random_inputs(rng, i.dtype, i.shape) for i in engine.inputs]
             inputs = b"".join(a.tobytes() for a in arrays)
-            expected = oracle_bytes(model, arrays)
+            expected = oracle_bytes(model, arrays, len(engine.outputs))
             costs: dict[str, list[int]] = {}
             outputs: dict[str, bytes] = {}
             prefixes = prefix_models(model)

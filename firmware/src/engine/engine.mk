@@ -27,7 +27,15 @@
 #               int16 tensors with UNSUPPORTED_TYPE (a build without CMSIS-NN always runs them)
 #
 # Outputs (appended): ENGINE_SRCS, ENGINE_CXXSRCS, ENGINE_CFLAGS, ENGINE_CXXFLAGS,
-# ENGINE_INCLUDES, ENGINE_DEFINES, ENGINE_LDLIBS.
+# ENGINE_INCLUDES, ENGINE_DEFINES, ENGINE_LDLIBS; ENGINE_ID, what identifies the engine's inputs
+# from outside the repository (the TFLM library's path, size and mtime), for the build id.
+#
+# `make -C firmware ENGINE=... [TFLM_DIR=...] print-engine-flags` prints what the firmware
+# compiles the engine with, one NAME=value line each (values as make has them, quoted for sh):
+# HIL_ENGINE_CC, HIL_ENGINE_CXX, HIL_ENGINE_C_SRCS, HIL_ENGINE_CXX_SRCS, HIL_ENGINE_CFLAGS (for the C sources),
+# HIL_ENGINE_CXXFLAGS (for the C++ sources), HIL_ENGINE_ARCH_FLAGS and HIL_ENGINE_LDLIBS, less the
+# dependency-file flags. The QEMU self-test and the kernel benchmark build from these
+# (tests/support/engine_support/qemu_selftest.py), so they run the firmware's build of the engine.
 #
 # TFLM itself is never part of this repository: the user brings the tree and the library.
 
@@ -86,4 +94,24 @@ ifeq ($(TFLM_INT16),1)
 ENGINE_CXXFLAGS += -DHIL_TFLM_INT16
 endif
 ENGINE_LDLIBS += $(TFLM_LIB) -lm
+# a rebuilt library at the same path is another image: its size and mtime
+ENGINE_ID += TFLM_LIB=$(abspath $(TFLM_LIB)):$(shell stat -c '%s:%Y' $(TFLM_LIB))
+endif
+
+# Recipes expand when they run, after firmware/Makefile has set CFLAGS and CXXFLAGS. The rule must
+# not become the default goal: clearing .DEFAULT_GOAL lets the Makefile's next target (all) be it.
+HIL_DEPFLAGS := -MMD -MP
+.PHONY: print-engine-flags
+print-engine-flags:
+	$(info HIL_ENGINE_CC=$(CC))
+	$(info HIL_ENGINE_CXX=$(CXX))
+	$(info HIL_ENGINE_C_SRCS=$(abspath $(ENGINE_SRCS)))
+	$(info HIL_ENGINE_CXX_SRCS=$(abspath $(ENGINE_CXXSRCS)))
+	$(info HIL_ENGINE_CFLAGS=$(filter-out $(HIL_DEPFLAGS),$(CFLAGS)) $(ENGINE_CFLAGS))
+	$(info HIL_ENGINE_CXXFLAGS=$(filter-out $(HIL_DEPFLAGS),$(CXXFLAGS)) $(ENGINE_CXXFLAGS))
+	$(info HIL_ENGINE_ARCH_FLAGS=$(BOARD_ARCH_FLAGS))
+	$(info HIL_ENGINE_LDLIBS=$(ENGINE_LDLIBS))
+	@:
+ifeq ($(.DEFAULT_GOAL),print-engine-flags)
+.DEFAULT_GOAL :=
 endif
