@@ -7,34 +7,15 @@
 hil_status pe_conv_prepare(pe_state *s, int op_index, const pe_options *o)
 {
     pe_op *op = &s->ops[op_index];
-    pe_conv_params *p = &op->p.conv;
     hil_status st;
-    if (op->n_inputs < 2 || op->inputs[0] < 0 || op->inputs[1] < 0) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, -1, op->n_inputs);
-    }
-    const pe_tensor *in = &s->tensors[op->inputs[0]];
-    const pe_tensor *filter = &s->tensors[op->inputs[1]];
-    const pe_tensor *out = &s->tensors[op->output];
-    if ((st = pe_conv_check_ranks(s, op_index)) != HIL_OK ||
-        (st = pe_conv_check_tensors(s, op_index, filter->dims[0])) != HIL_OK) {
-        return st;
-    }
-    const int32_t out_c = filter->dims[0];
-    if ((st = pe_conv_check_groups(s, op_index)) != HIL_OK ||
-        (st = pe_conv_window(s, op_index, o, out_c, p)) != HIL_OK) {
-        return st;
-    }
-    p->input_offset = -in->zero_point;
-    p->output_offset = out->zero_point;
-    if ((st = pe_conv_quant_params(s, op_index, in, filter, op->inputs[1], out, out_c, 0,
-                                   &p->multiplier, &p->shift)) != HIL_OK) {
-        return st;
-    }
-    if ((st = pe_activation_range(s, op_index, o->activation, out, &p->act_min, &p->act_max)) != HIL_OK) {
+    if ((st = pe_conv_check_io(s, op_index, PE_TYPE_INT8, 0)) != HIL_OK ||
+        (st = pe_conv_check_groups(s, op_index)) != HIL_OK ||
+        (st = pe_conv_window(s, op_index, o, 0, &op->p.conv)) != HIL_OK ||
+        (st = pe_conv_quantize(s, op_index, o, 0, &op->p.conv)) != HIL_OK) {
         return st;
     }
 #ifndef PE_REFERENCE_KERNELS
-    if (in->dims[3] == filter->dims[3]) { /* one group: the im2col + dual-MAC kernel of conv_fast.c */
+    if (pe_in(s, op, 0)->dims[3] == pe_in(s, op, 1)->dims[3]) { /* one group: the im2col + dual-MAC kernel of conv_fast.c */
         if ((st = pe_request_scratch(s, op_index, pe_conv_fast_scratch_bytes(s, op))) != HIL_OK) {
             return st;
         }

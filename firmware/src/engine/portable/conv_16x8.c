@@ -14,35 +14,12 @@ static void pe_conv16_eval_1d(const pe_state *s, const pe_op *op);
 #endif
 static void pe_depthwise_conv16_eval_wide(const pe_state *s, const pe_op *op);
 
-/* Types, quantization and ranks of input, filter and output; shapes are the caller's. */
-static hil_status pe_conv16_check(pe_state *s, int op_index)
-{
-    const hil_status st = pe_check_weighted_io(s, op_index, PE_TYPE_INT16);
-    return st != HIL_OK ? st : pe_conv_check_ranks(s, op_index);
-}
-
-static hil_status pe_conv16_quant(pe_state *s, int op_index, const pe_options *o, int32_t out_c,
-                                  int32_t quantized_dim, pe_conv_params *p)
-{
-    const pe_op *op = &s->ops[op_index];
-    hil_status st;
-    if ((st = pe_conv_quant_params(s, op_index, &s->tensors[op->inputs[0]], &s->tensors[op->inputs[1]],
-                                   op->inputs[1], &s->tensors[op->output], out_c, quantized_dim,
-                                   &p->multiplier, &p->shift)) != HIL_OK) {
-        return st;
-    }
-    if (p->wide_bias && (st = pe_check_shift64(s, op_index, op->inputs[1], p->shift, out_c)) != HIL_OK) {
-        return st;
-    }
-    return pe_activation_range16(s, op_index, o->activation, &s->tensors[op->output], &p->act_min, &p->act_max);
-}
-
 hil_status pe_conv16_prepare(pe_state *s, int op_index, const pe_options *o)
 {
     pe_op *op = &s->ops[op_index];
     pe_conv_params *p = &op->p.conv;
     hil_status st;
-    if ((st = pe_conv16_check(s, op_index)) != HIL_OK) {
+    if ((st = pe_conv_check_io(s, op_index, PE_TYPE_INT16, 0)) != HIL_OK) {
         return st;
     }
     const pe_tensor *filter = &s->tensors[op->inputs[1]];
@@ -50,7 +27,7 @@ hil_status pe_conv16_prepare(pe_state *s, int op_index, const pe_options *o)
     const int32_t filter_c = filter->dims[3];
     if ((st = pe_conv_check_groups(s, op_index)) != HIL_OK ||
         (st = pe_bias16(s, op_index, out_c, 1, o->quantized_bias_type, &p->wide_bias)) != HIL_OK ||
-        (st = pe_conv_window(s, op_index, o, out_c, p)) != HIL_OK) {
+        (st = pe_conv_window(s, op_index, o, 0, p)) != HIL_OK) {
         return st;
     }
     const int64_t window = (int64_t)filter->dims[1] * filter->dims[2] * filter_c;
@@ -69,7 +46,7 @@ hil_status pe_conv16_prepare(pe_state *s, int op_index, const pe_options *o)
         op->eval = pe_conv16_eval_1d;
     }
 #endif
-    return pe_conv16_quant(s, op_index, o, out_c, 0, p);
+    return pe_conv_quantize(s, op_index, o, 0, p);
 }
 
 hil_status pe_depthwise_conv16_prepare(pe_state *s, int op_index, const pe_options *o)
@@ -77,7 +54,7 @@ hil_status pe_depthwise_conv16_prepare(pe_state *s, int op_index, const pe_optio
     pe_op *op = &s->ops[op_index];
     pe_conv_params *p = &op->p.conv;
     hil_status st;
-    if ((st = pe_conv16_check(s, op_index)) != HIL_OK) {
+    if ((st = pe_conv_check_io(s, op_index, PE_TYPE_INT16, 3)) != HIL_OK) {
         return st;
     }
     const pe_tensor *filter = &s->tensors[op->inputs[1]];
@@ -87,14 +64,14 @@ hil_status pe_depthwise_conv16_prepare(pe_state *s, int op_index, const pe_optio
     }
     /* TFLM's int16 depthwise reads the bias as int64 whatever its type: only INT64 is safe. */
     if ((st = pe_bias16(s, op_index, out_c, 0, 0, &p->wide_bias)) != HIL_OK ||
-        (st = pe_conv_window(s, op_index, o, out_c, p)) != HIL_OK) {
+        (st = pe_conv_window(s, op_index, o, 3, p)) != HIL_OK) {
         return st;
     }
     p->depth_multiplier = o->depth_multiplier;
     if ((int64_t)filter->dims[1] * filter->dims[2] > PE_EXACT_TERMS) {
         op->eval = pe_depthwise_conv16_eval_wide;
     }
-    return pe_conv16_quant(s, op_index, o, out_c, 3, p);
+    return pe_conv_quantize(s, op_index, o, 3, p);
 }
 
 /* -O2 for the 1-D path's loop (at -Os GCC 12 keeps its counters and pointers on the stack); the

@@ -1,4 +1,5 @@
 #include "pe_conv_util.h"
+#include "pe_int16.h"
 
 hil_status pe_conv_quant_params(pe_state *s, int op_index, const pe_tensor *input,
                                 const pe_tensor *filter, int filter_index, const pe_tensor *output,
@@ -66,12 +67,13 @@ hil_status pe_conv_check_tensors(pe_state *s, int op_index, int32_t bias_element
     return HIL_OK;
 }
 
-hil_status pe_conv_window(pe_state *s, int op_index, const pe_options *o, int32_t out_c, pe_conv_params *p)
+hil_status pe_conv_window(pe_state *s, int op_index, const pe_options *o, int channel_dim, pe_conv_params *p)
 {
     const pe_op *op = &s->ops[op_index];
     const pe_tensor *in = &s->tensors[op->inputs[0]];
     const pe_tensor *filter = &s->tensors[op->inputs[1]];
     const pe_tensor *out = &s->tensors[op->output];
+    const int32_t out_c = filter->dims[channel_dim];
     hil_status st;
     if ((st = pe_check_window(s, op_index, filter->dims[1], o->stride_h, o->dilation_h)) != HIL_OK ||
         (st = pe_check_window(s, op_index, filter->dims[2], o->stride_w, o->dilation_w)) != HIL_OK) {
@@ -126,4 +128,46 @@ hil_status pe_conv_check_ranks(pe_state *s, int op_index)
         return st;
     }
     return pe_expect_rank(s, op_index, op->output, 4);
+}
+
+hil_status pe_conv_check_io(pe_state *s, int op_index, uint8_t type, int channel_dim)
+{
+    const pe_op *op = &s->ops[op_index];
+    hil_status st;
+    if (op->n_inputs < 2 || op->inputs[0] < 0 || op->inputs[1] < 0) {
+        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, -1, op->n_inputs);
+    }
+    if (type != PE_TYPE_INT8) { /* 16x8: types, then ranks; the bias is pe_bias16's */
+        st = pe_check_weighted_io(s, op_index, type);
+        return st != HIL_OK ? st : pe_conv_check_ranks(s, op_index);
+    }
+    st = pe_conv_check_ranks(s, op_index);
+    return st != HIL_OK ? st : pe_conv_check_tensors(s, op_index, s->tensors[op->inputs[1]].dims[channel_dim]);
+}
+
+hil_status pe_conv_quantize(pe_state *s, int op_index, const pe_options *o, int channel_dim, pe_conv_params *p)
+{
+    const pe_op *op = &s->ops[op_index];
+    const pe_tensor *in = &s->tensors[op->inputs[0]];
+    const pe_tensor *filter = &s->tensors[op->inputs[1]];
+    const pe_tensor *out = &s->tensors[op->output];
+    const int32_t out_c = filter->dims[channel_dim];
+    hil_status st;
+    if (out->type == PE_TYPE_INT8) {
+        p->input_offset = -in->zero_point;
+        p->output_offset = out->zero_point;
+    }
+    if ((st = pe_conv_quant_params(s, op_index, in, filter, op->inputs[1], out, out_c, channel_dim,
+                                   &p->multiplier, &p->shift)) != HIL_OK) {
+        return st;
+    }
+#if PE_WITH_INT16
+    if (out->type == PE_TYPE_INT16) {
+        if (p->wide_bias && (st = pe_check_shift64(s, op_index, op->inputs[1], p->shift, out_c)) != HIL_OK) {
+            return st;
+        }
+        return pe_activation_range16(s, op_index, o->activation, out, &p->act_min, &p->act_max);
+    }
+#endif
+    return pe_activation_range(s, op_index, o->activation, out, &p->act_min, &p->act_max);
 }

@@ -52,77 +52,92 @@ static inline int16_t pe_conv16_output(const pe_conv_params *p, const pe_tensor 
     return pe_conv16_scale(p, acc, pe_conv16_bias(p, bias, oc), oc);
 }
 
+/* What both walks read: the op's parameters, data pointers (of both element types; a walk reads
+ * its own) and dimensions; kept in registers once a walk is inlined. */
+typedef struct {
+    const pe_conv_params *p;
+    const pe_tensor *bias;
+    const int8_t *input8;
+    const int16_t *input16;
+    const int8_t *filter;
+    int8_t *output8;
+    int16_t *output16;
+    int32_t batches, in_h, in_w, in_c, filter_h, filter_w, filter_c, out_h, out_w, out_c;
+} pe_conv_view;
+
+static inline __attribute__((always_inline)) pe_conv_view pe_conv_view_of(const pe_state *s, const pe_op *op)
+{
+    const pe_tensor *in = pe_in(s, op, 0);
+    const pe_tensor *filter = pe_in(s, op, 1);
+    const pe_tensor *out = pe_out(s, op);
+    const pe_conv_view v = {
+        &op->p.conv, op->n_inputs > 2 ? pe_in(s, op, 2) : NULL, (const int8_t *)in->data,
+        (const int16_t *)(const void *)in->data, (const int8_t *)filter->data, (int8_t *)out->data,
+        (int16_t *)(void *)out->data, in->dims[0], in->dims[1], in->dims[2], in->dims[3], filter->dims[1],
+        filter->dims[2], filter->dims[3], out->dims[1], out->dims[2], out->dims[3],
+    };
+    return v;
+}
+
 /* `wide_taps` (int16 only): add each tap's int32 sum to an int64 (windows above PE_EXACT_TERMS
  * terms with an int64 bias); otherwise one wrapping int32 sum (exact, or TFLM's own int32
  * accumulator). */
 static inline __attribute__((always_inline)) void pe_conv_run(const pe_state *s, const pe_op *op, int int16,
                                                               int wide_taps)
 {
-    const pe_conv_params *p = &op->p.conv;
-    const pe_tensor *in = pe_in(s, op, 0);
-    const pe_tensor *filter = pe_in(s, op, 1);
-    const pe_tensor *bias = op->n_inputs > 2 ? pe_in(s, op, 2) : NULL;
-    const pe_tensor *out = pe_out(s, op);
-    const int8_t *input8 = (const int8_t *)in->data;
-    const int16_t *input16 = (const int16_t *)(const void *)in->data;
-    const int8_t *filter_data = (const int8_t *)filter->data;
-    int8_t *output8 = (int8_t *)out->data;
-    int16_t *output16 = (int16_t *)(void *)out->data;
-    const int32_t batches = in->dims[0], in_h = in->dims[1], in_w = in->dims[2], in_c = in->dims[3];
-    const int32_t filter_h = filter->dims[1], filter_w = filter->dims[2], filter_c = filter->dims[3];
-    const int32_t out_h = out->dims[1], out_w = out->dims[2], out_c = out->dims[3];
-    const int32_t filters_per_group = out_c / (in_c / filter_c);
+    const pe_conv_view v = pe_conv_view_of(s, op);
+    const int32_t filters_per_group = v.out_c / (v.in_c / v.filter_c);
 
-    for (int32_t b = 0; b < batches; ++b) {
-        for (int32_t oy = 0; oy < out_h; ++oy) {
-            const int32_t in_y0 = oy * p->stride_h - p->pad_h;
-            for (int32_t ox = 0; ox < out_w; ++ox) {
-                const int32_t in_x0 = ox * p->stride_w - p->pad_w;
-                for (int32_t oc = 0; oc < out_c; ++oc) {
+    for (int32_t b = 0; b < v.batches; ++b) {
+        for (int32_t oy = 0; oy < v.out_h; ++oy) {
+            const int32_t in_y0 = oy * v.p->stride_h - v.p->pad_h;
+            for (int32_t ox = 0; ox < v.out_w; ++ox) {
+                const int32_t in_x0 = ox * v.p->stride_w - v.p->pad_w;
+                for (int32_t oc = 0; oc < v.out_c; ++oc) {
                     /* the input channels of oc's group, in batch b */
-                    const int32_t in_group = b * in_h * in_w * in_c + (oc / filters_per_group) * filter_c;
-                    const int8_t *f_px = filter_data + oc * filter_h * filter_w * filter_c;
+                    const int32_t in_group = b * v.in_h * v.in_w * v.in_c + (oc / filters_per_group) * v.filter_c;
+                    const int8_t *f_px = v.filter + oc * v.filter_h * v.filter_w * v.filter_c;
                     int64_t acc64 = 0;
                     int32_t acc32 = 0;
-                    for (int32_t fy = 0; fy < filter_h; ++fy, f_px += filter_w * filter_c) {
-                        const int32_t iy = in_y0 + p->dilation_h * fy;
-                        if (iy < 0 || iy >= in_h) {
+                    for (int32_t fy = 0; fy < v.filter_h; ++fy, f_px += v.filter_w * v.filter_c) {
+                        const int32_t iy = in_y0 + v.p->dilation_h * fy;
+                        if (iy < 0 || iy >= v.in_h) {
                             continue;
                         }
-                        const int32_t in_row = in_group + iy * in_w * in_c;
-                        for (int32_t fx = 0; fx < filter_w; ++fx) {
-                            const int32_t ix = in_x0 + p->dilation_w * fx;
-                            if (ix < 0 || ix >= in_w) {
+                        const int32_t in_row = in_group + iy * v.in_w * v.in_c;
+                        for (int32_t fx = 0; fx < v.filter_w; ++fx) {
+                            const int32_t ix = in_x0 + v.p->dilation_w * fx;
+                            if (ix < 0 || ix >= v.in_w) {
                                 continue;
                             }
-                            const int32_t in_px = in_row + ix * in_c;
-                            const int8_t *f_tap = f_px + fx * filter_c;
+                            const int32_t in_px = in_row + ix * v.in_c;
+                            const int8_t *f_tap = f_px + fx * v.filter_c;
                             if (!int16) {
-                                for (int32_t ic = 0; ic < filter_c; ++ic) {
+                                for (int32_t ic = 0; ic < v.filter_c; ++ic) {
                                     acc32 = pe_wrap_add(acc32, (int32_t)f_tap[ic] *
-                                                                   ((int32_t)input8[in_px + ic] + p->input_offset));
+                                                                   ((int32_t)v.input8[in_px + ic] + v.p->input_offset));
                                 }
                             } else if (wide_taps) {
-                                for (int32_t ic0 = 0; ic0 < filter_c; ic0 += PE_EXACT_TERMS) {
-                                    const int32_t end = filter_c - ic0 < PE_EXACT_TERMS ? filter_c : ic0 + PE_EXACT_TERMS;
+                                for (int32_t ic0 = 0; ic0 < v.filter_c; ic0 += PE_EXACT_TERMS) {
+                                    const int32_t end = v.filter_c - ic0 < PE_EXACT_TERMS ? v.filter_c : ic0 + PE_EXACT_TERMS;
                                     int32_t tap = 0;
                                     for (int32_t ic = ic0; ic < end; ++ic) {
-                                        tap += (int32_t)f_tap[ic] * (int32_t)input16[in_px + ic];
+                                        tap += (int32_t)f_tap[ic] * (int32_t)v.input16[in_px + ic];
                                     }
                                     acc64 += tap;
                                 }
                             } else {
-                                for (int32_t ic = 0; ic < filter_c; ++ic) {
-                                    acc32 = pe_wrap_add(acc32, (int32_t)f_tap[ic] * (int32_t)input16[in_px + ic]);
+                                for (int32_t ic = 0; ic < v.filter_c; ++ic) {
+                                    acc32 = pe_wrap_add(acc32, (int32_t)f_tap[ic] * (int32_t)v.input16[in_px + ic]);
                                 }
                             }
                         }
                     }
-                    const int32_t at = ((b * out_h + oy) * out_w + ox) * out_c + oc;
+                    const int32_t at = ((b * v.out_h + oy) * v.out_w + ox) * v.out_c + oc;
                     if (int16) {
-                        output16[at] = pe_conv16_output(p, bias, wide_taps ? acc64 : (int64_t)acc32, oc);
+                        v.output16[at] = pe_conv16_output(v.p, v.bias, wide_taps ? acc64 : (int64_t)acc32, oc);
                     } else {
-                        output8[at] = pe_conv8_output(p, bias, acc32, oc);
+                        v.output8[at] = pe_conv8_output(v.p, v.bias, acc32, oc);
                     }
                 }
             }
@@ -134,57 +149,45 @@ static inline __attribute__((always_inline)) void pe_conv_run(const pe_state *s,
 static inline __attribute__((always_inline)) void pe_depthwise_run(const pe_state *s, const pe_op *op, int int16,
                                                                    int wide_taps)
 {
-    const pe_conv_params *p = &op->p.conv;
-    const pe_tensor *in = pe_in(s, op, 0);
-    const pe_tensor *filter = pe_in(s, op, 1);
-    const pe_tensor *bias = op->n_inputs > 2 ? pe_in(s, op, 2) : NULL;
-    const pe_tensor *out = pe_out(s, op);
-    const int8_t *input8 = (const int8_t *)in->data;
-    const int16_t *input16 = (const int16_t *)(const void *)in->data;
-    const int8_t *filter_data = (const int8_t *)filter->data;
-    int8_t *output8 = (int8_t *)out->data;
-    int16_t *output16 = (int16_t *)(void *)out->data;
-    const int32_t batches = in->dims[0], in_h = in->dims[1], in_w = in->dims[2], in_c = in->dims[3];
-    const int32_t filter_h = filter->dims[1], filter_w = filter->dims[2];
-    const int32_t out_h = out->dims[1], out_w = out->dims[2], out_c = out->dims[3];
-    const int32_t dm = p->depth_multiplier;
+    const pe_conv_view v = pe_conv_view_of(s, op);
+    const int32_t dm = v.p->depth_multiplier;
 
-    for (int32_t b = 0; b < batches; ++b) {
-        for (int32_t oy = 0; oy < out_h; ++oy) {
-            const int32_t in_y0 = oy * p->stride_h - p->pad_h;
-            for (int32_t ox = 0; ox < out_w; ++ox) {
-                const int32_t in_x0 = ox * p->stride_w - p->pad_w;
-                for (int32_t ic = 0; ic < in_c; ++ic) {
+    for (int32_t b = 0; b < v.batches; ++b) {
+        for (int32_t oy = 0; oy < v.out_h; ++oy) {
+            const int32_t in_y0 = oy * v.p->stride_h - v.p->pad_h;
+            for (int32_t ox = 0; ox < v.out_w; ++ox) {
+                const int32_t in_x0 = ox * v.p->stride_w - v.p->pad_w;
+                for (int32_t ic = 0; ic < v.in_c; ++ic) {
                     for (int32_t m = 0; m < dm; ++m) {
                         const int32_t oc = m + ic * dm;
                         int64_t acc64 = 0;
                         int32_t acc32 = 0;
-                        for (int32_t fy = 0; fy < filter_h; ++fy) {
-                            const int32_t iy = in_y0 + p->dilation_h * fy;
-                            if (iy < 0 || iy >= in_h) {
+                        for (int32_t fy = 0; fy < v.filter_h; ++fy) {
+                            const int32_t iy = in_y0 + v.p->dilation_h * fy;
+                            if (iy < 0 || iy >= v.in_h) {
                                 continue;
                             }
-                            for (int32_t fx = 0; fx < filter_w; ++fx) {
-                                const int32_t ix = in_x0 + p->dilation_w * fx;
-                                if (ix < 0 || ix >= in_w) {
+                            for (int32_t fx = 0; fx < v.filter_w; ++fx) {
+                                const int32_t ix = in_x0 + v.p->dilation_w * fx;
+                                if (ix < 0 || ix >= v.in_w) {
                                     continue;
                                 }
-                                const int32_t filter_val = filter_data[(fy * filter_w + fx) * out_c + oc];
-                                const int32_t in_at = ((b * in_h + iy) * in_w + ix) * in_c + ic;
+                                const int32_t filter_val = v.filter[(fy * v.filter_w + fx) * v.out_c + oc];
+                                const int32_t in_at = ((b * v.in_h + iy) * v.in_w + ix) * v.in_c + ic;
                                 if (!int16) {
-                                    acc32 = pe_wrap_add(acc32, filter_val * ((int32_t)input8[in_at] + p->input_offset));
+                                    acc32 = pe_wrap_add(acc32, filter_val * ((int32_t)v.input8[in_at] + v.p->input_offset));
                                 } else if (wide_taps) {
-                                    acc64 += filter_val * (int32_t)input16[in_at];
+                                    acc64 += filter_val * (int32_t)v.input16[in_at];
                                 } else {
-                                    acc32 += filter_val * (int32_t)input16[in_at]; /* <= PE_EXACT_TERMS terms: exact */
+                                    acc32 += filter_val * (int32_t)v.input16[in_at]; /* <= PE_EXACT_TERMS terms: exact */
                                 }
                             }
                         }
-                        const int32_t at = ((b * out_h + oy) * out_w + ox) * out_c + oc;
+                        const int32_t at = ((b * v.out_h + oy) * v.out_w + ox) * v.out_c + oc;
                         if (int16) {
-                            output16[at] = pe_conv16_output(p, bias, wide_taps ? acc64 : (int64_t)acc32, oc);
+                            v.output16[at] = pe_conv16_output(v.p, v.bias, wide_taps ? acc64 : (int64_t)acc32, oc);
                         } else {
-                            output8[at] = pe_conv8_output(p, bias, acc32, oc);
+                            v.output8[at] = pe_conv8_output(v.p, v.bias, acc32, oc);
                         }
                     }
                 }

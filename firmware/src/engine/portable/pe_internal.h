@@ -13,6 +13,10 @@
 #include "hil/engine.h"
 #include "pe_int16_types.h"
 
+#ifndef PE_WITH_INT16
+#define PE_WITH_INT16 1 /* engine.mk's ENGINE_INT16=0 builds without the 16x8 kernels */
+#endif
+
 /* TFLite BuiltinOperator codes of the supported set. */
 enum {
     PE_OP_ADD = 0,

@@ -20,10 +20,6 @@ enum {
     PE_OPT_REDUCER = 27
 };
 
-#ifndef PE_WITH_INT16
-#define PE_WITH_INT16 1 /* engine.mk's ENGINE_INT16=0 builds without the 16x8 kernels */
-#endif
-
 /* MAX_POOL_2D int8 has nothing for its fast path to check: the table names it, and the reference
  * loop (pooling.c) is linked only into PE_REFERENCE_KERNELS builds. */
 #ifdef PE_REFERENCE_KERNELS
