@@ -4,12 +4,18 @@ the same unsupported models. TFLM is never in this repository, so these tests sk
 HIL_TFLM_DIR names a tflite-micro tree with a Cortex-M4F libtensorflow-microlite.a (see
 firmware/src/engine/README.md for the build it needs).
 
+The self-test (tests/engine/qemu/engine_selftest.c on mps2-an386) is compiled with the
+firmware's flags for the engine (engine.mk's print-engine-flags: -DNDEBUG, -DCMSIS_NN with a
+cmsis_nn library, ...), in two builds as the firmware has them: the shipped one (int8 models;
+with CMSIS-NN its int8-only kernels) and TFLM_INT16=1's (the library's int8+int16 kernels: the
+16x8 models, and the refusals, which the portable engine makes with its int16 kernels in).
+
 HIL_TFLM_RELEASE (default 1) says whether that library was built with BUILD_TYPE=release (only
 a release library links: the others need newlib's heap and syscalls); HIL_TFLM_QEMU_MODELS
-(default 30) how many seeded random models (int8, and 16x8: the self-test registers the
-library's int8+int16 kernels, the firmware does with TFLM_INT16=1) run through the self-test and
-the firmware. Measured with HIL_TFLM_QEMU_MODELS=250: every random int8 and 16x8 model and every
-committed model identical to tflite_micro on the self-test."""
+(default 30) how many seeded random models (int8, and 16x8) run through the self-test and the
+firmware; the grouped convolutions without a bias behind the adapter's CMSIS-NN workaround
+(seeds 20144 and 20385) always run. Measured with HIL_TFLM_QEMU_MODELS=250: every random int8
+and 16x8 model and every committed model identical to tflite_micro on the self-test."""
 
 from __future__ import annotations
 
@@ -22,7 +28,8 @@ import numpy as np
 import pytest
 from engine_cases import (FIXTURE_MODELS, QEMU, RANDOM_16X8_SEEDS, RANDOM_SEEDS, generated, oracle_case, oracle_run,
                           run_on_qemu)
-from engine_support.qemu_selftest import build_qemu_selftest_tflm
+from engine_support import REPO_ROOT
+from engine_support.qemu_selftest import build_qemu_selftest_tflm, compile_commands, engine_build_flags, tflm_make_vars
 from engine_support.random_models import random_inputs
 
 from harness.engine import tflite_builder as tb
@@ -32,6 +39,10 @@ from harness.engine.tflite_builder import Activation, BuiltinOp, ModelBuilder
 TFLM_DIR = os.environ.get("HIL_TFLM_DIR")
 TFLM_RELEASE = os.environ.get("HIL_TFLM_RELEASE", "1") == "1"
 QEMU_MODELS = int(os.environ.get("HIL_TFLM_QEMU_MODELS", "30"))
+# Random models with a grouped CONV_2D without a bias tensor: CMSIS-NN's arm_convolve_s8 gave
+# wrong bytes on them before the adapter ran such nodes on TFLM's reference kernel.
+GROUPED_CONV_WITHOUT_BIAS_SEEDS = (20144, 20385)
+FLOAT_MODELS = sorted((REPO_ROOT / "fixtures" / "models").glob("*.float.tflite"))
 
 pytestmark = [
     pytest.mark.skipif(not TFLM_DIR, reason="HIL_TFLM_DIR is not set: no TFLM tree to build the tflm engine against"),
@@ -41,8 +52,16 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def tflm_elf(tmp_path_factory):
+    """The self-test with the shipped build of the adapter (TFLM_INT16=0)."""
     return build_qemu_selftest_tflm(Path(TFLM_DIR), release=TFLM_RELEASE,
                                     build_dir=tmp_path_factory.mktemp("engine-qemu"))
+
+
+@pytest.fixture(scope="module")
+def tflm_elf_int16(tmp_path_factory):
+    """The self-test with TFLM_INT16=1's build: the library's int8+int16 kernels."""
+    return build_qemu_selftest_tflm(Path(TFLM_DIR), release=TFLM_RELEASE, int16=True,
+                                    build_dir=tmp_path_factory.mktemp("engine-qemu-int16"))
 
 
 def qemu_exit(elf, workdir: Path, model: bytes, inputs: bytes = b"") -> int:
@@ -62,28 +81,59 @@ def test_tflm_engine_matches_oracle(tflm_elf, tmp_path, seed):
     assert run_on_qemu(tflm_elf, tmp_path, model, inputs) == expected
 
 
+def _grouped_convs_without_bias(model: bytes) -> int:
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    m = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
+    graph = m.subgraphs[0]
+    found = 0
+    for op in graph.operators:
+        code = m.operatorCodes[op.opcodeIndex]
+        if max(code.builtinCode, code.deprecatedBuiltinCode) != BuiltinOp.CONV_2D:
+            continue
+        x, w = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
+        found += int(x.shape[3] != w.shape[3] and (len(op.inputs) < 3 or op.inputs[2] < 0))
+    return found
+
+
+@pytest.mark.parametrize("seed", GROUPED_CONV_WITHOUT_BIAS_SEEDS)
+def test_tflm_engine_grouped_conv_without_bias(tflm_elf, tmp_path, seed):
+    """The CMSIS-NN workaround's cases, whatever HIL_TFLM_QEMU_MODELS says, on the shipped
+    build (CMSIS-NN's int8 kernels with a cmsis_nn library)."""
+    model, inputs, expected = oracle_case(seed)
+    assert _grouped_convs_without_bias(model) >= 1, f"seed {seed} no longer has a grouped CONV_2D without a bias"
+    assert run_on_qemu(tflm_elf, tmp_path, model, inputs) == expected
+
+
 @pytest.mark.parametrize("seed", list(RANDOM_16X8_SEEDS)[:QEMU_MODELS])
-def test_tflm_engine_matches_oracle_16x8(tflm_elf, tmp_path, seed):
+def test_tflm_engine_matches_oracle_16x8(tflm_elf_int16, tmp_path, seed):
     """16x8 models: TFLM's int16 kernels (CMSIS-NN's with a cmsis_nn library) give the oracle's
     bytes through the adapter, which reports the int16 input and output as INT16."""
     model, inputs, expected = oracle_case(seed)
-    assert run_on_qemu(tflm_elf, tmp_path, model, inputs) == expected
+    assert run_on_qemu(tflm_elf_int16, tmp_path, model, inputs) == expected
 
 
 @pytest.mark.parametrize("path", FIXTURE_MODELS, ids=[p.stem for p in FIXTURE_MODELS])
-def test_tflm_engine_runs_committed_models(tflm_elf, tmp_path, path):
-    """INT8 models give the oracle's bytes; the float twins (float kernels, which TFLM has and
-    the portable engine has not) are refused with the portable engine's status."""
+def test_tflm_engine_runs_committed_models(tflm_elf, tflm_elf_int16, tmp_path, path):
+    """The committed INT8 and 16x8 models give the oracle's bytes (16x8 on TFLM_INT16=1's build)."""
     model = path.read_bytes()
-    try:
-        engine = HostEngine(model, arena_size=2 << 20)
-    except EngineError as refused:
-        assert qemu_exit(tflm_elf, tmp_path, model) == 10 + refused.status
-        return
+    engine = HostEngine(model, arena_size=2 << 20)
     rng = np.random.default_rng(0)
     inputs = [random_inputs(rng, info.dtype, info.shape) for info in engine.inputs]
     expected = b"".join(o.tobytes() for o in oracle_run(model, inputs))
-    assert run_on_qemu(tflm_elf, tmp_path, model, inputs) == expected
+    elf = tflm_elf_int16 if engine.inputs[0].dtype == np.int16 else tflm_elf
+    assert run_on_qemu(elf, tmp_path, model, inputs) == expected
+
+
+@pytest.mark.parametrize("path", FLOAT_MODELS, ids=[p.name for p in FLOAT_MODELS])
+def test_tflm_engine_refuses_the_float_twins(tflm_elf, tmp_path, path):
+    """The committed float models (float kernels, which TFLM has and the portable engine has
+    not) are refused by the adapter with the portable engine's status: UNSUPPORTED_TYPE."""
+    model = path.read_bytes()
+    with pytest.raises(EngineError) as portable:
+        HostEngine(model, arena_size=2 << 20)
+    assert portable.value.status_name == "UNSUPPORTED_TYPE"
+    assert qemu_exit(tflm_elf, tmp_path, model) == 10 + portable.value.status
 
 
 # --- refusals: the same status as the portable engine ------------------------------------------
@@ -142,12 +192,39 @@ REFUSED = {  # name: (model, the portable engine's status)
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
-def test_tflm_engine_refuses_like_the_portable_engine(tflm_elf, tmp_path, name):
+def test_tflm_engine_refuses_like_the_portable_engine(tflm_elf_int16, tmp_path, name):
+    """On TFLM_INT16=1's build, which has int16 kernels as the portable engine has."""
     model, status = REFUSED[name]
     with pytest.raises(EngineError) as portable:
         HostEngine(model)
     assert portable.value.status_name == status
-    assert qemu_exit(tflm_elf, tmp_path, model) == 10 + portable.value.status
+    assert qemu_exit(tflm_elf_int16, tmp_path, model) == 10 + portable.value.status
+
+
+# --- the self-test's build is the firmware's ------------------------------------------------------
+
+@pytest.mark.parametrize("int16", [False, True], ids=["shipped", "TFLM_INT16=1"])
+def test_tflm_selftest_compiles_the_adapter_as_the_firmware_does(tmp_path, int16):
+    """The firmware's own compile command of engine_tflm.cc (make V=1) has the self-test's flags,
+    -DNDEBUG and (with a cmsis_nn library) -DCMSIS_NN among them."""
+    import shlex
+
+    from harness.firmware.build import build_firmware
+
+    make_vars = tflm_make_vars(Path(TFLM_DIR), TFLM_RELEASE, int16)
+    build_firmware(engine="tflm", build_dir=tmp_path, extra_make_vars={**make_vars, "V": "1"})
+    flags = engine_build_flags("tflm", make_vars, build_dir=tmp_path)
+    adapter = next(s for s in flags.cxx_sources if s.name == "engine_tflm.cc")
+    selftest = compile_commands(flags, tmp_path / "obj")[str(adapter)]
+    fw_lines = [shlex.split(line) for line in (tmp_path / "build.log").read_text().splitlines()
+                if line.endswith(".o") and f" -c {adapter} " in line]
+    assert len(fw_lines) == 1, "make V=1 logged no compile of the adapter"
+    firmware = [arg for arg in fw_lines[0] if arg not in ("-MMD", "-MP")]
+    assert firmware[:-1] == selftest[:-1]  # all but the object's path
+    assert "-DNDEBUG" in selftest and "-DTF_LITE_STRIP_ERROR_STRINGS" in selftest
+    assert ("-DHIL_TFLM_INT16" in selftest) == int16
+    if "cmsis_nn" in " ".join(flags.ldlibs):
+        assert "-DCMSIS_NN" in selftest
 
 
 # --- the real firmware: ENGINE=tflm APP=pipeline on QEMU ----------------------------------------
@@ -187,7 +264,7 @@ def test_tflm_firmware_runs_random_models_like_the_oracle(tflm_device):
 
     client = tflm_device.client
     ran = 0
-    for seed in list(RANDOM_SEEDS)[:QEMU_MODELS]:
+    for seed in [*list(RANDOM_SEEDS)[:QEMU_MODELS], *GROUPED_CONV_WITHOUT_BIAS_SEEDS]:
         model_bytes = generated(seed).model
         engine = HostEngine(model_bytes)
         if len(engine.inputs) != 1 or len(engine.outputs) != 1 or engine.inputs[0].dtype != np.int8:
@@ -208,6 +285,23 @@ def test_tflm_firmware_refuses_an_unsupported_op(tflm_device):
         load_model(tflm_device.client, unsupported_op_model())
     e = caught.value
     assert (e.code_name, e.status, e.op_index, e.engine_detail) == ("MODEL_REJECTED", "UNSUPPORTED_OP", 0, 28)
+    assert tflm_device.client.echo(b"alive") == b"alive"
+
+
+def test_tflm_firmware_refuses_a_float_model(tflm_device):
+    """A committed float twin through the shipped firmware: MODEL_REJECTED, UNSUPPORTED_TYPE, as
+    the portable engine says (its operator and tensor too)."""
+    from harness.device import load_model
+    from harness.errors import ModelRejectedError
+
+    model = FLOAT_MODELS[0].read_bytes()
+    with pytest.raises(EngineError) as portable:
+        HostEngine(model, arena_size=2 << 20)
+    with pytest.raises(ModelRejectedError) as caught:
+        load_model(tflm_device.client, model)
+    e = caught.value
+    assert (e.code_name, e.status) == ("MODEL_REJECTED", "UNSUPPORTED_TYPE")
+    assert (e.op_index, e.tensor_index) == (portable.value.op_index, portable.value.tensor_index)
     assert tflm_device.client.echo(b"alive") == b"alive"
 
 
