@@ -105,21 +105,30 @@ static int pe_quantize_bound(float scale, int32_t zero_point, float value, int32
     return 1;
 }
 
-hil_status pe_expect_softmax_io(pe_state *s, int op_index, uint8_t type)
+hil_status pe_expect_unary_io(pe_state *s, int op_index, uint8_t type, int quantized_input)
 {
     const pe_op *op = &s->ops[op_index];
     hil_status st;
     if (op->n_inputs < 1 || op->inputs[0] < 0) {
         return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, -1, op->n_inputs);
     }
-    const pe_tensor *in = &s->tensors[op->inputs[0]];
-    const pe_tensor *out = &s->tensors[op->output];
     if ((st = pe_expect_type(s, op_index, op->inputs[0], type)) != HIL_OK ||
         (st = pe_expect_type(s, op_index, op->output, type)) != HIL_OK ||
-        (st = pe_expect_quantized(s, op_index, op->inputs[0])) != HIL_OK ||
-        (st = pe_expect_quantized(s, op_index, op->output)) != HIL_OK) {
+        (quantized_input && (st = pe_expect_quantized(s, op_index, op->inputs[0])) != HIL_OK)) {
         return st;
     }
+    return pe_expect_quantized(s, op_index, op->output);
+}
+
+hil_status pe_expect_softmax_io(pe_state *s, int op_index, uint8_t type)
+{
+    const pe_op *op = &s->ops[op_index];
+    const hil_status st = pe_expect_unary_io(s, op_index, type, 1);
+    if (st != HIL_OK) {
+        return st;
+    }
+    const pe_tensor *in = &s->tensors[op->inputs[0]];
+    const pe_tensor *out = &s->tensors[op->output];
     if (in->rank < 1 || in->rank != out->rank) {
         return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, op->output, out->rank);
     }

@@ -194,7 +194,9 @@ uint32_t pe_type_size(uint8_t type);
 hil_status pe_expect_type(pe_state *s, int op_index, int tensor, uint8_t type);
 hil_status pe_expect_rank(pe_state *s, int op_index, int tensor, uint8_t rank);
 hil_status pe_expect_quantized(pe_state *s, int op_index, int tensor);
-/* SOFTMAX: input and output of `type`, quantized, of one shape (rank >= 1). */
+/* An op's input 0 and output of `type` and quantized (the input only if `quantized_input`). */
+hil_status pe_expect_unary_io(pe_state *s, int op_index, uint8_t type, int quantized_input);
+/* SOFTMAX: pe_expect_unary_io with a quantized input, input and output of one shape (rank >= 1). */
 hil_status pe_expect_softmax_io(pe_state *s, int op_index, uint8_t type);
 
 /* Prepare-time arithmetic, identical to TFLite's. */

@@ -19,19 +19,13 @@ static inline __attribute__((always_inline)) hil_status pe_pool_prepare_shape(pe
     pe_op *op = &s->ops[op_index];
     pe_pool_params *p = &op->p.pool;
     hil_status st;
-    if (op->n_inputs < 1 || op->inputs[0] < 0) {
-        return pe_fail(s, HIL_ERR_BAD_MODEL, op_index, -1, op->n_inputs);
-    }
-    const pe_tensor *in = &s->tensors[op->inputs[0]];
-    const pe_tensor *out = &s->tensors[op->output];
-    if ((st = pe_expect_type(s, op_index, op->inputs[0], type)) != HIL_OK ||
-        (st = pe_expect_type(s, op_index, op->output, type)) != HIL_OK ||
-        (type == PE_TYPE_INT16 && (st = pe_expect_quantized(s, op_index, op->inputs[0])) != HIL_OK) ||
-        (st = pe_expect_quantized(s, op_index, op->output)) != HIL_OK ||
+    if ((st = pe_expect_unary_io(s, op_index, type, type == PE_TYPE_INT16)) != HIL_OK ||
         (st = pe_expect_rank(s, op_index, op->inputs[0], 4)) != HIL_OK ||
         (st = pe_expect_rank(s, op_index, op->output, 4)) != HIL_OK) {
         return st;
     }
+    const pe_tensor *in = &s->tensors[op->inputs[0]];
+    const pe_tensor *out = &s->tensors[op->output];
     if (type == PE_TYPE_INT16 &&
         (!((double)fabsf(in->scale - out->scale) <= 1.0e-6) || in->zero_point != out->zero_point)) {
         return pe_fail(s, HIL_ERR_BAD_QUANTIZATION, op_index, op->output, 0);
