@@ -63,9 +63,11 @@ def oracle_run(model: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return outputs
 
 
-def generated_ops(seeds) -> set[str]:
-    """The op names the random models of `seeds` contain (a suite is evidence only for these)."""
-    return {op for seed in seeds for op in generated(seed).ops}
+def assert_generated_ops(seeds, expected: set[str]) -> None:
+    """The random models of `seeds` contain every op of `expected` (a random suite is evidence
+    only for the ops it generates)."""
+    seen = {op for seed in seeds for op in generated(seed).ops}
+    assert expected <= seen, f"never generated: {sorted(expected - seen)}"
 
 
 QEMU = "qemu-system-arm"

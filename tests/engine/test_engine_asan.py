@@ -51,17 +51,24 @@ def test_sanitized_engine_matches_release_build(runner, tmp_path, seed):
     assert_sanitized_run_matches_release_build(runner, tmp_path, seed)
 
 
-def test_sanitized_engine_refuses_corrupted_models_cleanly(runner, tmp_path):
-    """Random byte flips in a real model: every run ends in OK or a named refusal, never in a
-    sanitizer report (exit 1 from ASan/UBSan, or a signal)."""
-    model = generated(RANDOM_SEEDS[0]).model
-    rng = np.random.default_rng(7)
+def assert_corruptions_end_cleanly(runner, tmp_path, models: list[bytes], runs_per_model: int,
+                                   rng: np.random.Generator, input_bytes: int) -> None:
+    """`runs_per_model` copies of each model with 4 random bytes replaced: every run ends in OK or
+    a named refusal (exit 0, 2 or 65), never in a sanitizer report (exit 1 from ASan/UBSan, or a
+    signal), and not all runs end the same way."""
     outcomes = set()
-    for _ in range(60):
-        corrupted = bytearray(model)
-        for at in rng.integers(0, len(model), size=4):
-            corrupted[at] = int(rng.integers(0, 256))
-        proc = run(runner, tmp_path, bytes(corrupted), [np.zeros(4096, np.int8)])
-        assert proc.returncode in (0, 2, 65), proc.stdout + proc.stderr
-        outcomes.add(proc.stdout.split()[0] if proc.stdout else str(proc.returncode))
+    for model in models:
+        for _ in range(runs_per_model):
+            corrupted = bytearray(model)
+            for at in rng.integers(0, len(model), size=4):
+                corrupted[at] = int(rng.integers(0, 256))
+            proc = run(runner, tmp_path, bytes(corrupted), [np.zeros(input_bytes, np.int8)])
+            assert proc.returncode in (0, 2, 65), proc.stdout + proc.stderr
+            outcomes.add(proc.stdout.split()[0] if proc.stdout else str(proc.returncode))
     assert len(outcomes) > 1, outcomes
+
+
+def test_sanitized_engine_refuses_corrupted_models_cleanly(runner, tmp_path):
+    """Random byte flips in a real model: OK or a named refusal, never a sanitizer report."""
+    assert_corruptions_end_cleanly(runner, tmp_path, [generated(RANDOM_SEEDS[0]).model], 60,
+                                   np.random.default_rng(7), 4096)
