@@ -11,8 +11,21 @@
 /* the port given to hil_agent_init(); NULL before */
 extern const hil_agent_port_t *hil_agent_port_;
 
-/* infer.c: model state, upload and the inference requests. Built without it
- * (HIL_AGENT_NO_INFERENCE, agent.mk HIL_AGENT_INFERENCE=0) the agent serves the link only. */
+/* agent_info.c: builds the fixed INFO tags; false if they do not fit */
+bool hil_agent_info_init(const hil_agent_port_t *port);
+/* agent_info.c: CAPABILITIES, once hil_agent_port_ is set */
+void hil_agent_info_set_capabilities(const hil_agent_port_t *port);
+/* agent_info.c: INFO (or BOOT) as type, with seq */
+void hil_agent_reply_info(uint8_t type, uint16_t seq);
+
+/* agent_dispatch.c: forgets the port's registered requests */
+void hil_agent_dispatch_init(void);
+/* agent_dispatch.c: serves one decoded frame (built-in, inference, the port's, or UNKNOWN_TYPE) */
+void hil_agent_dispatch(const hil_frame_t *request);
+
+/* infer_model.c (with infer_upload.c, infer.c): model state, upload and the inference
+ * requests. Built without them (HIL_AGENT_NO_INFERENCE, agent.mk HIL_AGENT_INFERENCE=0) the
+ * agent serves the link only. */
 #ifndef HIL_AGENT_NO_INFERENCE
 bool hil_agent_infer_enabled(void);
 /* adopts the port's model at init; 0, or HIL_AGENT_ERR_MODEL */

@@ -82,24 +82,39 @@ enum hil_info_tag {
 
 /* ERROR payload: code:u16 request_type:u8 reserved:u8 detail:u32, then optional UTF-8 text */
 #define HIL_ERROR_HEADER_SIZE 8u
-/* Pipeline payloads (docs/protocol.md, "Pipeline") */
+/* Pipeline payloads (docs/protocol.md, "Pipeline"). Each layout is written name:type in wire order
+ * (u8 i8 u16 i16 u32 i32 i64 f32, name[n] for n of them, reserved:N for N unused bytes), all
+ * little-endian; tests/device/test_pipeline_tables.py checks them against the host's structs
+ * and parsers. */
+#define HIL_LOAD_BEGIN_SIZE 8u            /* size:u32 crc32:u32 */
+#define HIL_LOAD_BEGIN_REPLY_SIZE 8u      /* model_buffer:u32 max_chunk:u16 reserved:2 */
 #define HIL_LOAD_CHUNK_HEADER_SIZE 8u     /* offset:u32 crc32:u32 */
 #define HIL_INFER_HEADER_SIZE 4u          /* flags:u8 n_axes:u8 n_samples:u16 (codes: flags + 3 reserved) */
+#define HIL_INFER_CODES_HEADER_SIZE 4u    /* flags:u8 reserved:3 */
 #define HIL_INFER_REPLY_HEADER_SIZE 8u    /* cost:u32 input_len:u16 output_len:u16 */
 #define HIL_INFER_FLAG_EXCLUSIVE 0x01u    /* interrupts masked around invoke */
-/* INFER_LAYERS reply stream (docs/protocol.md, "INFER_LAYERS"): per frame a 24-byte chunk header
- * frame:u16 flags:u8 reserved:u8 op_index:u16 n_ops:u16 op_code:u16 tensor_index:u16 cost:u32
- * offset:u32 crc32:u32, the op's output tensor description (HIL_TENSOR_DESC_SIZE), the bytes */
+/* INFER_LAYERS reply stream (docs/protocol.md, "INFER_LAYERS"): per frame a 24-byte chunk header,
+ * the op's output tensor description (HIL_TENSOR_DESC_SIZE), the bytes */
+/* frame:u16 flags:u8 reserved:1 op_index:u16 n_ops:u16 op_code:u16 tensor_index:u16 cost:u32 offset:u32 crc32:u32 */
 #define HIL_LAYER_CHUNK_HEADER_SIZE 24u
 #define HIL_LAYER_FLAG_LAST 0x01u         /* the last frame of the stream */
-#define HIL_PREPROCESS_HEADER_SIZE 8u     /* kind n_channels n_axes first count reserved:3 */
+#define HIL_PREPROCESS_HEADER_SIZE 8u     /* kind:u8 n_channels:u8 n_axes:u8 first:u8 count:u8 reserved:3 */
+#define HIL_PREPROCESS_REPLY_SIZE 4u      /* received:u8 total:u8 ready:u8 reserved:1 */
+/* kind 1 (int8 codes): */
+/* source_axis:u8 shift:u8 code_min:i8 code_max:i8 multiplier:i32 offset:i64 zero_point:i32 */
 #define HIL_AFFINE_RECORD_SIZE 20u
-/* kind 3 (int16 codes): source_axis:u8 shift:u8 reserved:u16 code_min:i16 code_max:i16
- * multiplier:i32 offset:i64 zero_point:i32 */
+/* kind 3 (int16 codes): */
+/* source_axis:u8 shift:u8 reserved:2 code_min:i16 code_max:i16 multiplier:i32 offset:i64 zero_point:i32 */
 #define HIL_AFFINE16_RECORD_SIZE 24u
+/* kind 2, then n_thresholds x i32 ascending: */
+/* source_axis:u8 reserved:1 code_base:i16 n_thresholds:u16 reserved:2 */
 #define HIL_THRESHOLD_RECORD_HEADER_SIZE 8u
+/* dtype:u8 rank:u8 reserved:2 dims[6]:i32 scale:f32 zero_point:i32 bytes:u32 */
 #define HIL_TENSOR_DESC_SIZE 40u
-#define HIL_MODEL_DESC_SIZE (20u + 2u * HIL_TENSOR_DESC_SIZE)
+/* then the input's and the output's tensor description: */
+/* crc32:u32 size:u32 arena_used:u32 arena_size:u32 source:u8 n_inputs:u8 n_outputs:u8 reserved:1 */
+#define HIL_MODEL_DESC_HEADER_SIZE 20u
+#define HIL_MODEL_DESC_SIZE (HIL_MODEL_DESC_HEADER_SIZE + 2u * HIL_TENSOR_DESC_SIZE)
 
 /* FAULT_ARM payload (test-only): mode:u8 reserved:u8 after:u16. Modes: HANG spins with interrupts
  * masked (no reply until a reset); CRASH executes udf (HardFault, FAULT frame, halt). */
