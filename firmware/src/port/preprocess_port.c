@@ -57,22 +57,28 @@ static void prep_error(const hil_frame_t *request, uint32_t channel, const char 
     reply_error(request, HIL_LINK_ERR_BAD_PREPROCESS, channel, &e);
 }
 
-/* Parses one record at p (avail bytes). Returns its size, or 0 after replying with an error. */
-static size_t parse_affine(const hil_frame_t *request, const uint8_t *p, size_t avail, uint32_t index)
+/* Parses one affine record at p (avail bytes): kind 1 (int8 codes, 20 bytes) or, wide, kind 3
+ * (int16 codes, 24 bytes: the same fields, codes widened; zero point 0, as TFLite's int16 tensors
+ * are symmetric). Returns its size, or 0 after replying with an error. */
+static size_t parse_affine(const hil_frame_t *request, const uint8_t *p, size_t avail, uint32_t index, bool wide)
 {
-    if (avail < HIL_AFFINE_RECORD_SIZE) {
-        prep_error(request, index, "affine record truncated");
+    const size_t size = wide ? HIL_AFFINE16_RECORD_SIZE : HIL_AFFINE_RECORD_SIZE;
+    if (avail < size) {
+        prep_error(request, index, wide ? "affine int16 record truncated" : "affine record truncated");
         return 0u;
     }
+    /* axis:u8 shift:u8, then code_min code_max (i8 i8, or reserved:2 i16 i16), multiplier:i32
+     * offset:i64 zero_point:i32 */
+    const size_t at = wide ? 8u : 4u;
     hil_preprocess_channel_t *c = &prep.channels[index];
     c->kind = HIL_CHANNEL_AFFINE;
     c->source_axis = p[0];
     c->map.affine.shift = p[1];
-    c->map.affine.code_min = (int8_t)p[2];
-    c->map.affine.code_max = (int8_t)p[3];
-    c->map.affine.multiplier = hil_le_get_i32(p + 4);
-    c->map.affine.offset = hil_le_get_i64(p + 8);
-    c->map.affine.zero_point = hil_le_get_i32(p + 16);
+    c->map.affine.code_min = wide ? (int16_t)hil_le_get_u16(p + 4) : (int8_t)p[2];
+    c->map.affine.code_max = wide ? (int16_t)hil_le_get_u16(p + 6) : (int8_t)p[3];
+    c->map.affine.multiplier = hil_le_get_i32(p + at);
+    c->map.affine.offset = hil_le_get_i64(p + at + 4u);
+    c->map.affine.zero_point = hil_le_get_i32(p + at + 12u);
     const hil_affine_channel_t *a = &c->map.affine;
     if (a->multiplier == 0) {
         prep_error(request, index, "zero range (multiplier 0: every count gives one code)");
@@ -90,51 +96,15 @@ static size_t parse_affine(const hil_frame_t *request, const uint8_t *p, size_t 
         prep_error(request, index, "offset out of range |offset| < 2^61");
         return 0u;
     }
-    if (a->zero_point < -128 || a->zero_point > 127) {
-        prep_error(request, index, "zero_point outside int8");
-        return 0u;
-    }
-    return HIL_AFFINE_RECORD_SIZE;
-}
-
-/* kind 3: the same affine map to int16 codes; zero point 0 (TFLite's int16 tensors are symmetric) */
-static size_t parse_affine16(const hil_frame_t *request, const uint8_t *p, size_t avail, uint32_t index)
-{
-    if (avail < HIL_AFFINE16_RECORD_SIZE) {
-        prep_error(request, index, "affine int16 record truncated");
-        return 0u;
-    }
-    hil_preprocess_channel_t *c = &prep.channels[index];
-    c->kind = HIL_CHANNEL_AFFINE;
-    c->source_axis = p[0];
-    c->map.affine.shift = p[1];
-    c->map.affine.code_min = (int16_t)hil_le_get_u16(p + 4);
-    c->map.affine.code_max = (int16_t)hil_le_get_u16(p + 6);
-    c->map.affine.multiplier = hil_le_get_i32(p + 8);
-    c->map.affine.offset = hil_le_get_i64(p + 12);
-    c->map.affine.zero_point = hil_le_get_i32(p + 20);
-    const hil_affine_channel_t *a = &c->map.affine;
-    if (a->multiplier == 0) {
-        prep_error(request, index, "zero range (multiplier 0: every count gives one code)");
-        return 0u;
-    }
-    if (a->code_min >= a->code_max) {
-        prep_error(request, index, "zero range (code_min >= code_max)");
-        return 0u;
-    }
-    if (a->shift < 1 || a->shift > 62) {
-        prep_error(request, index, "shift out of range 1..62");
-        return 0u;
-    }
-    if (a->offset >= ((int64_t)1 << 61) || a->offset <= -((int64_t)1 << 61)) {
-        prep_error(request, index, "offset out of range |offset| < 2^61");
-        return 0u;
-    }
-    if (a->zero_point != 0) {
+    if (wide && a->zero_point != 0) {
         prep_error(request, index, "zero_point of int16 codes must be 0");
         return 0u;
     }
-    return HIL_AFFINE16_RECORD_SIZE;
+    if (!wide && (a->zero_point < -128 || a->zero_point > 127)) {
+        prep_error(request, index, "zero_point outside int8");
+        return 0u;
+    }
+    return size;
 }
 
 static size_t parse_threshold(const hil_frame_t *request, const uint8_t *p, size_t avail, uint32_t index)
@@ -242,11 +212,10 @@ static void handle_set_preprocess(const hil_frame_t *request)
     }
     size_t at = HIL_PREPROCESS_HEADER_SIZE;
     for (uint32_t j = first; j < (uint32_t)first + count; j++) {
-        const size_t used = kind == HIL_PREPROCESS_KIND_AFFINE
-                                ? parse_affine(request, p + at, request->length - at, j)
-                            : kind == HIL_PREPROCESS_KIND_AFFINE16
-                                ? parse_affine16(request, p + at, request->length - at, j)
-                                : parse_threshold(request, p + at, request->length - at, j);
+        const size_t used = kind == HIL_PREPROCESS_KIND_THRESHOLD
+                                ? parse_threshold(request, p + at, request->length - at, j)
+                                : parse_affine(request, p + at, request->length - at, j,
+                                               kind == HIL_PREPROCESS_KIND_AFFINE16);
         if (used == 0u) {
             return; /* replied */
         }
@@ -272,7 +241,7 @@ static void handle_set_preprocess(const hil_frame_t *request)
         }
         prep.ready = true;
     }
-    const uint8_t reply[4] = {prep.received, prep.n_channels, prep.ready ? 1u : 0u, 0u};
+    const uint8_t reply[HIL_PREPROCESS_REPLY_SIZE] = {prep.received, prep.n_channels, prep.ready ? 1u : 0u, 0u};
     hil_agent_reply(request->type | HIL_RESPONSE_BIT, request->seq, reply, sizeof reply);
 }
 

@@ -133,11 +133,12 @@ int hil_preprocess_check16(const hil_preprocess_channel_t *channels, size_t n_ch
     return check_channels(channels, n_channels, n_axes, 16);
 }
 
-int hil_preprocess_window(const hil_preprocess_channel_t *channels, size_t n_channels,
-                          const int16_t *counts, size_t n_samples, size_t n_axes,
-                          int8_t *codes, size_t codes_len)
+/* One window, sample by sample: code_bits 8 into int8_t codes, 16 into int16_t codes (affine). */
+static int preprocess_window(const hil_preprocess_channel_t *channels, size_t n_channels,
+                             const int16_t *counts, size_t n_samples, size_t n_axes, void *codes,
+                             size_t codes_len, int code_bits)
 {
-    const int status = hil_preprocess_check(channels, n_channels, n_axes);
+    const int status = check_channels(channels, n_channels, n_axes, code_bits);
     if (status != HIL_PREPROCESS_OK) {
         return status;
     }
@@ -149,38 +150,32 @@ int hil_preprocess_window(const hil_preprocess_channel_t *channels, size_t n_cha
     }
     for (size_t i = 0; i < n_samples; ++i) {
         const int16_t *sample = &counts[i * n_axes];
-        int8_t *out = &codes[i * n_channels];
         for (size_t j = 0; j < n_channels; ++j) {
             const hil_preprocess_channel_t *channel = &channels[j];
             const int16_t value = sample[channel->source_axis];
-            out[j] = channel->kind == HIL_CHANNEL_AFFINE
-                         ? hil_affine_code(&channel->map.affine, value)
-                         : hil_threshold_code(&channel->map.threshold, value);
+            const size_t at = i * n_channels + j;
+            if (code_bits == 16) {
+                ((int16_t *)codes)[at] = hil_affine_code16(&channel->map.affine, value);
+            } else {
+                ((int8_t *)codes)[at] = channel->kind == HIL_CHANNEL_AFFINE
+                                            ? hil_affine_code(&channel->map.affine, value)
+                                            : hil_threshold_code(&channel->map.threshold, value);
+            }
         }
     }
     return HIL_PREPROCESS_OK;
+}
+
+int hil_preprocess_window(const hil_preprocess_channel_t *channels, size_t n_channels,
+                          const int16_t *counts, size_t n_samples, size_t n_axes,
+                          int8_t *codes, size_t codes_len)
+{
+    return preprocess_window(channels, n_channels, counts, n_samples, n_axes, codes, codes_len, 8);
 }
 
 int hil_preprocess_window16(const hil_preprocess_channel_t *channels, size_t n_channels,
                             const int16_t *counts, size_t n_samples, size_t n_axes,
                             int16_t *codes, size_t codes_len)
 {
-    const int status = hil_preprocess_check16(channels, n_channels, n_axes);
-    if (status != HIL_PREPROCESS_OK) {
-        return status;
-    }
-    if ((counts == NULL || codes == NULL) && n_samples > 0) {
-        return HIL_PREPROCESS_EINVAL;
-    }
-    if (n_samples > codes_len / n_channels) {
-        return HIL_PREPROCESS_ESPACE;
-    }
-    for (size_t i = 0; i < n_samples; ++i) {
-        const int16_t *sample = &counts[i * n_axes];
-        int16_t *out = &codes[i * n_channels];
-        for (size_t j = 0; j < n_channels; ++j) {
-            out[j] = hil_affine_code16(&channels[j].map.affine, sample[channels[j].source_axis]);
-        }
-    }
-    return HIL_PREPROCESS_OK;
+    return preprocess_window(channels, n_channels, counts, n_samples, n_axes, codes, codes_len, 16);
 }
