@@ -52,8 +52,7 @@ int bsp_cost_counter_init(void)
 
 int bsp_uart_init(void)
 {
-    stm32_gpio_af(GPIOA_BASE, 9u, GPIO_AF7_USART1_3, false);
-    stm32_gpio_af(GPIOA_BASE, 10u, GPIO_AF7_USART1_3, true);
+    stm32_usart_pins(GPIOA_BASE, 9u, 10u, GPIO_AF7_USART1_3);
     stm32_link_start(LINK_PCLK_HZ);
     return (USART_CR1(LINK_USART) & USART_CR1_RXNEIE) != 0u ? 0 : -1;
 }

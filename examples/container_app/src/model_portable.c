@@ -2,7 +2,7 @@
 #include <stdbool.h>
 
 #include "hil/engine.h"
-#include "hil/engine_tensor.h"
+#include "hil/engine_agent.h"
 #include "model.h"
 
 _Static_assert(APP_ARENA_SIZE % 16u == 0u, "the arena must be a multiple of 16 bytes");
@@ -45,14 +45,7 @@ int app_model_describe(hil_agent_model_t *model)
 
 int app_model_invoke(hil_agent_error_t *error)
 {
-    const hil_status status = hil_engine_invoke(&engine);
-    if (status != HIL_OK) {
-        hil_agent_error_set(error, HIL_LINK_ERR_INVOKE_FAILED, (uint32_t)status);
-        hil_agent_error_text(error, "invoke failed: ");
-        hil_agent_error_text(error, hil_status_name(status));
-        return -1;
-    }
-    return 0;
+    return hil_agent_engine_invoke(&engine, error);
 }
 
 const char *app_model_engine(void)

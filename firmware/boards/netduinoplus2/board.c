@@ -28,8 +28,7 @@ static int clocks_init(void)
 
 static int pins_init(void)
 {
-    stm32_gpio_af(GPIOA_BASE, 9u, GPIO_AF7_USART1_3, false);
-    stm32_gpio_af(GPIOA_BASE, 10u, GPIO_AF7_USART1_3, true);
+    stm32_usart_pins(GPIOA_BASE, 9u, 10u, GPIO_AF7_USART1_3);
     return 0;
 }
 

@@ -1,5 +1,4 @@
 # netduinoplus2: QEMU's STM32F405 (Cortex-M4F). The link is USART1 (QEMU's first -serial).
-BOARD_CPU := cortex-m4f
 # QEMU has no DWT; TIM2 counts virtual ns = instructions under -icount shift=0 (compute only)
 BOARD_COST_UNIT := instructions
 BOARD_IRQ_COUNT := 82

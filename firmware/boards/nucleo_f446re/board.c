@@ -122,8 +122,7 @@ static int peripheral_clocks_init(void)
 
 static int pins_init(void)
 {
-    stm32_gpio_af(GPIOA_BASE, 2u, GPIO_AF7_USART1_3, false);
-    stm32_gpio_af(GPIOA_BASE, 3u, GPIO_AF7_USART1_3, true);
+    stm32_usart_pins(GPIOA_BASE, 2u, 3u, GPIO_AF7_USART1_3);
     return 0;
 }
 

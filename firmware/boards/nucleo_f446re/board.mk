@@ -1,6 +1,5 @@
 # NUCLEO-F446RE: STM32F446RE (Cortex-M4F, 180 MHz). The link is USART2 on PA2/PA3, wired to the
 # ST-LINK virtual COM port.
-BOARD_CPU := cortex-m4f
 BOARD_COST_UNIT := cycles
 BOARD_IRQ_COUNT := 97
 BOARD_LINK_IRQ := 38

@@ -19,6 +19,12 @@ void stm32_gpio_af(uint32_t port_base, uint32_t pin, uint32_t af, bool pull_up)
     GPIO_MODER(port_base) = (GPIO_MODER(port_base) & ~(3u << shift2)) | (GPIO_MODE_AF << shift2);
 }
 
+void stm32_usart_pins(uint32_t port_base, uint32_t tx_pin, uint32_t rx_pin, uint32_t af)
+{
+    stm32_gpio_af(port_base, tx_pin, af, false);
+    stm32_gpio_af(port_base, rx_pin, af, true); /* an idle line reads high, even unconnected */
+}
+
 uint32_t stm32_usart_brr(uint32_t pclk_hz, uint32_t baud)
 {
     /* BRR = mantissa<<4 | fraction/16 is pclk/baud in 1/16 units of USARTDIV: round to nearest */

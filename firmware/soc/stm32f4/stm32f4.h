@@ -104,6 +104,8 @@
 
 /* Configures one pin as alternate function af, high speed, optional pull-up. */
 void stm32_gpio_af(uint32_t port_base, uint32_t pin, uint32_t af, bool pull_up);
+/* A USART's TX and RX pins on one port: alternate function af (AF7 for USART1..3), RX pulled up. */
+void stm32_usart_pins(uint32_t port_base, uint32_t tx_pin, uint32_t rx_pin, uint32_t af);
 /* Baud register for oversampling by 16: USARTDIV = pclk / (16 * baud), rounded. */
 uint32_t stm32_usart_brr(uint32_t pclk_hz, uint32_t baud);
 /* 8N1, transmitter and receiver on, RXNE interrupt on (NVIC is the board's job). */

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "hil/engine.h"
-#include "hil/engine_tensor.h"
+#include "hil/engine_agent.h"
 #include "hil/pipeline.h"
 #include "hil_agent/agent.h"
 #include "port.h"
@@ -103,14 +103,7 @@ static int engine_model(hil_agent_model_t *model)
 
 static int engine_invoke(hil_agent_error_t *error)
 {
-    const hil_status status = hil_engine_invoke(&engine_state.engine);
-    if (status != HIL_OK) {
-        hil_agent_error_set(error, HIL_LINK_ERR_INVOKE_FAILED, (uint32_t)status);
-        hil_agent_error_text(error, "invoke failed: ");
-        hil_agent_error_text(error, hil_status_name(status));
-        return -1;
-    }
-    return 0;
+    return hil_agent_engine_invoke(&engine_state.engine, error);
 }
 
 /* INFER_LAYERS over the engine's per-op entry points. They are weak here: an engine without them
