@@ -2,24 +2,4 @@
 
 from __future__ import annotations
 
-import pytest
-
-from harness.firmware.build import build_firmware
-from harness.targets import running_device
-
-
-@pytest.fixture(scope="session")
-def pipeline_image():
-    return build_firmware(engine="portable")
-
-
-@pytest.fixture(scope="session")
-def pipeline_device(pipeline_image):
-    with running_device("qemu", pipeline_image) as device:
-        yield device
-
-
-@pytest.fixture
-def fresh_pipeline_device(pipeline_image):
-    with running_device("qemu", pipeline_image) as device:
-        yield device
+from tests.support.pipeline_fixtures import fresh_pipeline_device, pipeline_device, pipeline_image  # noqa: F401

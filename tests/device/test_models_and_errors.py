@@ -38,6 +38,14 @@ def robust_fold(model, scaler: str = "robust"):
     return fold_scaler(fitted, QuantParams(model.input.scale, model.input.zero_point), COUNTS_PER_G)
 
 
+def model_a_with_robust_fold(client):
+    """MODEL_A uploaded and the robust fold set on the device: (the model's info, the fold)."""
+    model = load_model(client, MODEL_A)
+    fold = robust_fold(model)
+    set_preprocess(client, fold)
+    return model, fold
+
+
 def still_serving(client, model_bytes=None):
     assert client.echo(b"alive") == b"alive"
     if model_bytes is not None:
@@ -216,8 +224,7 @@ def test_threshold_preprocessing_spans_frames():
 
 def test_windows_of_the_wrong_length_or_type(pipeline_device):
     client = pipeline_device.client
-    model = load_model(client, MODEL_A)
-    set_preprocess(client, robust_fold(model))
+    model, _ = model_a_with_robust_fold(client)
     with pytest.raises(StreamError, match="window has 100 samples, model wants 128") as caught:
         infer_windows(client, np.zeros((3, 100, 3), dtype=np.int16))
     assert caught.value.error.code_name == "SHAPE_MISMATCH" and caught.value.failed_index == 0
@@ -234,9 +241,7 @@ def test_windows_of_the_wrong_length_or_type(pipeline_device):
 
 def test_a_bad_window_mid_stream_keeps_every_earlier_result(pipeline_device):
     client = pipeline_device.client
-    model = load_model(client, MODEL_A)
-    fold = robust_fold(model)
-    set_preprocess(client, fold)
+    model, fold = model_a_with_robust_fold(client)
     counts = scenario_counts("impact", 12, 128)
     payloads = [INFER_WINDOW_HEADER.pack(1, 3, 128) + w.astype("<i2").tobytes() for w in counts]
     payloads[7] = INFER_WINDOW_HEADER.pack(1, 3, 64) + counts[7][:64].astype("<i2").tobytes()
@@ -263,9 +268,7 @@ def test_inference_needs_a_model_and_preprocessing(fresh_pipeline_device):
 
 def test_mirror_mismatch_is_a_harness_fault_not_a_model_fault(pipeline_device):
     client = pipeline_device.client
-    model = load_model(client, MODEL_A)
-    fold = robust_fold(model)
-    set_preprocess(client, fold)
+    model, fold = model_a_with_robust_fold(client)
     other = robust_fold(model, "minmax")
     counts = scenario_counts("normal", 5, 128)
     with pytest.raises(PipelineMismatchError, match="harness/firmware fault") as caught:

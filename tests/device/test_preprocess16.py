@@ -78,12 +78,17 @@ def _case(name: str) -> ModelCase:
                      scaler_export=json.loads(path.with_suffix(".json").read_text())["scaler"])
 
 
-@pytest.mark.parametrize("name", NAMES_16X8)
-def test_16x8_model_windows_on_the_device(pipeline_device, name):
+def _uploaded(device, name: str):
+    """The committed 16x8 bundle uploaded to the device (skips without it or its kernels):
+    (its case, the client, the model's info)."""
     case = _case(name)
     skip_without_16x8_kernels(case)
-    client = pipeline_device.client
-    model = load_model(client, case.model)
+    return case, device.client, load_model(device.client, case.model)
+
+
+@pytest.mark.parametrize("name", NAMES_16X8)
+def test_16x8_model_windows_on_the_device(pipeline_device, name):
+    case, client, model = _uploaded(pipeline_device, name)
     assert model.input.dtype == np.dtype("<i2") and model.input.zero_point == 0
     assert model.output.dtype == np.dtype("<i2")
     meta = json.loads((MODELS_DIR / f"{name}.json").read_text())
@@ -106,10 +111,7 @@ def test_16x8_model_windows_on_the_device(pipeline_device, name):
 
 @pytest.mark.parametrize("name", NAMES_16X8)
 def test_16x8_model_reports_the_int16_codes_it_was_fed(pipeline_device, name):
-    case = _case(name)
-    skip_without_16x8_kernels(case)
-    client = pipeline_device.client
-    model = load_model(client, case.model)
+    case, client, model = _uploaded(pipeline_device, name)
     rng = np.random.default_rng(5)
     codes = rng.integers(-32768, 32768, size=(4,) + model.input.shape).astype(np.int16)
     result = infer_codes(client, codes)

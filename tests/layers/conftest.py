@@ -2,18 +2,5 @@
 
 from __future__ import annotations
 
-import pytest
-
-from harness.firmware.build import build_firmware
-from harness.targets import running_device
-
-
-@pytest.fixture(scope="session")
-def layers_image():
-    return build_firmware(engine="portable")
-
-
-@pytest.fixture(scope="session")
-def layers_device(layers_image):
-    with running_device("qemu", layers_image) as device:
-        yield device
+from tests.support.pipeline_fixtures import pipeline_device as layers_device  # noqa: F401
+from tests.support.pipeline_fixtures import pipeline_image  # noqa: F401
