@@ -10,8 +10,7 @@ hil_status pe_conv_prepare(pe_state *s, int op_index, const pe_options *o)
     hil_status st;
     if ((st = pe_conv_check_io(s, op_index, PE_TYPE_INT8, 0)) != HIL_OK ||
         (st = pe_conv_check_groups(s, op_index)) != HIL_OK ||
-        (st = pe_conv_window(s, op_index, o, 0, &op->p.conv)) != HIL_OK ||
-        (st = pe_conv_quantize(s, op_index, o, 0, &op->p.conv)) != HIL_OK) {
+        (st = pe_conv_prepare_params(s, op_index, o, 0, &op->p.conv)) != HIL_OK) {
         return st;
     }
 #ifndef PE_REFERENCE_KERNELS

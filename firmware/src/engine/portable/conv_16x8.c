@@ -27,7 +27,7 @@ hil_status pe_conv16_prepare(pe_state *s, int op_index, const pe_options *o)
     const int32_t filter_c = filter->dims[3];
     if ((st = pe_conv_check_groups(s, op_index)) != HIL_OK ||
         (st = pe_bias16(s, op_index, out_c, 1, o->quantized_bias_type, &p->wide_bias)) != HIL_OK ||
-        (st = pe_conv_window(s, op_index, o, 0, p)) != HIL_OK) {
+        (st = pe_conv_prepare_params(s, op_index, o, 0, p)) != HIL_OK) {
         return st;
     }
     const int64_t window = (int64_t)filter->dims[1] * filter->dims[2] * filter_c;
@@ -46,7 +46,7 @@ hil_status pe_conv16_prepare(pe_state *s, int op_index, const pe_options *o)
         op->eval = pe_conv16_eval_1d;
     }
 #endif
-    return pe_conv_quantize(s, op_index, o, 0, p);
+    return HIL_OK;
 }
 
 hil_status pe_depthwise_conv16_prepare(pe_state *s, int op_index, const pe_options *o)
@@ -54,24 +54,17 @@ hil_status pe_depthwise_conv16_prepare(pe_state *s, int op_index, const pe_optio
     pe_op *op = &s->ops[op_index];
     pe_conv_params *p = &op->p.conv;
     hil_status st;
-    if ((st = pe_conv_check_io(s, op_index, PE_TYPE_INT16, 3)) != HIL_OK) {
-        return st;
-    }
-    const pe_tensor *filter = &s->tensors[op->inputs[1]];
-    const int32_t out_c = filter->dims[3];
-    if ((st = pe_depthwise_check_multiplier(s, op_index, o)) != HIL_OK) {
-        return st;
-    }
     /* TFLM's int16 depthwise reads the bias as int64 whatever its type: only INT64 is safe. */
-    if ((st = pe_bias16(s, op_index, out_c, 0, 0, &p->wide_bias)) != HIL_OK ||
-        (st = pe_conv_window(s, op_index, o, 3, p)) != HIL_OK) {
+    if ((st = pe_conv_check_io(s, op_index, PE_TYPE_INT16, 3)) != HIL_OK ||
+        (st = pe_depthwise_check_multiplier(s, op_index, o)) != HIL_OK ||
+        (st = pe_bias16(s, op_index, pe_in(s, op, 1)->dims[3], 0, 0, &p->wide_bias)) != HIL_OK ||
+        (st = pe_conv_prepare_params(s, op_index, o, 3, p)) != HIL_OK) {
         return st;
     }
-    p->depth_multiplier = o->depth_multiplier;
-    if ((int64_t)filter->dims[1] * filter->dims[2] > PE_EXACT_TERMS) {
+    if ((int64_t)pe_in(s, op, 1)->dims[1] * pe_in(s, op, 1)->dims[2] > PE_EXACT_TERMS) {
         op->eval = pe_depthwise_conv16_eval_wide;
     }
-    return pe_conv_quantize(s, op_index, o, 3, p);
+    return HIL_OK;
 }
 
 /* -O2 for the 1-D path's loop (at -Os GCC 12 keeps its counters and pointers on the stack); the

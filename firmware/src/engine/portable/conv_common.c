@@ -67,7 +67,7 @@ hil_status pe_conv_check_tensors(pe_state *s, int op_index, int32_t bias_element
     return HIL_OK;
 }
 
-hil_status pe_conv_window(pe_state *s, int op_index, const pe_options *o, int channel_dim, pe_conv_params *p)
+hil_status pe_conv_prepare_params(pe_state *s, int op_index, const pe_options *o, int channel_dim, pe_conv_params *p)
 {
     const pe_op *op = &s->ops[op_index];
     const pe_tensor *in = &s->tensors[op->inputs[0]];
@@ -91,7 +91,24 @@ hil_status pe_conv_window(pe_state *s, int op_index, const pe_options *o, int ch
     p->dilation_h = o->dilation_h;
     p->pad_h = pe_compute_padding(o->stride_h, o->dilation_h, in->dims[1], filter->dims[1], out_h);
     p->pad_w = pe_compute_padding(o->stride_w, o->dilation_w, in->dims[2], filter->dims[2], out_w);
-    return HIL_OK;
+    p->depth_multiplier = o->depth_multiplier; /* DEPTHWISE_CONV_2D's; 0 in CONV_2D's options */
+    if (out->type == PE_TYPE_INT8) {
+        p->input_offset = -in->zero_point;
+        p->output_offset = out->zero_point;
+    }
+    if ((st = pe_conv_quant_params(s, op_index, in, filter, op->inputs[1], out, out_c, channel_dim,
+                                   &p->multiplier, &p->shift)) != HIL_OK) {
+        return st;
+    }
+#if PE_WITH_INT16
+    if (out->type == PE_TYPE_INT16) {
+        if (p->wide_bias && (st = pe_check_shift64(s, op_index, op->inputs[1], p->shift, out_c)) != HIL_OK) {
+            return st;
+        }
+        return pe_activation_range16(s, op_index, o->activation, out, &p->act_min, &p->act_max);
+    }
+#endif
+    return pe_activation_range(s, op_index, o->activation, out, &p->act_min, &p->act_max);
 }
 
 hil_status pe_conv_check_groups(pe_state *s, int op_index)
@@ -143,31 +160,4 @@ hil_status pe_conv_check_io(pe_state *s, int op_index, uint8_t type, int channel
     }
     st = pe_conv_check_ranks(s, op_index);
     return st != HIL_OK ? st : pe_conv_check_tensors(s, op_index, s->tensors[op->inputs[1]].dims[channel_dim]);
-}
-
-hil_status pe_conv_quantize(pe_state *s, int op_index, const pe_options *o, int channel_dim, pe_conv_params *p)
-{
-    const pe_op *op = &s->ops[op_index];
-    const pe_tensor *in = &s->tensors[op->inputs[0]];
-    const pe_tensor *filter = &s->tensors[op->inputs[1]];
-    const pe_tensor *out = &s->tensors[op->output];
-    const int32_t out_c = filter->dims[channel_dim];
-    hil_status st;
-    if (out->type == PE_TYPE_INT8) {
-        p->input_offset = -in->zero_point;
-        p->output_offset = out->zero_point;
-    }
-    if ((st = pe_conv_quant_params(s, op_index, in, filter, op->inputs[1], out, out_c, channel_dim,
-                                   &p->multiplier, &p->shift)) != HIL_OK) {
-        return st;
-    }
-#if PE_WITH_INT16
-    if (out->type == PE_TYPE_INT16) {
-        if (p->wide_bias && (st = pe_check_shift64(s, op_index, op->inputs[1], p->shift, out_c)) != HIL_OK) {
-            return st;
-        }
-        return pe_activation_range16(s, op_index, o->activation, out, &p->act_min, &p->act_max);
-    }
-#endif
-    return pe_activation_range(s, op_index, o->activation, out, &p->act_min, &p->act_max);
 }

@@ -5,15 +5,12 @@
 
 hil_status pe_depthwise_conv_prepare(pe_state *s, int op_index, const pe_options *o)
 {
-    pe_conv_params *p = &s->ops[op_index].p.conv;
     hil_status st;
     if ((st = pe_conv_check_io(s, op_index, PE_TYPE_INT8, 3)) != HIL_OK ||
-        (st = pe_depthwise_check_multiplier(s, op_index, o)) != HIL_OK ||
-        (st = pe_conv_window(s, op_index, o, 3, p)) != HIL_OK) {
+        (st = pe_depthwise_check_multiplier(s, op_index, o)) != HIL_OK) {
         return st;
     }
-    p->depth_multiplier = o->depth_multiplier;
-    return pe_conv_quantize(s, op_index, o, 3, p);
+    return pe_conv_prepare_params(s, op_index, o, 3, &s->ops[op_index].p.conv);
 }
 
 void pe_depthwise_conv_eval(const pe_state *s, const pe_op *op)

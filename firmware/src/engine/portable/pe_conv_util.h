@@ -15,13 +15,14 @@ hil_status pe_conv_quant_params(pe_state *s, int op_index, const pe_tensor *inpu
 /* CONV_2D / DEPTHWISE_CONV_2D prepare steps; `channel_dim` is the filter dimension of the
  * output channels (and of the per-channel scales): 0 for CONV_2D, 3 for DEPTHWISE_CONV_2D.
  * pe_conv_check_io: presence, types and quantization (input and output `type`, int8 filter; an
- * int8 op's INT32 bias), ranks 4. pe_conv_window: strides and dilations the window kernels can
- * index (pe_check_window), the output shape, p's strides, dilations and padding.
- * pe_conv_quantize: the per-channel multipliers, the offsets (int8), the activation range of
- * the output type (16x8: the 64-bit requantization's shift range when p->wide_bias). */
+ * int8 op's INT32 bias), ranks 4. pe_conv_prepare_params: strides and dilations the window
+ * kernels can index (pe_check_window), the output shape, p's strides, dilations, padding and
+ * depth multiplier, the per-channel multipliers, the offsets (int8) and the activation range of
+ * the output type (16x8: the 64-bit requantization's shift range when p->wide_bias, which
+ * pe_bias16 set). */
 hil_status pe_conv_check_io(pe_state *s, int op_index, uint8_t type, int channel_dim);
-hil_status pe_conv_window(pe_state *s, int op_index, const pe_options *o, int channel_dim, pe_conv_params *p);
-hil_status pe_conv_quantize(pe_state *s, int op_index, const pe_options *o, int channel_dim, pe_conv_params *p);
+hil_status pe_conv_prepare_params(pe_state *s, int op_index, const pe_options *o, int channel_dim,
+                                  pe_conv_params *p);
 /* CONV_2D / DEPTHWISE_CONV_2D: input, filter and output of rank 4. */
 hil_status pe_conv_check_ranks(pe_state *s, int op_index);
 /* CONV_2D: input channels a whole number of filter groups, output channels of whole groups. */
