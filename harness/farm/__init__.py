@@ -1,5 +1,6 @@
-"""A board farm on labgrid: the coordinator client the ``labgrid`` target uses, and a loopback
-farm of emulated boards for tests (needs the ``farm`` extra: ``pip install 'tinyml-hil[farm]'``).
+"""A board farm on labgrid: the coordinator client the ``labgrid`` target uses (needs the ``farm``
+extra: ``pip install 'tinyml-hil[farm]'``). The loopback farm of emulated boards the tests run on
+is test tooling: ``tests/support/loopback_farm.py``.
 
 ``placements()`` lists the places this process acquired (place, exporter, holder), in order: the
 nightly history takes the place and exporter names of a run from it.

@@ -11,7 +11,7 @@ import pytest
 
 labgrid = pytest.importorskip("labgrid", reason="the farm extra is not installed (pip install -e '.[farm]')")
 
-from harness.farm.loopback import LoopbackFarm  # noqa: E402
+from loopback_farm import LoopbackFarm  # noqa: E402
 from harness.firmware.build import build_firmware  # noqa: E402
 
 MISSING = [tool for tool in ("ser2net", "socat", "qemu-system-arm") if shutil.which(tool) is None

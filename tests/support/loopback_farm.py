@@ -1,4 +1,4 @@
-"""A labgrid board farm on loopback: a coordinator, one exporter, N emulated boards.
+"""A labgrid board farm on loopback, for tests: a coordinator, one exporter, N emulated boards.
 
     with LoopbackFarm(work_dir, places=("p1", "p2")) as farm:
         farm.coordinator          # "127.0.0.1:PORT"
