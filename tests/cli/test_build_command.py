@@ -20,9 +20,12 @@ def test_build_prints_the_images_sizes(capsys):
     assert fields["engine"] == "none" and fields["board"] == "netduinoplus2"
 
 
-def test_tflm_without_a_tree_is_refused(capsys):
+def test_tflm_without_a_tree_is_refused(capsys, monkeypatch):
+    monkeypatch.delenv("HIL_TFLM_DIR", raising=False)  # the tree's defaults
+    monkeypatch.delenv("TFLM_DIR", raising=False)
     assert main(["build", "--engine", "tflm"]) == 2
-    assert "--engine tflm needs --tflm-dir" in capsys.readouterr().err
+    assert "--engine tflm needs --tflm-dir DIR (or HIL_TFLM_DIR or TFLM_DIR in the environment)" in \
+        capsys.readouterr().err
 
 
 def test_tflm_dir_with_another_engine_is_refused(capsys, tmp_path):

@@ -6,32 +6,23 @@ import argparse
 
 
 def register(subparsers) -> None:
+    from harness.cli.device import add_tflm_dir_argument
     parser = subparsers.add_parser("build", help="build the firmware (reuses an up-to-date build)")
     parser.add_argument("--board", default="netduinoplus2", help="firmware board folder (default: %(default)s)")
     parser.add_argument("--engine", default="portable",
                         help="inference engine: none (link only), portable, tflm (default: %(default)s)")
-    parser.add_argument("--tflm-dir", default=None, metavar="DIR",
-                        help="TFLite Micro tree (with its built library) for --engine tflm; "
-                             "see firmware/src/engine/README.md")
+    add_tflm_dir_argument(parser)
     parser.add_argument("--build-dir", default=None, help="build folder (default: the build driver's)")
     parser.add_argument("-j", "--jobs", type=int, default=None, help="parallel make jobs")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.errors import ConfigError
+    from harness.cli.device import engine_make_vars
     from harness.firmware.build import build_firmware
 
-    make_vars = {}
-    if args.engine == "tflm":
-        if not args.tflm_dir:
-            raise ConfigError("--engine tflm needs --tflm-dir DIR, a TFLite Micro tree with its built "
-                              "library (see firmware/src/engine/README.md)")
-        make_vars["TFLM_DIR"] = args.tflm_dir
-    elif args.tflm_dir:
-        raise ConfigError(f"--tflm-dir applies to --engine tflm only, not '{args.engine}'")
     image = build_firmware(board=args.board, engine=args.engine, build_dir=args.build_dir, jobs=args.jobs,
-                           extra_make_vars=make_vars)
+                           extra_make_vars=engine_make_vars(args.engine, args.tflm_dir))
     print(f"elf: {image.elf}")
     print(f"flash_bytes: {image.flash_bytes}")
     print(f"ram_bytes: {image.ram_bytes}")
