@@ -21,9 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.errors import ConfigError
-from harness.signals.counts import to_counts
-
-DEFAULT_COUNTS_PER_G = 2048.0  # +-16 g over 16 bits: the default sensor's; a bundle names its own
+from harness.signals.counts import DEFAULT_COUNTS_PER_G, to_counts
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from harness.errors import ConfigError
+from harness.signals.counts import DEFAULT_COUNTS_PER_G, DEFAULT_FULL_SCALE_G
 
 CLASSES = ("normal", "pre_failure", "impact")
 #: the classes outlier-squeezed inputs lose: their recall is what the suite judges
 WATCHED_CLASSES = ("normal", "pre_failure")
 #: the recipe's sensor, as a bundle's ``sensor`` section: +-16 g over 16 bits, 3 axes
-CONTAINER_SENSOR = {"axes": ["ax_g", "ay_g", "az_g"], "rate_hz": 1600.0, "counts_per_g": 2048.0,
-                    "full_scale_g": 16.0, "units": "g"}
+CONTAINER_SENSOR = {"axes": ["ax_g", "ay_g", "az_g"], "rate_hz": 1600.0, "counts_per_g": DEFAULT_COUNTS_PER_G,
+                    "full_scale_g": DEFAULT_FULL_SCALE_G, "units": "g"}
 
 
 @dataclass(frozen=True)

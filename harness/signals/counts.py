@@ -14,6 +14,11 @@ import numpy as np
 
 from harness.errors import ConfigError
 
+#: the default sensor (harness.signals.synth.SensorModel, the container recipe's): +-16 g over 16 bits
+DEFAULT_FULL_SCALE_G = 16.0
+DEFAULT_RESOLUTION_BITS = 16
+DEFAULT_COUNTS_PER_G = 2 ** (DEFAULT_RESOLUTION_BITS - 1) / DEFAULT_FULL_SCALE_G   # 2048 LSB/g
+
 
 def to_counts(g, counts_per_g: float, resolution_bits: int = 16) -> np.ndarray:
     """Acceleration in g -> int16 counts, saturated at [-2**(bits-1), 2**(bits-1) - 1]."""

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import ConfigError
-from harness.signals.counts import to_counts
+from harness.signals.counts import DEFAULT_FULL_SCALE_G, DEFAULT_RESOLUTION_BITS, to_counts
 from harness.signals.schema import DEFAULT_RATE_HZ, LABELS, make_trace
 
 NORMAL_BAND_G = (0.2, 1.5)
@@ -185,8 +185,8 @@ class SensorModel:
     Defaults: +-16 g, 16-bit (2048 LSB/g), 150 ug/sqrt(Hz) noise density, no bias, no drops.
     """
 
-    full_scale_g: float = 16.0
-    resolution_bits: int = 16
+    full_scale_g: float = DEFAULT_FULL_SCALE_G
+    resolution_bits: int = DEFAULT_RESOLUTION_BITS
     noise_density_ug_per_sqrt_hz: float = 150.0
     bias_g: tuple[float, float, float] = (0.0, 0.0, 0.0)
     drop_rate: float = 0.0
