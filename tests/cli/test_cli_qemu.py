@@ -11,7 +11,7 @@ import sys
 import pytest
 from signalled_child import popen_signalled
 
-from polling import poll_until
+from polling import poll_until, process_gone
 
 pytestmark = pytest.mark.hil_device
 
@@ -48,14 +48,6 @@ def written_bytes(pid: int) -> int:
     except OSError:
         return 0
     return int(io["wchar"])
-
-
-def gone(pid: int) -> bool:
-    try:
-        stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 def test_hil_info(hil_firmware, tmp_path):
@@ -101,7 +93,7 @@ def test_ctrl_c_on_hil_echo_leaves_no_qemu(hil_firmware, tmp_path):
         _, stderr = proc.communicate(timeout=20)
         assert proc.returncode == 130, stderr
         assert "interrupted" in stderr
-        poll_until(lambda: all(gone(pid) for pid in qemu_pids), 5, what=f"qemu {qemu_pids} to exit")
+        poll_until(lambda: all(process_gone(pid) for pid in qemu_pids), 5, what=f"qemu {qemu_pids} to exit")
     finally:
         if proc.poll() is None:
             proc.kill()

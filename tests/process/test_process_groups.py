@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from polling import poll_until
+from polling import poll_until, process_gone
 from harness.process import live_pids, spawn, terminate
 
 # A launcher as `renode` is one: a shell script that starts the real program and waits on it.
@@ -15,14 +15,6 @@ sleep 60 &
 echo "child=$!"
 wait
 """
-
-
-def _gone(pid: int) -> bool:
-    try:
-        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return True
-    return state in ("Z", "X")
 
 
 def _start(tmp_path):
@@ -42,7 +34,7 @@ def test_stopping_a_launcher_stops_its_child(tmp_path):
     try:
         assert proc.pid in live_pids()
         terminate(proc, timeout_s=5)
-        assert poll_until(lambda: _gone(child), 5, what=f"child {child} to stop")
+        assert poll_until(lambda: process_gone(child), 5, what=f"child {child} to stop")
         assert proc.pid not in live_pids()
     finally:
         log.close()
@@ -54,8 +46,8 @@ def test_a_child_outliving_its_launcher_is_stopped_too(tmp_path):
         os.kill(proc.pid, 9)                    # the launcher dies; its child would be orphaned
         proc.wait(timeout=5)
         time.sleep(0.05)
-        assert not _gone(child)
+        assert not process_gone(child)
         terminate(proc, timeout_s=5)            # the group still holds the child: it goes too
-        assert poll_until(lambda: _gone(child), 5, what=f"orphaned child {child} to stop")
+        assert poll_until(lambda: process_gone(child), 5, what=f"orphaned child {child} to stop")
     finally:
         log.close()

@@ -1,5 +1,6 @@
-"""Test-only waiting: poll a condition under a monotonic deadline (the harness itself waits on
-replies and process exits, never by polling; tests watch processes they do not own)."""
+"""Test-only waiting: poll a condition under a monotonic deadline, and whether a process is gone
+(the harness itself waits on replies and process exits, never by polling; tests watch processes
+they do not own)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,12 @@ def poll_until(condition, timeout_s: float, interval_s: float = 0.01, what: str 
         if deadline.expired():
             raise TimeoutError(f"timed out after {timeout_s:.1f} s waiting for {what}")
         time.sleep(min(interval_s, deadline.remaining_s()))
+
+
+def process_gone(pid: int) -> bool:
+    """True when ``pid`` no longer runs (a zombie awaiting an absent reaper counts as gone)."""
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")

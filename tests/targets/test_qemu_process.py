@@ -11,21 +11,12 @@ import sys
 import pytest
 from signalled_child import popen_signalled
 
-from polling import poll_until
+from polling import poll_until, process_gone
 from harness.errors import DeviceTimeoutError
 from harness.targets import create_target
 from harness.targets.base import live_pids
 
 HOLDER = pathlib.Path(__file__).with_name("hold_qemu.py")
-
-
-def process_gone(pid: int) -> bool:
-    """True when ``pid`` no longer runs (a zombie awaiting an absent reaper counts as gone)."""
-    try:
-        stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 def wait_gone(pid: int, timeout_s: float) -> bool:
