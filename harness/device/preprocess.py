@@ -26,11 +26,11 @@ THRESHOLD_HEADER = struct.Struct("<BxhH2x")        # axis code_base n_thresholds
 
 def as_fold(fold_or_export):
     """An AffineFold/ThresholdFold from a fold, its export, or a scaler export with "fixed_point"."""
-    from harness.quant.fold import AffineFold, ThresholdFold, fold_from_export
+    from harness.quant.fold import FOLD_KINDS, AffineFold, ThresholdFold, fold_from_export
     if isinstance(fold_or_export, (AffineFold, ThresholdFold)):
         return fold_or_export
     if isinstance(fold_or_export, dict):
-        if fold_or_export.get("kind") in ("affine", "threshold"):
+        if fold_or_export.get("kind") in FOLD_KINDS:
             return fold_from_export(fold_or_export)
         if "fixed_point" in fold_or_export:
             return fold_from_export(fold_or_export["fixed_point"])

@@ -17,12 +17,12 @@ import json
 from pathlib import Path
 
 from harness.errors import ConfigError
+from harness.quant.fold import FOLD_KINDS
 
 BUNDLE = "model bundle"
 SCALER_EXPORT = "scaler export"
 FOLD_EXPORT = "fold export"
 JSON_KINDS = (BUNDLE, SCALER_EXPORT, FOLD_EXPORT)
-FOLD_KINDS = ("affine", "threshold")
 
 KEYS = {BUNDLE: "'format' and 'files.int8'", SCALER_EXPORT: "'kind' and 'fitted'",
         FOLD_EXPORT: "'kind' affine or threshold, and 'channels'"}

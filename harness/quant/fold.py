@@ -52,6 +52,7 @@ COUNTS_MIN = -32768
 COUNTS_MAX = 32767
 ALL_COUNTS = np.arange(COUNTS_MIN, COUNTS_MAX + 1, dtype=np.int64)
 FOLD_FORMAT = 1
+FOLD_KINDS = ("affine", "threshold")   # AffineFold.kind, ThresholdFold.kind: an export's "kind"
 CODE_BITS = (8, 16)     # int8 codes, or int16 codes for a 16x8 model's input
 
 
@@ -176,7 +177,7 @@ def fold_from_export(exported: dict) -> AffineFold | ThresholdFold:
                 input_channels=int(exported["input_channels"]))
     except (KeyError, TypeError) as e:
         raise QuantizationError(f"exported fold lacks or mangles field {e}") from e
-    raise QuantizationError(f"unknown fold kind {exported.get('kind')!r}; known: affine, threshold")
+    raise QuantizationError(f"unknown fold kind {exported.get('kind')!r}; known: {', '.join(FOLD_KINDS)}")
 
 
 def _check_sensor(counts_per_g: float, bias_counts: float):
