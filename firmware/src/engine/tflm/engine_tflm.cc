@@ -71,6 +71,63 @@ hil_status Fail(hil_engine_t* out, hil_status status, int op_index, int tensor_i
   return out->error.status;
 }
 
+// A wrapped kernel: the library's registration (CONV_2D, FULLY_CONNECTED, SOFTMAX), some of whose
+// nodes run TFLM's reference kernel instead. A node's state holds the library kernel's user_data
+// and the reference kernel's op data; each kernel sees its own in node->user_data.
+template <typename Reference>
+struct WrappedNode {
+  void* kernel_data;  // the wrapped kernel's user_data
+  Reference reference;
+  bool use_reference;
+};
+
+template <typename Reference, TFLMRegistration& kernel>
+void* WrappedInit(TfLiteContext* context, const char* buffer, size_t length) {
+  void* raw = context->AllocatePersistentBuffer(context, sizeof(WrappedNode<Reference>));
+  if (raw == nullptr) return nullptr;
+  WrappedNode<Reference>* d = new (raw) WrappedNode<Reference>();
+  d->kernel_data = kernel.init ? kernel.init(context, buffer, length) : nullptr;
+  return d;
+}
+
+template <typename Reference, TFLMRegistration& kernel>
+void WrappedFree(TfLiteContext* context, void* buffer) {
+  if (buffer != nullptr && kernel.free != nullptr) {
+    kernel.free(context, static_cast<WrappedNode<Reference>*>(buffer)->kernel_data);
+  }
+}
+
+template <typename Reference, TFLMRegistration& kernel>
+void WrappedReset(TfLiteContext* context, void* buffer) {
+  if (buffer != nullptr && kernel.reset != nullptr &&
+      !static_cast<WrappedNode<Reference>*>(buffer)->use_reference) {
+    kernel.reset(context, static_cast<WrappedNode<Reference>*>(buffer)->kernel_data);
+  }
+}
+
+// The library kernel's prepare or invoke on a wrapped node, with its own user_data.
+template <typename Reference>
+TfLiteStatus CallKernel(TfLiteStatus (*step)(TfLiteContext*, TfLiteNode*), WrappedNode<Reference>* d,
+                        TfLiteContext* context, TfLiteNode* node) {
+  node->user_data = d->kernel_data;
+  const TfLiteStatus status = step(context, node);
+  node->user_data = d;
+  return status;
+}
+
+// The registration of ``kernel`` with the wrapper's init, free and reset and these prepare and invoke.
+template <typename Reference, TFLMRegistration& kernel>
+TFLMRegistration Wrapped(TfLiteStatus (*prepare)(TfLiteContext*, TfLiteNode*),
+                         TfLiteStatus (*invoke)(TfLiteContext*, TfLiteNode*)) {
+  TFLMRegistration r = kernel;
+  r.init = WrappedInit<Reference, kernel>;
+  r.free = WrappedFree<Reference, kernel>;
+  r.reset = WrappedReset<Reference, kernel>;
+  r.prepare = prepare;
+  r.invoke = invoke;
+  return r;
+}
+
 // CONV_2D: the library's kernel, except for a grouped convolution without a bias tensor.
 // CMSIS-NN's arm_convolve_s8 (TFLM built with OPTIMIZED_KERNEL_DIR=cmsis_nn; CMSIS-NN 4ab83cc,
 // still so at its 2026 head) advances the bias pointer once per group even when it is null, so
@@ -81,32 +138,7 @@ hil_status Fail(hil_engine_t* out, hil_status status, int op_index, int tensor_i
 // reference kernel.
 TFLMRegistration g_conv_kernel;  // the wrapped registration, set by AddOps (no static constructor)
 
-struct ConvNode {
-  void* kernel_data;  // the wrapped kernel's user_data
-  tflite::OpDataConv reference;
-  bool use_reference;
-};
-
-void* ConvInit(TfLiteContext* context, const char* buffer, size_t length) {
-  void* raw = context->AllocatePersistentBuffer(context, sizeof(ConvNode));
-  if (raw == nullptr) return nullptr;
-  ConvNode* d = new (raw) ConvNode();
-  d->kernel_data = g_conv_kernel.init ? g_conv_kernel.init(context, buffer, length) : nullptr;
-  return d;
-}
-
-void ConvFree(TfLiteContext* context, void* buffer) {
-  if (buffer != nullptr && g_conv_kernel.free != nullptr) {
-    g_conv_kernel.free(context, static_cast<ConvNode*>(buffer)->kernel_data);
-  }
-}
-
-void ConvReset(TfLiteContext* context, void* buffer) {
-  if (buffer != nullptr && g_conv_kernel.reset != nullptr &&
-      !static_cast<ConvNode*>(buffer)->use_reference) {
-    g_conv_kernel.reset(context, static_cast<ConvNode*>(buffer)->kernel_data);
-  }
-}
+using ConvNode = WrappedNode<tflite::OpDataConv>;
 
 TfLiteStatus ConvPrepare(TfLiteContext* context, TfLiteNode* node) {
   ConvNode* d = static_cast<ConvNode*>(node->user_data);
@@ -126,22 +158,16 @@ TfLiteStatus ConvPrepare(TfLiteContext* context, TfLiteNode* node) {
                       (input->type == kTfLiteInt16 && (grouped || !has_bias)));
   if (input != nullptr) micro_context->DeallocateTempTfLiteTensor(input);
   if (filter != nullptr) micro_context->DeallocateTempTfLiteTensor(filter);
-  // Each kernel finds its own state in node->user_data.
-  node->user_data = d->use_reference ? static_cast<void*>(&d->reference) : d->kernel_data;
-  const TfLiteStatus status = d->use_reference ? tflite::ConvPrepare(context, node)
-                                               : g_conv_kernel.prepare(context, node);
+  if (!d->use_reference) return CallKernel(g_conv_kernel.prepare, d, context, node);
+  node->user_data = &d->reference;  // the reference kernel's prepare finds its op data there
+  const TfLiteStatus status = tflite::ConvPrepare(context, node);
   node->user_data = d;
   return status;
 }
 
 TfLiteStatus ConvInvoke(TfLiteContext* context, TfLiteNode* node) {
   ConvNode* d = static_cast<ConvNode*>(node->user_data);
-  if (!d->use_reference) {
-    node->user_data = d->kernel_data;
-    const TfLiteStatus status = g_conv_kernel.invoke(context, node);
-    node->user_data = d;
-    return status;
-  }
+  if (!d->use_reference) return CallKernel(g_conv_kernel.invoke, d, context, node);
   const TfLiteEvalTensor* input = tflite::micro::GetEvalInput(context, node, tflite::kConvInputTensor);
   const TfLiteEvalTensor* filter =
       tflite::micro::GetEvalInput(context, node, tflite::kConvWeightsTensor);
@@ -189,31 +215,7 @@ TfLiteStatus ConvInvoke(TfLiteContext* context, TfLiteNode* node) {
 // reference kernel, what the oracle runs, does both. Harmless without CMSIS-NN.
 TFLMRegistration g_fc_kernel;
 
-struct FcNode {
-  void* kernel_data;
-  tflite::OpDataFullyConnected reference;
-  bool use_reference;
-};
-
-void* FcInit(TfLiteContext* context, const char* buffer, size_t length) {
-  void* raw = context->AllocatePersistentBuffer(context, sizeof(FcNode));
-  if (raw == nullptr) return nullptr;
-  FcNode* d = new (raw) FcNode();
-  d->kernel_data = g_fc_kernel.init ? g_fc_kernel.init(context, buffer, length) : nullptr;
-  return d;
-}
-
-void FcFree(TfLiteContext* context, void* buffer) {
-  if (buffer != nullptr && g_fc_kernel.free != nullptr) {
-    g_fc_kernel.free(context, static_cast<FcNode*>(buffer)->kernel_data);
-  }
-}
-
-void FcReset(TfLiteContext* context, void* buffer) {
-  if (buffer != nullptr && g_fc_kernel.reset != nullptr && !static_cast<FcNode*>(buffer)->use_reference) {
-    g_fc_kernel.reset(context, static_cast<FcNode*>(buffer)->kernel_data);
-  }
-}
+using FcNode = WrappedNode<tflite::OpDataFullyConnected>;
 
 TfLiteStatus FcPrepare(TfLiteContext* context, TfLiteNode* node) {
   FcNode* d = static_cast<FcNode*>(node->user_data);
@@ -223,10 +225,7 @@ TfLiteStatus FcPrepare(TfLiteContext* context, TfLiteNode* node) {
   d->use_reference = kInt16Kernels && input != nullptr && input->type == kTfLiteInt16;
   if (!d->use_reference) {
     if (input != nullptr) micro_context->DeallocateTempTfLiteTensor(input);
-    node->user_data = d->kernel_data;
-    const TfLiteStatus status = g_fc_kernel.prepare(context, node);
-    node->user_data = d;
-    return status;
+    return CallKernel(g_fc_kernel.prepare, d, context, node);
   }
   // fully_connected.cc's FullyConnectedPrepare for an int16 input.
   TfLiteTensor* filter = micro_context->AllocateTempInputTensor(node, tflite::kFullyConnectedWeightsTensor);
@@ -268,10 +267,7 @@ void FcReference(const tflite::OpDataFullyConnected& data, const TfLiteEvalTenso
 TfLiteStatus FcInvoke(TfLiteContext* context, TfLiteNode* node) {
   FcNode* d = static_cast<FcNode*>(node->user_data);
   if (!kInt16Kernels || !d->use_reference) {  // int8-only builds drop the int16 code below
-    node->user_data = d->kernel_data;
-    const TfLiteStatus status = g_fc_kernel.invoke(context, node);
-    node->user_data = d;
-    return status;
+    return CallKernel(g_fc_kernel.invoke, d, context, node);
   }
   const TfLiteEvalTensor* input = tflite::micro::GetEvalInput(context, node, tflite::kFullyConnectedInputTensor);
   const TfLiteEvalTensor* filter = tflite::micro::GetEvalInput(context, node, tflite::kFullyConnectedWeightsTensor);
@@ -295,32 +291,7 @@ TfLiteStatus FcInvoke(TfLiteContext* context, TfLiteNode* node) {
 // MEAN then SOFTMAX over a dimension of 1).
 TFLMRegistration g_softmax_kernel;
 
-struct SoftmaxNode {
-  void* kernel_data;
-  tflite::SoftmaxParams reference;
-  bool use_reference;
-};
-
-void* SoftmaxNodeInit(TfLiteContext* context, const char* buffer, size_t length) {
-  void* raw = context->AllocatePersistentBuffer(context, sizeof(SoftmaxNode));
-  if (raw == nullptr) return nullptr;
-  SoftmaxNode* d = new (raw) SoftmaxNode();
-  d->kernel_data = g_softmax_kernel.init ? g_softmax_kernel.init(context, buffer, length) : nullptr;
-  return d;
-}
-
-void SoftmaxNodeFree(TfLiteContext* context, void* buffer) {
-  if (buffer != nullptr && g_softmax_kernel.free != nullptr) {
-    g_softmax_kernel.free(context, static_cast<SoftmaxNode*>(buffer)->kernel_data);
-  }
-}
-
-void SoftmaxNodeReset(TfLiteContext* context, void* buffer) {
-  if (buffer != nullptr && g_softmax_kernel.reset != nullptr &&
-      !static_cast<SoftmaxNode*>(buffer)->use_reference) {
-    g_softmax_kernel.reset(context, static_cast<SoftmaxNode*>(buffer)->kernel_data);
-  }
-}
+using SoftmaxNode = WrappedNode<tflite::SoftmaxParams>;
 
 TfLiteStatus SoftmaxNodePrepare(TfLiteContext* context, TfLiteNode* node) {
   SoftmaxNode* d = static_cast<SoftmaxNode*>(node->user_data);
@@ -329,21 +300,16 @@ TfLiteStatus SoftmaxNodePrepare(TfLiteContext* context, TfLiteNode* node) {
   TfLiteTensor* input = micro_context->AllocateTempInputTensor(node, 0);
   d->use_reference = kInt16Kernels && input != nullptr && input->type == kTfLiteInt16;
   if (input != nullptr) micro_context->DeallocateTempTfLiteTensor(input);
-  node->user_data = d->use_reference ? static_cast<void*>(&d->reference) : d->kernel_data;
-  const TfLiteStatus status = d->use_reference ? tflite::SoftmaxPrepare(context, node)
-                                               : g_softmax_kernel.prepare(context, node);
+  if (!d->use_reference) return CallKernel(g_softmax_kernel.prepare, d, context, node);
+  node->user_data = &d->reference;
+  const TfLiteStatus status = tflite::SoftmaxPrepare(context, node);
   node->user_data = d;
   return status;
 }
 
 TfLiteStatus SoftmaxNodeInvoke(TfLiteContext* context, TfLiteNode* node) {
   SoftmaxNode* d = static_cast<SoftmaxNode*>(node->user_data);
-  if (!kInt16Kernels || !d->use_reference) {
-    node->user_data = d->kernel_data;
-    const TfLiteStatus status = g_softmax_kernel.invoke(context, node);
-    node->user_data = d;
-    return status;
-  }
+  if (!kInt16Kernels || !d->use_reference) return CallKernel(g_softmax_kernel.invoke, d, context, node);
   const TfLiteEvalTensor* input = tflite::micro::GetEvalInput(context, node, 0);
   TfLiteEvalTensor* output = tflite::micro::GetEvalOutput(context, node, 0);
   if (output->type != kTfLiteInt16) return kTfLiteError;
@@ -365,26 +331,12 @@ TfLiteStatus SoftmaxNodeInvoke(TfLiteContext* context, TfLiteNode* node) {
 #endif
 TfLiteStatus AddOps(Resolver& r) {
   g_conv_kernel = HIL_TFLM_KERNEL(CONV_2D);
-  TFLMRegistration conv = g_conv_kernel;
-  conv.init = ConvInit;
-  conv.free = ConvFree;
-  conv.prepare = ConvPrepare;
-  conv.invoke = ConvInvoke;
-  conv.reset = ConvReset;
+  const TFLMRegistration conv = Wrapped<tflite::OpDataConv, g_conv_kernel>(ConvPrepare, ConvInvoke);
   g_fc_kernel = HIL_TFLM_KERNEL(FULLY_CONNECTED);
-  TFLMRegistration fc = g_fc_kernel;
-  fc.init = FcInit;
-  fc.free = FcFree;
-  fc.prepare = FcPrepare;
-  fc.invoke = FcInvoke;
-  fc.reset = FcReset;
+  const TFLMRegistration fc = Wrapped<tflite::OpDataFullyConnected, g_fc_kernel>(FcPrepare, FcInvoke);
   g_softmax_kernel = HIL_TFLM_KERNEL(SOFTMAX);
-  TFLMRegistration softmax = g_softmax_kernel;
-  softmax.init = SoftmaxNodeInit;
-  softmax.free = SoftmaxNodeFree;
-  softmax.prepare = SoftmaxNodePrepare;
-  softmax.invoke = SoftmaxNodeInvoke;
-  softmax.reset = SoftmaxNodeReset;
+  const TFLMRegistration softmax =
+      Wrapped<tflite::SoftmaxParams, g_softmax_kernel>(SoftmaxNodePrepare, SoftmaxNodeInvoke);
   const TfLiteStatus statuses[] = {
       r.AddAdd(tflite::Register_ADD_INT8()),
       r.AddAveragePool2D(HIL_TFLM_KERNEL(AVERAGE_POOL_2D)),
