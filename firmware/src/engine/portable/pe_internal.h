@@ -34,6 +34,18 @@ enum {
     PE_OP_QUANTIZE = 114
 };
 
+/* BuiltinOptions union types (schema.fbs). */
+enum {
+    PE_OPT_NONE = 0,
+    PE_OPT_CONV_2D = 1,
+    PE_OPT_DEPTHWISE_CONV_2D = 2,
+    PE_OPT_POOL_2D = 5,
+    PE_OPT_FULLY_CONNECTED = 8,
+    PE_OPT_SOFTMAX = 9,
+    PE_OPT_ADD = 11,
+    PE_OPT_REDUCER = 27
+};
+
 /* TFLite TensorType codes the engine knows; PE_TYPE_ANY matches every type in the op table. */
 enum { PE_TYPE_FLOAT32 = 0, PE_TYPE_INT32 = 2, PE_TYPE_INT64 = PE_TYPE_INT64_CODE, PE_TYPE_INT16 = PE_TYPE_INT16_CODE,
        PE_TYPE_INT8 = 9, PE_TYPE_ANY = 0xFF };

@@ -7,6 +7,7 @@
  * Arena layout, from the first 16-byte aligned address:
  *   pe_state | tensor table | operator table | persistent tables | activations | scratch
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "hil/engine.h"
@@ -104,6 +105,49 @@ static uint32_t pe_measure_persist(const fb_ctx *model_fb, const pe_model_view *
     return bytes > 0x40000000u ? 0x40000000u : (uint32_t)bytes;
 }
 
+/* One field of a BuiltinOptions table (schema.fbs): its options type, vtable slot, scalar kind
+ * and place in pe_options. A field the model leaves out keeps pe_options' default (0; the
+ * dilations 1). */
+enum { PE_FIELD_I8, PE_FIELD_U8, PE_FIELD_I32, PE_FIELD_F32 };
+typedef struct {
+    uint8_t options_type, slot, kind, offset;
+} pe_option_field;
+#define PE_OPTION(type, slot, kind, member) {type, slot, kind, (uint8_t)offsetof(pe_options, member)}
+
+static const pe_option_field pe_option_fields[] = {
+    /* Conv2DOptions */
+    PE_OPTION(PE_OPT_CONV_2D, 0, PE_FIELD_I8, padding),
+    PE_OPTION(PE_OPT_CONV_2D, 1, PE_FIELD_I32, stride_w),
+    PE_OPTION(PE_OPT_CONV_2D, 2, PE_FIELD_I32, stride_h),
+    PE_OPTION(PE_OPT_CONV_2D, 3, PE_FIELD_I8, activation),
+    PE_OPTION(PE_OPT_CONV_2D, 4, PE_FIELD_I32, dilation_w),
+    PE_OPTION(PE_OPT_CONV_2D, 5, PE_FIELD_I32, dilation_h),
+    PE_OPTION(PE_OPT_CONV_2D, 6, PE_FIELD_I8, quantized_bias_type),
+    /* DepthwiseConv2DOptions */
+    PE_OPTION(PE_OPT_DEPTHWISE_CONV_2D, 0, PE_FIELD_I8, padding),
+    PE_OPTION(PE_OPT_DEPTHWISE_CONV_2D, 1, PE_FIELD_I32, stride_w),
+    PE_OPTION(PE_OPT_DEPTHWISE_CONV_2D, 2, PE_FIELD_I32, stride_h),
+    PE_OPTION(PE_OPT_DEPTHWISE_CONV_2D, 3, PE_FIELD_I32, depth_multiplier),
+    PE_OPTION(PE_OPT_DEPTHWISE_CONV_2D, 4, PE_FIELD_I8, activation),
+    PE_OPTION(PE_OPT_DEPTHWISE_CONV_2D, 5, PE_FIELD_I32, dilation_w),
+    PE_OPTION(PE_OPT_DEPTHWISE_CONV_2D, 6, PE_FIELD_I32, dilation_h),
+    /* Pool2DOptions (AVERAGE_POOL_2D, MAX_POOL_2D) */
+    PE_OPTION(PE_OPT_POOL_2D, 0, PE_FIELD_I8, padding),
+    PE_OPTION(PE_OPT_POOL_2D, 1, PE_FIELD_I32, stride_w),
+    PE_OPTION(PE_OPT_POOL_2D, 2, PE_FIELD_I32, stride_h),
+    PE_OPTION(PE_OPT_POOL_2D, 3, PE_FIELD_I32, filter_w),
+    PE_OPTION(PE_OPT_POOL_2D, 4, PE_FIELD_I32, filter_h),
+    PE_OPTION(PE_OPT_POOL_2D, 5, PE_FIELD_I8, activation),
+    /* FullyConnectedOptions */
+    PE_OPTION(PE_OPT_FULLY_CONNECTED, 0, PE_FIELD_I8, activation),
+    PE_OPTION(PE_OPT_FULLY_CONNECTED, 1, PE_FIELD_I8, weights_format),
+    PE_OPTION(PE_OPT_FULLY_CONNECTED, 4, PE_FIELD_I8, quantized_bias_type),
+    /* SoftmaxOptions, AddOptions, ReducerOptions (MEAN) */
+    PE_OPTION(PE_OPT_SOFTMAX, 0, PE_FIELD_F32, beta),
+    PE_OPTION(PE_OPT_ADD, 0, PE_FIELD_I8, activation),
+    PE_OPTION(PE_OPT_REDUCER, 0, PE_FIELD_U8, keep_dims),
+};
+
 static void pe_parse_options(fb_ctx *fb, const fb_table *op_table, int32_t code, pe_options *o)
 {
     fb_table t;
@@ -115,50 +159,27 @@ static void pe_parse_options(fb_ctx *fb, const fb_table *op_table, int32_t code,
     if (type == 0 || r == NULL || type != r->options_type || !fb_subtable(fb, op_table, 4, &t)) {
         return;
     }
-    switch (code) {
-    case PE_OP_CONV_2D:
-        o->padding = fb_i8(fb, &t, 0, 0);
-        o->stride_w = fb_i32(fb, &t, 1, 0);
-        o->stride_h = fb_i32(fb, &t, 2, 0);
-        o->activation = fb_i8(fb, &t, 3, 0);
-        o->dilation_w = fb_i32(fb, &t, 4, 1);
-        o->dilation_h = fb_i32(fb, &t, 5, 1);
-        o->quantized_bias_type = fb_i8(fb, &t, 6, 0);
-        break;
-    case PE_OP_DEPTHWISE_CONV_2D:
-        o->padding = fb_i8(fb, &t, 0, 0);
-        o->stride_w = fb_i32(fb, &t, 1, 0);
-        o->stride_h = fb_i32(fb, &t, 2, 0);
-        o->depth_multiplier = fb_i32(fb, &t, 3, 0);
-        o->activation = fb_i8(fb, &t, 4, 0);
-        o->dilation_w = fb_i32(fb, &t, 5, 1);
-        o->dilation_h = fb_i32(fb, &t, 6, 1);
-        break;
-    case PE_OP_AVERAGE_POOL_2D:
-    case PE_OP_MAX_POOL_2D:
-        o->padding = fb_i8(fb, &t, 0, 0);
-        o->stride_w = fb_i32(fb, &t, 1, 0);
-        o->stride_h = fb_i32(fb, &t, 2, 0);
-        o->filter_w = fb_i32(fb, &t, 3, 0);
-        o->filter_h = fb_i32(fb, &t, 4, 0);
-        o->activation = fb_i8(fb, &t, 5, 0);
-        break;
-    case PE_OP_FULLY_CONNECTED:
-        o->activation = fb_i8(fb, &t, 0, 0);
-        o->weights_format = fb_i8(fb, &t, 1, 0);
-        o->quantized_bias_type = fb_i8(fb, &t, 4, 0);
-        break;
-    case PE_OP_SOFTMAX:
-        o->beta = fb_f32(fb, &t, 0, 0.0f);
-        break;
-    case PE_OP_ADD:
-        o->activation = fb_i8(fb, &t, 0, 0);
-        break;
-    case PE_OP_MEAN:
-        o->keep_dims = fb_u8(fb, &t, 0, 0);
-        break;
-    default:
-        break;
+    for (uint32_t i = 0; i < sizeof pe_option_fields / sizeof pe_option_fields[0]; ++i) {
+        const pe_option_field *f = &pe_option_fields[i];
+        uint8_t *field = (uint8_t *)o + f->offset;
+        int32_t value;
+        if (f->options_type != type) {
+            continue;
+        }
+        if (f->kind == PE_FIELD_F32) {
+            float current;
+            memcpy(&current, field, sizeof current);
+            const float beta = fb_f32(fb, &t, f->slot, current);
+            memcpy(field, &beta, sizeof beta);
+            continue;
+        }
+        if (f->kind == PE_FIELD_U8) {
+            *field = fb_u8(fb, &t, f->slot, *field);
+            continue;
+        }
+        memcpy(&value, field, sizeof value);
+        value = f->kind == PE_FIELD_I8 ? fb_i8(fb, &t, f->slot, (int8_t)value) : fb_i32(fb, &t, f->slot, value);
+        memcpy(field, &value, sizeof value);
     }
 }
 

@@ -8,18 +8,6 @@
 #include "pe_int16.h"
 #include "pe_internal.h"
 
-/* BuiltinOptions union types (schema.fbs). */
-enum {
-    PE_OPT_NONE = 0,
-    PE_OPT_CONV_2D = 1,
-    PE_OPT_DEPTHWISE_CONV_2D = 2,
-    PE_OPT_POOL_2D = 5,
-    PE_OPT_FULLY_CONNECTED = 8,
-    PE_OPT_SOFTMAX = 9,
-    PE_OPT_ADD = 11,
-    PE_OPT_REDUCER = 27
-};
-
 /* MAX_POOL_2D int8 has nothing for its fast path to check: the table names it, and the reference
  * loop (pooling.c) is linked only into PE_REFERENCE_KERNELS builds. */
 #ifdef PE_REFERENCE_KERNELS
