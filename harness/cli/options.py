@@ -37,9 +37,10 @@ def add_recording_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_counts_per_g_argument(parser: argparse.ArgumentParser) -> None:
+    from harness.signals.counts import DEFAULT_COUNTS_PER_G, DEFAULT_FULL_SCALE_G, DEFAULT_RESOLUTION_BITS
     parser.add_argument("--counts-per-g", type=float, default=None,
-                        help="device sensor sensitivity, LSB per g (default: the bundle sensor's, else 2048: "
-                             "+-16 g over 16 bits)")
+                        help="device sensor sensitivity, LSB per g (default: the bundle sensor's, else "
+                             f"{DEFAULT_COUNTS_PER_G:g}: +-{DEFAULT_FULL_SCALE_G:g} g over {DEFAULT_RESOLUTION_BITS} bits)")
 
 
 def load_bundle_arg(args: argparse.Namespace):

@@ -33,6 +33,7 @@ def _names(text: str) -> list[str]:
 
 
 def register(subparsers) -> None:
+    from harness.signals.counts import DEFAULT_COUNTS_PER_G, DEFAULT_FULL_SCALE_G
     parser = subparsers.add_parser("bundle", help="make a model bundle from your .tflite, scaler, sensor and data",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--int8", required=True, help="the full-INT8 .tflite")
@@ -53,9 +54,11 @@ def register(subparsers) -> None:
     parser.add_argument("--time-column", default=None, help="the recordings' time column (optional)")
     parser.add_argument("--units", default="g", choices=("g", "mg", "m/s2"), help="units of the recordings")
     parser.add_argument("--rate-hz", type=float, required=True, help="sample rate of the sensor")
-    parser.add_argument("--counts-per-g", type=float, default=2048.0,
-                        help="the sensor's int16 counts per g, as the device reads it (default: %(default)s, +-16 g)")
-    parser.add_argument("--full-scale-g", type=float, default=16.0, help="the sensor's full scale (default: %(default)s)")
+    parser.add_argument("--counts-per-g", type=float, default=DEFAULT_COUNTS_PER_G,
+                        help="the sensor's int16 counts per g, as the device reads it (default: %(default)s, "
+                             f"+-{DEFAULT_FULL_SCALE_G:g} g)")
+    parser.add_argument("--full-scale-g", type=float, default=DEFAULT_FULL_SCALE_G,
+                        help="the sensor's full scale (default: %(default)s)")
     parser.add_argument("--hop", type=int, default=None, help="window hop in samples (default: the window length)")
     parser.add_argument("--band", default="0.2:1.5", help="band of interest in g, LO:HI (default: %(default)s)")
     parser.add_argument("--name", default="", help="model name (default: the .tflite's stem)")

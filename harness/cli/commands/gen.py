@@ -8,6 +8,7 @@ SCENARIO_NAMES = ("normal", "pre_failure", "impact", "mixed", "shock_sweep")  # 
 
 
 def register(subparsers) -> None:
+    from harness.signals.counts import DEFAULT_FULL_SCALE_G
     parser = subparsers.add_parser(
         "gen", help="generate a synthetic 3-axis vibration/shock trace",
         description="Write a seeded synthetic trace (time_s, ax_g, ay_g, az_g, label, event_id) "
@@ -25,7 +26,7 @@ def register(subparsers) -> None:
                         help="place a shock at this time (repeatable; overrides --shocks)")
     parser.add_argument("--shape", choices=("half_sine", "sawtooth"), default=None,
                         help="shock pulse shape (default: alternate)")
-    parser.add_argument("--full-scale-g", type=float, default=16.0,
+    parser.add_argument("--full-scale-g", type=float, default=DEFAULT_FULL_SCALE_G,
                         help="sensor full scale, saturates beyond (default: %(default)s)")
     parser.add_argument("--drop-rate", type=float, default=0.0,
                         help="fraction of samples the sensor drops (default: %(default)s)")
