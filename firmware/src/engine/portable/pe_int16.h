@@ -8,28 +8,22 @@
 #include "pe_fixedpoint.h"
 #include "pe_internal.h"
 
-/* Kernels (conv_16x8.c: CONV_2D and DEPTHWISE_CONV_2D; fully_connected_16x8.c, pooling_16x8.c,
- * reduce_16x8.c (with reduce.c's prepare, pe_reduce.h), softmax_int16.c, quantize_int16.c, pe_int16_common.c: the reshapes). */
-hil_status pe_conv16_prepare(pe_state *s, int op_index, const pe_options *o);
-void pe_conv16_eval(const pe_state *s, const pe_op *op);
-hil_status pe_depthwise_conv16_prepare(pe_state *s, int op_index, const pe_options *o);
-void pe_depthwise_conv16_eval(const pe_state *s, const pe_op *op);
-hil_status pe_fully_connected16_prepare(pe_state *s, int op_index, const pe_options *o);
-void pe_fully_connected16_eval(const pe_state *s, const pe_op *op);
+/* Kernels (PE_KERNEL: pe_internal.h). conv_16x8.c: CONV_2D and DEPTHWISE_CONV_2D;
+ * fully_connected_16x8.c, pooling_16x8.c, reduce_16x8.c, softmax_int16.c, quantize_int16.c
+ * (QUANTIZE, DEQUANTIZE); pe_int16_common.c: the reshapes. */
+PE_KERNEL(pe_conv16);
+PE_KERNEL(pe_depthwise_conv16);
+PE_KERNEL(pe_fully_connected16);
+PE_KERNEL(pe_mean16);
+PE_KERNEL(pe_softmax16);
+PE_KERNEL(pe_quantize16);
+PE_KERNEL(pe_dequantize16);
 hil_status pe_pooling16_prepare(pe_state *s, int op_index, const pe_options *o);
 void pe_average_pool16_eval(const pe_state *s, const pe_op *op);
 void pe_max_pool16_eval(const pe_state *s, const pe_op *op);
-hil_status pe_mean16_prepare(pe_state *s, int op_index, const pe_options *o);
-void pe_mean16_eval(const pe_state *s, const pe_op *op);
-hil_status pe_softmax16_prepare(pe_state *s, int op_index, const pe_options *o);
-void pe_softmax16_eval(const pe_state *s, const pe_op *op);
-hil_status pe_quantize16_prepare(pe_state *s, int op_index, const pe_options *o);
 /* QUANTIZE from FLOAT32 or INT8: the int16 kernel for an INT16 output, else the int8 one. */
 hil_status pe_quantize_to_int16_or_int8_prepare(pe_state *s, int op_index, const pe_options *o);
-void pe_quantize16_eval(const pe_state *s, const pe_op *op);
-hil_status pe_dequantize16_prepare(pe_state *s, int op_index, const pe_options *o);
-void pe_dequantize16_eval(const pe_state *s, const pe_op *op);
-hil_status pe_reshape16_prepare(pe_state *s, int op_index, const pe_options *o);
+hil_status pe_reshape16_prepare(pe_state *s, int op_index, const pe_options *o); /* eval: pe_reshape_eval */
 
 /* Shared prepare steps (pe_int16_common.c). */
 /* CalculateActivationRangeQuantized for an INT16 output. */

@@ -244,29 +244,25 @@ const pe_op_registration *pe_op_find(int32_t code, uint8_t input_type);
 uint32_t pe_plan(pe_state *s);
 uint32_t pe_align_up(uint32_t x);
 
-/* Kernels: prepare validates and precomputes, eval runs. */
-hil_status pe_conv_prepare(pe_state *s, int op_index, const pe_options *o);
-void pe_conv_eval(const pe_state *s, const pe_op *op);
-hil_status pe_depthwise_conv_prepare(pe_state *s, int op_index, const pe_options *o);
-void pe_depthwise_conv_eval(const pe_state *s, const pe_op *op);
-hil_status pe_fully_connected_prepare(pe_state *s, int op_index, const pe_options *o);
-void pe_fully_connected_eval(const pe_state *s, const pe_op *op);
+/* Kernels: prepare validates and precomputes, eval runs. PE_KERNEL(pe_x) declares
+ * pe_x_prepare and its default pe_x_eval (the op table's pair); other entry points are spelled
+ * out. */
+#define PE_KERNEL(name)                                                          \
+    hil_status name##_prepare(pe_state *s, int op_index, const pe_options *o); \
+    void name##_eval(const pe_state *s, const pe_op *op)
+PE_KERNEL(pe_conv);
+PE_KERNEL(pe_depthwise_conv);
+PE_KERNEL(pe_fully_connected);
+PE_KERNEL(pe_mean);
+PE_KERNEL(pe_reshape);
+PE_KERNEL(pe_softmax);
+PE_KERNEL(pe_add);
+PE_KERNEL(pe_quantize);
+PE_KERNEL(pe_dequantize);
 hil_status pe_pooling_prepare(pe_state *s, int op_index, const pe_options *o);
 void pe_average_pool_eval(const pe_state *s, const pe_op *op);
 void pe_max_pool_eval(const pe_state *s, const pe_op *op);
 void pe_max_pool_eval_fast(const pe_state *s, const pe_op *op);   /* pooling_fast.c */
-hil_status pe_mean_prepare(pe_state *s, int op_index, const pe_options *o);
-void pe_mean_eval(const pe_state *s, const pe_op *op);
-hil_status pe_reshape_prepare(pe_state *s, int op_index, const pe_options *o);
-void pe_reshape_eval(const pe_state *s, const pe_op *op);
-hil_status pe_softmax_prepare(pe_state *s, int op_index, const pe_options *o);
-void pe_softmax_eval(const pe_state *s, const pe_op *op);
-hil_status pe_add_prepare(pe_state *s, int op_index, const pe_options *o);
-void pe_add_eval(const pe_state *s, const pe_op *op);
-hil_status pe_quantize_prepare(pe_state *s, int op_index, const pe_options *o);
-void pe_quantize_eval(const pe_state *s, const pe_op *op);
-hil_status pe_dequantize_prepare(pe_state *s, int op_index, const pe_options *o);
-void pe_dequantize_eval(const pe_state *s, const pe_op *op);
 
 static inline const pe_tensor *pe_in(const pe_state *s, const pe_op *op, int i)
 {
