@@ -12,7 +12,7 @@ import numpy as np
 
 from harness.bundle.spec import Recording, Sensor
 from harness.errors import TraceError
-from harness.signals.field import UNITS_TO_G, _load, _numeric, check_units_g
+from harness.signals.field import UNITS_TO_G, check_units_g, numeric_column, read_table
 
 @dataclass(frozen=True)
 class RecordedData:
@@ -23,13 +23,13 @@ class RecordedData:
 
 def read_recording(recording: Recording, sensor: Sensor, classes=None) -> RecordedData:
     """The recording's axis columns in g (and its labels, checked against ``classes``)."""
-    raw, where = _load(recording.file)
+    raw, where = read_table(recording.file)
     if len(raw) == 0:
         raise where.error("recording is empty (no data rows)")
     for column in recording.columns + ((recording.label_column,) if recording.label_column else ()):
         if column not in raw.columns:
             raise where.error(f"missing column '{column}'; the recording has {list(raw.columns)}", column=column)
-    g = np.column_stack([_numeric(raw[c], c, where) for c in recording.columns]) * UNITS_TO_G[recording.units]
+    g = np.column_stack([numeric_column(raw[c], c, where) for c in recording.columns]) * UNITS_TO_G[recording.units]
     if recording.units == "g":
         check_units_g(g, str(recording.file), recording.units)
     over = np.abs(g) > sensor.full_scale_g * 1.0001

@@ -41,8 +41,9 @@ def check_units_g(g: np.ndarray, source: str, units: str) -> None:
                          "units 'm/s2'", source=source)
 
 
-class _Where:
-    """Row/column/file context for error messages."""
+class TraceSource:
+    """Where a table came from (file, or None for a DataFrame): the row/column/file context of a
+    TraceError, with the file line for a CSV."""
 
     def __init__(self, source: str | None, csv: bool):
         self.source = source
@@ -54,9 +55,11 @@ class _Where:
         return TraceError(message, row=row, column=column, source=self.source)
 
 
-def _load(source) -> tuple[pd.DataFrame, _Where]:
+def read_table(source) -> tuple[pd.DataFrame, TraceSource]:
+    """A CSV or Parquet file (or a DataFrame, as is) and where it came from; TraceError naming the
+    file when it is missing, unreadable or of another format."""
     if isinstance(source, pd.DataFrame):
-        return source, _Where(None, csv=False)
+        return source, TraceSource(None, csv=False)
     path = Path(source)
     readers = {".csv": pd.read_csv, ".parquet": pd.read_parquet}
     reader = readers.get(path.suffix.lower())
@@ -66,12 +69,13 @@ def _load(source) -> tuple[pd.DataFrame, _Where]:
     if not path.is_file():
         raise TraceError("file not found", source=str(path))
     try:
-        return reader(path), _Where(str(path), csv=path.suffix.lower() == ".csv")
+        return reader(path), TraceSource(str(path), csv=path.suffix.lower() == ".csv")
     except (OSError, ValueError) as e:
         raise TraceError(f"cannot read recording: {e}", source=str(path)) from e
 
 
-def _numeric(raw: pd.Series, name: str, where: _Where) -> np.ndarray:
+def numeric_column(raw: pd.Series, name: str, where: TraceSource) -> np.ndarray:
+    """A column as float64; TraceError naming the first row (and file line) that is not a finite number."""
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(values)
     if bad.any():
@@ -97,7 +101,7 @@ def import_recording(source, columns: Mapping[str, str] | None = None, units: st
     ``classes``: the labels a model bundle allows (default: the schema's LABELS); the label
     column is then a categorical over them, and ``attrs["labelled"]`` says whether the file had one.
     """
-    raw, where = _load(source)
+    raw, where = read_table(source)
     mapping = {name: name for name in (TIME_COLUMN, *AXIS_COLUMNS, LABEL_COLUMN)}
     mapping.update(columns or {})
     if units not in UNITS_TO_G:
@@ -119,11 +123,11 @@ def import_recording(source, columns: Mapping[str, str] | None = None, units: st
             raise TraceError("units='counts' needs the sensor sensitivity counts_per_g (LSB per g)",
                              source=where.source)
         factor = 1.0 / counts_per_g
-    g = np.column_stack([_numeric(raw[mapping[name]], mapping[name], where) for name in AXIS_COLUMNS])
+    g = np.column_stack([numeric_column(raw[mapping[name]], mapping[name], where) for name in AXIS_COLUMNS])
     g *= factor
 
     if mapping[TIME_COLUMN] in raw.columns:
-        time_s = _numeric(raw[mapping[TIME_COLUMN]], mapping[TIME_COLUMN], where)
+        time_s = numeric_column(raw[mapping[TIME_COLUMN]], mapping[TIME_COLUMN], where)
         time_s = time_s * TIME_UNITS_TO_S[time_unit]
         try:
             check_time(time_s, source=where.source, column=mapping[TIME_COLUMN])
