@@ -78,15 +78,66 @@ def test_no_package_imports_itself_through_others():
     assert _cycles(packages) == []
 
 
-def test_the_lowest_layers_import_no_higher_one():
-    """errors, deadline, paths, process and file_lock are the ground floor; link and quant sit on
-    them only."""
-    floor = {"harness.errors", "harness.deadline", "harness.paths", "harness.process", "harness.file_lock"}
-    allowed = {"harness.link": floor, "harness.quant": floor, "harness.signals": floor,
-               "harness.errors": set(), "harness.deadline": floor, "harness.paths": set(),
-               "harness.process": set(), "harness.file_lock": {"harness.errors", "harness.deadline"}}
+ARCHITECTURE_DOC = HARNESS.parent / "docs" / "architecture.md"
+GROUND_MODULES_ABOVE = {"harness.file_lock": {"harness.errors", "harness.deadline"}}  # within the ground
+
+
+def _layers() -> list[tuple[str, set[str], set[str]]]:
+    """(layer, its packages, the layers it may import) from the table of docs/architecture.md."""
+    rows, names = [], []
+    for line in ARCHITECTURE_DOC.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 4 or cells[0] in ("layer", "") or set(cells[0]) <= {"-"}:
+            continue
+        layer, packages, _, may_import = cells
+        rows.append((layer, {f"harness.{p.strip(' `')}" for p in packages.split(",")}, may_import))
+        names.append(layer)
+        if layer == "reporters":
+            break
+    out = []
+    for k, (layer, packages, may_import) in enumerate(rows):
+        if may_import == "everything":
+            allowed = set(names)
+        elif may_import == "everything below":
+            allowed = set(names[:k])
+        elif may_import == "nothing above":
+            allowed = set()
+        else:
+            allowed = {w.strip().removeprefix("the ").strip() for w in may_import.split(",")}
+            assert allowed <= set(names), f"docs/architecture.md, layer {layer}: unknown layer in {may_import!r}"
+        out.append((layer, packages, allowed | {layer}))
+    return out
+
+
+def test_the_layer_table_is_read():
+    layers = _layers()
+    assert [name for name, _, _ in layers][:2] == ["ground", "numbers"] and layers[-1][0] == "reporters"
+    assert "harness.errors" in layers[0][1] and "harness.cli" in layers[-1][1]
+    assert layers[1][2] == {"numbers", "ground"}
+
+
+def test_every_package_is_in_one_layer():
+    placed = [p for _, packages, _ in _layers() for p in packages]
+    assert len(placed) == len(set(placed)), "a package is in two rows of docs/architecture.md"
+    top = {_package(m) for m in _modules()} - {"harness", "harness.__main__"}
+    assert top - set(placed) == set(), "packages missing from the table of docs/architecture.md"
+
+
+def test_each_layer_imports_only_what_its_row_allows():
+    layers = _layers()
+    layer_of = {p: name for name, packages, _ in layers for p in packages}
+    allowed = {name: may for name, _, may in layers}
+    wrong = []
     for module, targets in _imports(_modules()).items():
         package = _package(module)
-        if package in allowed:
-            above = {_package(t) for t in targets} - allowed[package] - {package}
-            assert not above, f"{module} imports {sorted(above)}"
+        if package not in layer_of:
+            continue
+        for target in targets:
+            other = _package(target)
+            if other == package or other == "harness":
+                continue
+            if layer_of.get(other) not in allowed[layer_of[package]]:
+                wrong.append(f"{module} ({layer_of[package]}) imports {target} ({layer_of.get(other)})")
+            elif layer_of[package] == "ground" and target not in GROUND_MODULES_ABOVE.get(package, set()):
+                wrong.append(f"{module} (ground) imports {target}: the ground floor imports nothing")
+    assert wrong == []
