@@ -168,15 +168,10 @@ int hil_agent_infer_init(void)
 
 bool hil_agent_require_model(const hil_frame_t *request)
 {
-    if (hil_agent_model_.loaded) {
-        return true;
+    if (!hil_agent_model_.loaded) {
+        hil_agent_reply_error(request->seq, request->type, HIL_LINK_ERR_BAD_STATE, 0u, "no model loaded");
     }
-    hil_agent_error_t e;
-    hil_agent_error_init(&e);
-    hil_agent_error_set(&e, HIL_LINK_ERR_BAD_STATE, 0u);
-    hil_agent_error_text(&e, "no model loaded");
-    hil_agent_reply_failure(request, &e);
-    return false;
+    return hil_agent_model_.loaded;
 }
 
 static void handle_model_info(const hil_frame_t *request)

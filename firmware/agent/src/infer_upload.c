@@ -69,15 +69,11 @@ void hil_agent_handle_load_begin(const hil_frame_t *request)
 
 static bool require_upload(const hil_frame_t *request)
 {
-    if (upload.active) {
-        return true;
+    if (!upload.active) {
+        hil_agent_reply_error(request->seq, request->type, HIL_LINK_ERR_BAD_STATE, 0u,
+                              "no model upload in progress (send LOAD_BEGIN)");
     }
-    hil_agent_error_t e;
-    hil_agent_error_init(&e);
-    hil_agent_error_set(&e, HIL_LINK_ERR_BAD_STATE, 0u);
-    hil_agent_error_text(&e, "no model upload in progress (send LOAD_BEGIN)");
-    hil_agent_reply_failure(request, &e);
-    return false;
+    return upload.active;
 }
 
 void hil_agent_handle_load_chunk(const hil_frame_t *request)
