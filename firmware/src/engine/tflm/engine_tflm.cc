@@ -209,6 +209,16 @@ TfLiteStatus ConvInvoke(TfLiteContext* context, TfLiteNode* node) {
   return kTfLiteOk;
 }
 
+// The node's input ``index`` as a temp tensor (the caller deallocates it) when it is int16 in a
+// build with int16 kernels: such FULLY_CONNECTED and SOFTMAX nodes run the reference kernel.
+// Otherwise nullptr, the temp tensor already deallocated.
+TfLiteTensor* Int16Input(tflite::MicroContext* micro_context, TfLiteNode* node, int index) {
+  TfLiteTensor* input = micro_context->AllocateTempInputTensor(node, index);
+  if (input != nullptr && kInt16Kernels && input->type == kTfLiteInt16) return input;
+  if (input != nullptr) micro_context->DeallocateTempTfLiteTensor(input);
+  return nullptr;
+}
+
 // FULLY_CONNECTED: the library's kernel, except with an int16 input. CMSIS-NN's (TFLM built with
 // OPTIMIZED_KERNEL_DIR=cmsis_nn) reads an int16 layer's bias as int64 whatever its type (an
 // INT32 bias gives saturated garbage) and refuses per-channel int16 weights in prepare; TFLM's
@@ -221,12 +231,9 @@ TfLiteStatus FcPrepare(TfLiteContext* context, TfLiteNode* node) {
   FcNode* d = static_cast<FcNode*>(node->user_data);
   if (d == nullptr) return kTfLiteError;
   tflite::MicroContext* micro_context = tflite::GetMicroContext(context);
-  TfLiteTensor* input = micro_context->AllocateTempInputTensor(node, tflite::kFullyConnectedInputTensor);
-  d->use_reference = kInt16Kernels && input != nullptr && input->type == kTfLiteInt16;
-  if (!d->use_reference) {
-    if (input != nullptr) micro_context->DeallocateTempTfLiteTensor(input);
-    return CallKernel(g_fc_kernel.prepare, d, context, node);
-  }
+  TfLiteTensor* input = Int16Input(micro_context, node, tflite::kFullyConnectedInputTensor);
+  d->use_reference = input != nullptr;
+  if (!d->use_reference) return CallKernel(g_fc_kernel.prepare, d, context, node);
   // fully_connected.cc's FullyConnectedPrepare for an int16 input.
   TfLiteTensor* filter = micro_context->AllocateTempInputTensor(node, tflite::kFullyConnectedWeightsTensor);
   TfLiteTensor* bias = micro_context->AllocateTempInputTensor(node, tflite::kFullyConnectedBiasTensor);
@@ -297,8 +304,8 @@ TfLiteStatus SoftmaxNodePrepare(TfLiteContext* context, TfLiteNode* node) {
   SoftmaxNode* d = static_cast<SoftmaxNode*>(node->user_data);
   if (d == nullptr) return kTfLiteError;
   tflite::MicroContext* micro_context = tflite::GetMicroContext(context);
-  TfLiteTensor* input = micro_context->AllocateTempInputTensor(node, 0);
-  d->use_reference = kInt16Kernels && input != nullptr && input->type == kTfLiteInt16;
+  TfLiteTensor* input = Int16Input(micro_context, node, 0);
+  d->use_reference = input != nullptr;
   if (input != nullptr) micro_context->DeallocateTempTfLiteTensor(input);
   if (!d->use_reference) return CallKernel(g_softmax_kernel.prepare, d, context, node);
   node->user_data = &d->reference;
