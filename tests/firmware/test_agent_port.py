@@ -161,7 +161,10 @@ def test_the_agent_cross_compiles_from_a_foreign_makefile(team_firmware):
         pytest.skip("arm-none-eabi-gcc not installed")
     built = subprocess.run(["make", "-C", str(team_firmware.parent), "arm_objs"], capture_output=True, text=True)
     assert built.returncode == 0, built.stdout + built.stderr
-    assert (team_firmware.parent / "agent.c.o").is_file() and (team_firmware.parent / "infer.c.o").is_file()
+    agent_sources = sorted(p.name for p in (FIRMWARE_DIR / "agent" / "src").rglob("*.c"))
+    assert {"agent.c", "agent_dispatch.c", "infer.c", "infer_model.c", "infer_upload.c"} <= set(agent_sources)
+    missing = [name for name in agent_sources if not (team_firmware.parent / f"{name}.o").is_file()]
+    assert not missing, f"agent sources agent.mk did not hand to the foreign Makefile: {missing}"
     assert (team_firmware.parent / "tflm_port.cc.o").is_file()
 
 
