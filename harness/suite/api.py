@@ -154,12 +154,13 @@ class _Job(threading.Thread):
 def run_suite(models=(), *, target: str = "qemu", board: str | None = None, inventory_board: str | None = None,
               engine: str = "portable", config: SuiteConfig = SuiteConfig(), models_dir=None, out_dir=None, firmware=None,
               inventory=None, place: str | None = None, progress: Progress | None = None, title: str = "hil run",
-              jobs: int | None = None, resume: bool = False) -> SuiteOutcome:
+              jobs: int | None = None, resume: bool = False, make_vars: dict[str, str] | None = None) -> SuiteOutcome:
     """Run the acceptance suite: see the module's docstring. ``firmware``: a FirmwareImage or an
     ELF path (a team's own application), or None to build the pipeline firmware for ``board``
     and ``engine``. ``board`` is the firmware board folder and ``inventory_board`` the boards.toml
     entries of an inventory target (``harness.boards.selection``). ``jobs``: targets at once
-    (None: ``default_jobs``). ``resume``: continue the run whose journal is in ``out_dir``
+    (None: ``default_jobs``). ``make_vars``: the firmware build's (e.g. TFLM_DIR for ``engine``
+    tflm). ``resume``: continue the run whose journal is in ``out_dir``
     (ConfigError when there is none, or when it is another run's: other bundles, config,
     firmware or target)."""
     from harness.boards.selection import target_setup
@@ -177,7 +178,7 @@ def run_suite(models=(), *, target: str = "qemu", board: str | None = None, inve
     mark = time.monotonic()
     if isinstance(firmware, (str, Path)):
         firmware = image_from_elf(firmware, setup.firmware_board)
-    image = firmware or build_firmware(board=setup.firmware_board, engine=engine)
+    image = firmware or build_firmware(board=setup.firmware_board, engine=engine, extra_make_vars=make_vars)
     phases["build"] = time.monotonic() - mark
     jobs = max(1, min(jobs or default_jobs(target, len(suite_models), place), len(suite_models)))
     journal = None

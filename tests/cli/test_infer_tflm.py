@@ -1,6 +1,6 @@
 """hil infer --engine tflm: the TFLM tree comes from --tflm-dir (or HIL_TFLM_DIR / TFLM_DIR in the
-environment), as for hil build; without one the command stops before any build, naming both.
-The run against a real tree skips unless HIL_TFLM_DIR names one."""
+environment), as for hil build and hil run; without one the command stops before any build,
+naming both. The run against a real tree skips unless HIL_TFLM_DIR names one."""
 
 from __future__ import annotations
 
@@ -41,6 +41,14 @@ def test_tflm_without_a_tree_names_the_option_and_the_variables(tmp_path, capsys
     assert "--engine tflm needs --tflm-dir DIR" in err
     assert "HIL_TFLM_DIR" in err and "TFLM_DIR" in err
     assert not (tmp_path / "out.npz").exists()
+
+
+def test_hil_run_takes_the_same_option(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("HIL_TFLM_DIR", raising=False)
+    monkeypatch.delenv("TFLM_DIR", raising=False)
+    assert main(["run", "--engine", "tflm", "--models", "minmax", "--out", str(tmp_path / "out")]) == 2
+    assert "--engine tflm needs --tflm-dir DIR" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # refused before any work
 
 
 def test_tflm_dir_with_another_engine_is_refused(tmp_path, capsys):

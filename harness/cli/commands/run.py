@@ -21,7 +21,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from harness.cli.device import add_board_arguments
+    from harness.cli.device import add_board_arguments, add_tflm_dir_argument
     from harness.suite.config import add_cli_options
     parser = subparsers.add_parser("run", help="the main job: the acceptance suite on a target, verdict table, report",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -31,6 +31,7 @@ def register(subparsers) -> None:
                         help="with --target labgrid: the place, or several (any free one per job; "
                              "default: $LG_PLACE); the coordinator is $LG_COORDINATOR (docs/real-boards.md)")
     parser.add_argument("--engine", default="portable", help="inference engine of the firmware (default: %(default)s)")
+    add_tflm_dir_argument(parser)
     parser.add_argument("--firmware", default=None, metavar="ELF",
                         help="boot this firmware (your own application linked with the agent, docs/porting.md) "
                              "instead of building the harness's")
@@ -125,10 +126,12 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import time
 
+    from harness.cli.device import engine_make_vars
     from harness.suite.api import run_suite
     from harness.suite.outputs import SUMMARY_NAME
     from harness.suite.run import Progress
 
+    make_vars = None if args.firmware else engine_make_vars(args.engine, args.tflm_dir)  # before any work
     out_dir = Path(args.out).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     stale = out_dir / SUMMARY_NAME
@@ -142,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
                             inventory_board=args.inventory_board, engine=args.engine, config=config,
                             models_dir=args.models_dir or None, out_dir=out_dir, inventory=args.inventory,
                             place=args.place, progress=progress, firmware=args.firmware, jobs=args.jobs,
-                            resume=args.resume)
+                            resume=args.resume, make_vars=make_vars)
     print(f"hil run: firmware {outcome.firmware.elf} ({outcome.firmware.flash_bytes} B flash, "
           f"{outcome.firmware.ram_bytes} B RAM), target {args.target}", file=sys.stderr, flush=True)
     print_outcome(outcome, out_dir, args.target, time.monotonic() - started)
