@@ -14,7 +14,8 @@ hil_status pe_conv_prepare(pe_state *s, int op_index, const pe_options *o)
         return st;
     }
 #ifndef PE_REFERENCE_KERNELS
-    if (pe_in(s, op, 0)->dims[3] == pe_in(s, op, 1)->dims[3]) { /* one group: the im2col + dual-MAC kernel of conv_fast.c */
+    /* one group: the im2col + dual-MAC kernel of conv_fast.c */
+    if (pe_in(s, op, 0)->dims[3] == pe_in(s, op, 1)->dims[3]) {
         if ((st = pe_request_scratch(s, op_index, pe_conv_fast_scratch_bytes(s, op))) != HIL_OK) {
             return st;
         }

@@ -23,8 +23,6 @@ hil_status pe_conv_quant_params(pe_state *s, int op_index, const pe_tensor *inpu
 hil_status pe_conv_check_io(pe_state *s, int op_index, uint8_t type, int channel_dim);
 hil_status pe_conv_prepare_params(pe_state *s, int op_index, const pe_options *o, int channel_dim,
                                   pe_conv_params *p);
-/* CONV_2D / DEPTHWISE_CONV_2D: input, filter and output of rank 4. */
-hil_status pe_conv_check_ranks(pe_state *s, int op_index);
 /* CONV_2D: input channels a whole number of filter groups, output channels of whole groups. */
 hil_status pe_conv_check_groups(pe_state *s, int op_index);
 /* DEPTHWISE_CONV_2D: depth multiplier >= 1, a [1, h, w, in_c * multiplier] filter. */

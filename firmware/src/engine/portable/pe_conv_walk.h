@@ -119,7 +119,8 @@ static inline __attribute__((always_inline)) void pe_conv_run(const pe_state *s,
                                 }
                             } else if (wide_taps) {
                                 for (int32_t ic0 = 0; ic0 < v.filter_c; ic0 += PE_EXACT_TERMS) {
-                                    const int32_t end = v.filter_c - ic0 < PE_EXACT_TERMS ? v.filter_c : ic0 + PE_EXACT_TERMS;
+                                    const int32_t end =
+                                        v.filter_c - ic0 < PE_EXACT_TERMS ? v.filter_c : ic0 + PE_EXACT_TERMS;
                                     int32_t tap = 0;
                                     for (int32_t ic = ic0; ic < end; ++ic) {
                                         tap += (int32_t)f_tap[ic] * (int32_t)v.input16[in_px + ic];
@@ -175,11 +176,13 @@ static inline __attribute__((always_inline)) void pe_depthwise_run(const pe_stat
                                 const int32_t filter_val = v.filter[(fy * v.filter_w + fx) * v.out_c + oc];
                                 const int32_t in_at = ((b * v.in_h + iy) * v.in_w + ix) * v.in_c + ic;
                                 if (!int16) {
-                                    acc32 = pe_wrap_add(acc32, filter_val * ((int32_t)v.input8[in_at] + v.p->input_offset));
+                                    acc32 = pe_wrap_add(acc32,
+                                                        filter_val * ((int32_t)v.input8[in_at] + v.p->input_offset));
                                 } else if (wide_taps) {
                                     acc64 += filter_val * (int32_t)v.input16[in_at];
                                 } else {
-                                    acc32 += filter_val * (int32_t)v.input16[in_at]; /* <= PE_EXACT_TERMS terms: exact */
+                                    /* at most PE_EXACT_TERMS terms: exact */
+                                    acc32 += filter_val * (int32_t)v.input16[in_at];
                                 }
                             }
                         }
