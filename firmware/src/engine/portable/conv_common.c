@@ -136,7 +136,6 @@ hil_status pe_depthwise_check_multiplier(pe_state *s, int op_index, const pe_opt
     return HIL_OK;
 }
 
-
 /* Input, filter and output of rank 4. */
 static hil_status pe_conv_check_ranks(pe_state *s, int op_index)
 {
