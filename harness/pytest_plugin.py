@@ -48,6 +48,8 @@ OPTIONS = {
     "inventory_board": ("", "with --hil-target pyocd: boards.toml entry name(s), e.g. nucleo-1 or "
                         "\"nucleo-1,nucleo-2\" (default: any entry whose firmware_board is --hil-board)"),
     "engine": ("none", "inference engine compiled into the firmware: none, portable or tflm"),
+    "tflm_dir": ("", "TFLite Micro tree (with its built library) for --hil-engine tflm "
+                 "(default: $HIL_TFLM_DIR, else $TFLM_DIR)"),
     "inventory": ("", "board inventory for --hil-target pyocd (default: $HIL_INVENTORY or ./boards.toml)"),
     "lock_timeout": ("60", "seconds to wait for a free inventory board before failing (pyocd target)"),
     "place": ("", "with --hil-target labgrid: the place(s), e.g. p1 or \"p1,p2\" (default: $LG_PLACE)"),
@@ -119,11 +121,21 @@ def hil_target_setup(config: pytest.Config) -> tuple[str, str, dict]:
     return setup.target, setup.firmware_board, setup.options
 
 
+def _engine_make_vars(config: pytest.Config, engine: str) -> dict[str, str]:
+    from harness.errors import ConfigError
+    from harness.firmware.build import engine_make_vars
+    try:
+        return engine_make_vars(engine, hil_option(config, "tflm_dir") or None)
+    except ConfigError as e:
+        raise pytest.UsageError(str(e)) from e
+
+
 @pytest.fixture(scope="session")
 def hil_firmware(pytestconfig: pytest.Config):
     from harness.firmware.build import build_firmware
     _, firmware_board, _ = hil_target_setup(pytestconfig)
-    return build_firmware(board=firmware_board, engine=hil_option(pytestconfig, "engine"))
+    engine = hil_option(pytestconfig, "engine")
+    return build_firmware(board=firmware_board, engine=engine, extra_make_vars=_engine_make_vars(pytestconfig, engine))
 
 
 @pytest.fixture(scope="session")
@@ -178,7 +190,9 @@ def hil_pipeline_device(pytestconfig: pytest.Config):
         from harness.firmware.build import image_from_elf
         image = image_from_elf(elf, firmware_board)
     else:
-        image = build_firmware(board=firmware_board, engine=engine if engine != "none" else "portable")
+        engine = engine if engine != "none" else "portable"
+        image = build_firmware(board=firmware_board, engine=engine,
+                               extra_make_vars=_engine_make_vars(pytestconfig, engine))
     with running_device(target, image, **options) as device:
         yield device
 

@@ -36,33 +36,12 @@ def add_board_arguments(parser: argparse.ArgumentParser) -> None:
                         help="board inventory for --target pyocd (default: $HIL_INVENTORY or ./boards.toml)")
 
 
-TFLM_DIR_ENV = ("HIL_TFLM_DIR", "TFLM_DIR")
-
-
 def add_tflm_dir_argument(parser: argparse.ArgumentParser) -> None:
     """``--tflm-dir``: the TFLite Micro tree an ``--engine tflm`` firmware is built against;
-    every command that builds one takes it (:func:`engine_make_vars` reads it)."""
+    every command that builds one takes it (:func:`harness.firmware.build.engine_make_vars` reads it)."""
     parser.add_argument("--tflm-dir", default=None, metavar="DIR",
                         help="TFLite Micro tree (with its built library) for --engine tflm (default: $HIL_TFLM_DIR, "
                              "else $TFLM_DIR); see firmware/src/engine/README.md")
-
-
-def engine_make_vars(engine: str, tflm_dir: str | None) -> dict[str, str]:
-    """The firmware's make variables for ``engine``: TFLM_DIR from ``--tflm-dir`` or the
-    environment for tflm. ConfigError when a tflm build has no tree, or --tflm-dir is given for
-    another engine."""
-    import os
-
-    from harness.errors import ConfigError
-    if engine != "tflm":
-        if tflm_dir:
-            raise ConfigError(f"--tflm-dir applies to --engine tflm only, not '{engine}'")
-        return {}
-    tree = tflm_dir or next((os.environ[name] for name in TFLM_DIR_ENV if os.environ.get(name)), None)
-    if not tree:
-        raise ConfigError(f"--engine tflm needs --tflm-dir DIR (or {' or '.join(TFLM_DIR_ENV)} in the environment): "
-                          "a TFLite Micro tree with its built library (see firmware/src/engine/README.md)")
-    return {"TFLM_DIR": tree}
 
 
 def build_for(args: argparse.Namespace):
@@ -72,7 +51,7 @@ def build_for(args: argparse.Namespace):
                          inventory=args.inventory)
     if args.elf:
         return setup, args.elf
-    from harness.firmware.build import build_firmware
+    from harness.firmware.build import build_firmware, engine_make_vars
     return setup, build_firmware(board=setup.firmware_board, engine=args.engine,
                                  extra_make_vars=engine_make_vars(args.engine, args.tflm_dir))
 

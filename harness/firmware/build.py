@@ -133,6 +133,25 @@ def _read_sizes(elf: Path, log_path: Path) -> tuple[str, dict[str, int], int, in
     return report.strip(), sections, text, data, bss
 
 
+TFLM_DIR_ENV = ("HIL_TFLM_DIR", "TFLM_DIR")
+
+
+def engine_make_vars(engine: str, tflm_dir: str | None) -> dict[str, str]:
+    """The firmware's make variables for ``engine``: TFLM_DIR from ``tflm_dir`` (``--tflm-dir``,
+    ``--hil-tflm-dir``) or the environment for tflm. ConfigError when a tflm build has no tree,
+    or a tree is given for another engine."""
+    if engine != "tflm":
+        if tflm_dir:
+            raise ConfigError(f"--tflm-dir applies to --engine tflm only, not '{engine}'")
+        return {}
+    tree = tflm_dir or next((os.environ[name] for name in TFLM_DIR_ENV if os.environ.get(name)), None)
+    if not tree:
+        raise ConfigError(f"--engine tflm needs --tflm-dir DIR (or {' or '.join(TFLM_DIR_ENV)} in the environment): "
+                          "a TFLite Micro tree with its built library (pytest: --hil-tflm-dir DIR; "
+                          "see firmware/src/engine/README.md)")
+    return {"TFLM_DIR": tree}
+
+
 def build_firmware(board: str = "netduinoplus2", engine: str = "none",
                    build_dir: str | os.PathLike | None = None, jobs: int | None = None,
                    extra_make_vars: Mapping[str, str] | None = None,

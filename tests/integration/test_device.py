@@ -39,7 +39,7 @@ def test_boot_info(hil_device, hil_firmware):
     boot = hil_device.boot_info
     assert boot.board == hil_firmware.board
     assert boot.protocol_version == 1
-    assert boot.engine == "none"
+    assert boot.engine == hil_firmware.engine   # none, unless --hil-engine says otherwise
     assert 64 <= boot.max_payload <= 4096
     assert boot.firmware_version and boot.build_id
     assert boot.cpu == "cortex-m4f"

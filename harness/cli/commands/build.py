@@ -18,7 +18,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.cli.device import engine_make_vars
+    from harness.firmware.build import engine_make_vars
     from harness.firmware.build import build_firmware
 
     image = build_firmware(board=args.board, engine=args.engine, build_dir=args.build_dir, jobs=args.jobs,

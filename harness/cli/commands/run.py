@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import time
 
-    from harness.cli.device import engine_make_vars
+    from harness.firmware.build import engine_make_vars
     from harness.suite.api import run_suite
     from harness.suite.outputs import SUMMARY_NAME
     from harness.suite.run import Progress
