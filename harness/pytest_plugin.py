@@ -121,21 +121,21 @@ def hil_target_setup(config: pytest.Config) -> tuple[str, str, dict]:
     return setup.target, setup.firmware_board, setup.options
 
 
-def _engine_make_vars(config: pytest.Config, engine: str) -> dict[str, str]:
+def _build(config: pytest.Config, firmware_board: str, engine: str):
+    """The firmware for ``engine`` (TFLM_DIR from --hil-tflm-dir or the environment for tflm)."""
     from harness.errors import ConfigError
-    from harness.firmware.build import engine_make_vars
+    from harness.firmware.build import build_firmware, engine_make_vars
     try:
-        return engine_make_vars(engine, hil_option(config, "tflm_dir") or None)
+        make_vars = engine_make_vars(engine, hil_option(config, "tflm_dir") or None)
     except ConfigError as e:
         raise pytest.UsageError(str(e)) from e
+    return build_firmware(board=firmware_board, engine=engine, extra_make_vars=make_vars)
 
 
 @pytest.fixture(scope="session")
 def hil_firmware(pytestconfig: pytest.Config):
-    from harness.firmware.build import build_firmware
     _, firmware_board, _ = hil_target_setup(pytestconfig)
-    engine = hil_option(pytestconfig, "engine")
-    return build_firmware(board=firmware_board, engine=engine, extra_make_vars=_engine_make_vars(pytestconfig, engine))
+    return _build(pytestconfig, firmware_board, hil_option(pytestconfig, "engine"))
 
 
 @pytest.fixture(scope="session")
@@ -181,7 +181,6 @@ def hil_suite_config(pytestconfig: pytest.Config, hil_windows, hil_sweep_windows
 
 @pytest.fixture(scope="session")
 def hil_pipeline_device(pytestconfig: pytest.Config):
-    from harness.firmware.build import build_firmware
     from harness.targets import running_device
     target, firmware_board, options = hil_target_setup(pytestconfig)
     engine = hil_option(pytestconfig, "engine")
@@ -190,9 +189,7 @@ def hil_pipeline_device(pytestconfig: pytest.Config):
         from harness.firmware.build import image_from_elf
         image = image_from_elf(elf, firmware_board)
     else:
-        engine = engine if engine != "none" else "portable"
-        image = build_firmware(board=firmware_board, engine=engine,
-                               extra_make_vars=_engine_make_vars(pytestconfig, engine))
+        image = _build(pytestconfig, firmware_board, engine if engine != "none" else "portable")
     with running_device(target, image, **options) as device:
         yield device
 
