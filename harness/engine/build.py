@@ -50,14 +50,15 @@ def _compiler() -> str:
     return cc
 
 
-def _stale(output: Path, inputs: list[Path]) -> bool:
+def is_stale(output: Path, inputs: list[Path]) -> bool:
+    """True when ``output`` is missing or older than any of ``inputs``."""
     if not output.exists():
         return True
     built = output.stat().st_mtime
     return any(p.stat().st_mtime > built for p in inputs)
 
 
-def _run(cmd: list[str], output: Path, log: Path) -> Path:
+def compile_atomically(cmd: list[str], output: Path, log: Path) -> Path:
     """Runs the compiler ``cmd`` (which names ``output`` after ``-o``) into a file beside
     ``output``, then renames it: a concurrent loader (another test
     worker, another process) never sees a half-written library or runner."""
@@ -82,12 +83,12 @@ def build_library(variant: str = "release", build_dir: Path = DEFAULT_BUILD_DIR)
     suffix = "" if variant == "release" else f"-{variant}"
     output = Path(build_dir) / f"libhil_engine{suffix}.so"
     sources = engine_sources()
-    if not _stale(output, sources + engine_headers() + [Path(__file__)]):
+    if not is_stale(output, sources + engine_headers() + [Path(__file__)]):
         return output
     output.parent.mkdir(parents=True, exist_ok=True)
     cmd = [_compiler(), *COMMON_FLAGS, *VARIANT_FLAGS[variant], "-fPIC", "-shared",
            "-o", str(output), *map(str, sources), "-lm"]
-    return _run(cmd, output, output.with_suffix(".log"))
+    return compile_atomically(cmd, output, output.with_suffix(".log"))
 
 
 def build_runner(variant: str = "asan", build_dir: Path = DEFAULT_BUILD_DIR) -> Path:
@@ -96,12 +97,12 @@ def build_runner(variant: str = "asan", build_dir: Path = DEFAULT_BUILD_DIR) -> 
     suffix = "" if variant == "release" else f"-{variant}"
     output = Path(build_dir) / f"hil_engine_run{suffix}"
     sources = engine_sources() + [RUNNER_SOURCE]
-    if not _stale(output, sources + engine_headers() + [Path(__file__)]):
+    if not is_stale(output, sources + engine_headers() + [Path(__file__)]):
         return output
     output.parent.mkdir(parents=True, exist_ok=True)
     cmd = [_compiler(), *COMMON_FLAGS, *VARIANT_FLAGS[variant], "-o", str(output),
            *map(str, sources), "-lm"]
-    return _run(cmd, output, output.with_name(output.name + ".log"))
+    return compile_atomically(cmd, output, output.with_name(output.name + ".log"))
 
 
 # The firmware's Cortex-M4F flags (benchmarks and the QEMU self-test in tests/support/engine_support

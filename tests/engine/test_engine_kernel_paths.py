@@ -21,7 +21,7 @@ from engine_cases import FIXTURE_MODELS, QEMU, RANDOM_SEEDS, generated, oracle_c
 from engine_support.qemu_selftest import build_qemu_selftest
 from engine_support.random_models import random_inputs
 
-from harness.engine.build import COMMON_FLAGS, M4_FLAGS, VARIANT_FLAGS, _run, engine_sources
+from harness.engine.build import COMMON_FLAGS, M4_FLAGS, VARIANT_FLAGS, compile_atomically, engine_sources  # noqa: E501
 from harness.engine.host import HostEngine, load_library
 from harness.paths import build_root
 
@@ -41,7 +41,7 @@ def reference_library():
     output.parent.mkdir(parents=True, exist_ok=True)
     cmd = ["cc", *COMMON_FLAGS, *VARIANT_FLAGS["release"], "-DPE_REFERENCE_KERNELS", "-fPIC", "-shared",
            "-o", str(output), *map(str, engine_sources()), "-lm"]
-    path = _run(cmd, output, output.with_suffix(".log"))
+    path = compile_atomically(cmd, output, output.with_suffix(".log"))
     assert isinstance(load_library(path), ctypes.CDLL)
     return path
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine_support import REPO_ROOT
-from harness.engine.build import DEFAULT_BUILD_DIR, INCLUDE_DIR, _stale, engine_sources
+from harness.engine.build import DEFAULT_BUILD_DIR, INCLUDE_DIR, engine_sources, is_stale
 from harness.errors import BuildError, ToolMissingError
 from harness.paths import FIRMWARE_DIR
 
@@ -72,7 +72,7 @@ def build_target(name: str, build_dir: Path = DEFAULT_BUILD_DIR / "fuzz") -> Pat
     target = targets()[name]
     output = Path(build_dir) / name
     headers = sorted(INCLUDE_DIR.glob("hil/*.h")) + sorted((FIRMWARE_DIR / "src").rglob("*.h"))
-    if not _stale(output, list(target.sources) + headers + [Path(__file__)]):
+    if not is_stale(output, list(target.sources) + headers + [Path(__file__)]):
         return output
     output.parent.mkdir(parents=True, exist_ok=True)
     cmd = [_clang(), *FUZZ_FLAGS, "-o", str(output), *map(str, target.sources), "-lm"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine_support import REPO_ROOT
-from harness.engine.build import _run
+from harness.engine.build import compile_atomically
 from harness.errors import BuildError, ToolMissingError
 from harness.paths import FIRMWARE_DIR, build_root
 
@@ -118,10 +118,10 @@ def build_engine_driver(engine: str, output: Path, linker_script: Path = MPS2_LI
         return output
     stamp.unlink(missing_ok=True)
     with ThreadPoolExecutor() as pool:
-        for done in pool.map(lambda cmd: _run(cmd, Path(cmd[-1]), Path(cmd[-1]).with_suffix(".log")),
+        for done in pool.map(lambda cmd: compile_atomically(cmd, Path(cmd[-1]), Path(cmd[-1]).with_suffix(".log")),
                              commands.values()):
             assert done.is_file()
-    _run(link, output, output.with_suffix(".log"))
+    compile_atomically(link, output, output.with_suffix(".log"))
     stamp.write_text(record)
     return output
 
