@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 
@@ -253,9 +254,10 @@ class RunsChild:
             child.stop(timeout_s)
 
 
-def terminate_all(timeout_s: float = 2.0) -> None:
+def terminate_all(timeout_s: float = 2.0, keep: Collection[int] = ()) -> None:
+    """Stop every child this process spawned and has not stopped, but those whose pid is in ``keep``."""
     with _live_lock:
-        procs = list(_live)
+        procs = [p for p in _live if p.pid not in keep]
     for proc in procs:
         try:
             terminate(proc, timeout_s)

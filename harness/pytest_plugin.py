@@ -67,6 +67,7 @@ def _suite_options() -> dict:
 
 SUITE_SESSION = pytest.StashKey[object]()
 EXTRAS = pytest.StashKey[list]()
+PREEXISTING_PIDS = pytest.StashKey[frozenset]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -290,16 +291,24 @@ def pytest_html_results_summary(prefix, summary, postfix, session) -> None:
         prefix.append(verdict_table_html(suite.summaries()))
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # children alive before this session are not its own: a session run inside another
+    # (pytester's in-process runs) must not stop the outer session's targets at its end
+    from harness.process import live_pids
+    session.config.stash[PREEXISTING_PIDS] = frozenset(live_pids())
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Every target a fixture started is stopped by now; a live child process is a harness bug."""
     suite = session.config.stash.get(SUITE_SESSION, None)
     out_dir = hil_option(session.config, "suite_out")
     if suite is not None and out_dir:
         suite.write(out_dir)
-    from harness.targets.base import live_pids, terminate_all
-    leftover = live_pids()
+    from harness.process import live_pids, terminate_all
+    preexisting = session.config.stash.get(PREEXISTING_PIDS, frozenset())
+    leftover = [pid for pid in live_pids() if pid not in preexisting]
     if leftover:
-        terminate_all()
+        terminate_all(keep=preexisting)
         session.config.get_terminal_writer().line(
             f"hil: target processes {leftover} were still running at session end (now stopped)", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -39,3 +39,35 @@ def test_device_tests_are_marked_and_deselectable(pytester):
     pytester.makepyfile(PROBE)
     result = pytester.runpytest("-m", "not hil_device")
     result.assert_outcomes(passed=1, deselected=1)
+
+
+def test_a_session_inside_another_leaves_the_outer_ones_children_running(pytester, tmp_path):
+    """pytester runs a session in this process: its end must stop only what it started, not the
+    targets of the session around it (seen: the layer tests' QEMU killed mid-run under xdist)."""
+    from harness.process import live_pids, spawn, terminate
+    log = open(tmp_path / "outer.log", "w")
+    outer = spawn(["sleep", "60"], log_file=log)
+    try:
+        pytester.makepyfile(PROBE)
+        result = pytester.runpytest("-p", "no:cacheprovider")
+        result.assert_outcomes(passed=2)
+        assert outer.poll() is None and outer.pid in live_pids()
+    finally:
+        terminate(outer)
+        log.close()
+    assert outer.pid not in live_pids()
+
+
+def test_a_session_still_stops_and_reports_its_own_leftovers(pytester):
+    pytester.makepyfile("""
+from harness.process import spawn
+
+def test_leaks(tmp_path):
+    spawn(["sleep", "60"], log_file=open(tmp_path / "leak.log", "w"))
+""")
+    from harness.process import live_pids
+    before = set(live_pids())
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*hil: target processes * were still running at session end (now stopped)*"])
+    assert set(live_pids()) == before
