@@ -78,7 +78,7 @@ HIL_TFLM_INCLUDES := $(TFLM_DIR) \
     $(wildcard $(TFLM_DIR)/third_party/flatbuffers/include) \
     $(wildcard $(TFLM_DIR)/third_party/gemmlowp) \
     $(wildcard $(TFLM_DIR)/third_party/ruy)
-ENGINE_CXXSRCS += $(ENGINE_DIR)/tflm/engine_tflm.cc
+ENGINE_CXXSRCS += $(ENGINE_DIR)/tflm/engine_tflm.cc $(ENGINE_DIR)/tflm/tflm_ops.cc
 ENGINE_SRCS += $(ENGINE_DIR)/hil_status.c
 # TFLM headers only matter to the adapter; -isystem keeps the firmware's -Werror warnings
 # about our code, not about TFLM's headers.
