@@ -7,9 +7,10 @@ requests), .deployed (DeployedPipeline: what a run told the device, deployed aga
 """
 
 from harness.device.deployed import DeployedPipeline
-from harness.device.pipeline import (InferenceResult, ModelInfo, TensorSpec, as_fold, check_mirror,
-                                     encode_preprocess, infer_codes, infer_windows, load_model,
-                                     model_info, parse_model_info, set_preprocess)
+from harness.device.pipeline import (ModelInfo, TensorSpec, check_mirror, infer_codes, infer_windows,
+                                     load_model, model_info, parse_model_info)
+from harness.device.preprocess import as_fold, encode_preprocess, set_preprocess
+from harness.device.stream import InferenceResult
 
 __all__ = ["DeployedPipeline", "InferenceResult", "ModelInfo", "TensorSpec", "as_fold", "check_mirror",
            "encode_preprocess", "infer_codes", "infer_windows", "load_model", "model_info", "parse_model_info",

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import zlib
 
-from harness.device.pipeline import ModelInfo, as_fold, infer_windows, load_model, model_info
+from harness.device.pipeline import ModelInfo, infer_windows, load_model, model_info
+from harness.device.preprocess import as_fold
 from harness.device.preprocess import set_preprocess
 from harness.device.stream import DEFAULT_DEPTH, DEFAULT_TIMEOUT_S, InferenceResult
 from harness.errors import ConfigError, TargetError

@@ -96,7 +96,7 @@ def load_input_tensors(path, model) -> np.ndarray:
 def fold_from_file(path, model, counts_per_g: float = DEFAULT_COUNTS_PER_G):
     """The fold the device should run for ``model`` (a ModelInfo): from a bundle, a scaler export
     or a fold export. Scalers are folded with the device's input quantization and ``counts_per_g``."""
-    from harness.device.pipeline import as_fold
+    from harness.device.preprocess import as_fold
     from harness.errors import QuantizationError, ScalerError
     from harness.models.json_kind import BUNDLE, FOLD_EXPORT, SCALER_EXPORT, json_kind, read_json_kind
     from harness.quant.fold import fold_scaler

@@ -23,11 +23,8 @@ from typing import Callable
 
 import numpy as np
 
-from harness.device.preprocess import (AFFINE16_RECORD, AFFINE_RECORD, KIND_AFFINE,  # noqa: F401 - the wire, here too
-                                       KIND_AFFINE16, KIND_THRESHOLD, NEVER_REACHED, PREPROCESS_HEADER,
-                                       THRESHOLD_HEADER, as_fold, encode_preprocess, set_preprocess)
-from harness.device.stream import (DEFAULT_DEPTH, DEFAULT_TIMEOUT_S, INFER_REPLY,  # noqa: F401
-                                   InferenceResult, run_stream)
+from harness.device.preprocess import as_fold
+from harness.device.stream import DEFAULT_DEPTH, DEFAULT_TIMEOUT_S, InferenceResult, run_stream
 from harness.errors import ConfigError, DeviceError, ModelRejectedError, PipelineMismatchError, ProtocolError
 from harness.link.client import DeviceClient
 from harness.link.frame import crc32

@@ -38,7 +38,8 @@ from typing import Callable
 import numpy as np
 
 from harness.device.deployed import DeployedPipeline
-from harness.device.pipeline import ModelInfo, as_fold, check_mirror, infer_windows, raw_windows
+from harness.device.pipeline import ModelInfo, check_mirror, infer_windows, raw_windows
+from harness.device.preprocess import as_fold
 from harness.device.stream import DEFAULT_DEPTH, DEFAULT_TIMEOUT_S, InferenceResult
 from harness.errors import (DeviceFaultError, DeviceLostError, DeviceRebootedError, DeviceTimeoutError,
                             HarnessError, LinkError, PipelineMismatchError, StreamError)

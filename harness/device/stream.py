@@ -37,10 +37,6 @@ class InferenceResult:
     def __len__(self) -> int:
         return len(self.cost)
 
-    def save_npz(self, path) -> None:
-        np.savez(path, input_codes=self.input_codes, outputs=self.outputs, cost=self.cost,
-                 cost_unit=np.array(self.cost_unit))
-
 
 def _parse_reply(payload: bytes, model) -> tuple[np.ndarray, np.ndarray, int]:
     if len(payload) < INFER_REPLY.size:

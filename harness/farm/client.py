@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import ConfigError, TargetError, ToolMissingError
+from harness.errors import TargetError, ToolMissingError
 
 DEFAULT_COORDINATOR = "127.0.0.1:20408"   # labgrid's own default
 CALL_TIMEOUT_S = 20.0
@@ -190,11 +190,3 @@ class LabgridClient:
 
     def cancel_reservation(self, token: str) -> None:
         self.run("cancel-reservation", token, check=False)
-
-
-def require_labgrid() -> None:
-    """ConfigError unless the ``farm`` extra is installed."""
-    try:
-        import labgrid  # noqa: F401
-    except ImportError as e:
-        raise ConfigError("the labgrid target needs the farm extra: pip install 'tinyml-hil[farm]'") from e

@@ -86,12 +86,6 @@ class LayerDump:
     def __iter__(self):
         return iter(self.layers)
 
-    def by_tensor(self, tensor_index: int) -> LayerTensor:
-        for layer in self.layers:
-            if layer.tensor_index == tensor_index:
-                return layer
-        raise KeyError(f"no op writes tensor {tensor_index}")
-
     @property
     def total_cost(self) -> int | None:
         costs = [layer.cost for layer in self.layers]

@@ -224,11 +224,6 @@ class DeviceClient:
         """The next frame from the device, whatever it is (no seq matching, no error mapping)."""
         return self._next_frame(Deadline(self._timeout(timeout_s)), "a frame")
 
-    @property
-    def recent_bytes(self) -> bytes:
-        """The last bytes received (for diagnostics)."""
-        return bytes(self._recent)
-
     # --- internals -----------------------------------------------------------------------------
 
     def _timeout(self, timeout_s: float | None) -> float:

@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from harness.errors import BundleError, ModelError, ScalerError
+from harness.errors import BundleError, ModelError
 
 METADATA_FORMAT = 2   # 2: the bundle (docs/bundle.md); 1 had hil train's provenance required
 INT8_SUFFIX = ".tflite"
@@ -109,10 +109,6 @@ class ModelMetadata:
         for kind, acc in self.accuracy.items():
             if set(acc.get("per_class", {})) != set(self.classes):
                 raise BundleError("must name every class", path, f"accuracy.{kind}.per_class")
-
-
-def json_path_for(models_dir: str | Path, name: str) -> Path:
-    return Path(models_dir) / f"{name}{JSON_SUFFIX}"
 
 
 def _json_safe(value):

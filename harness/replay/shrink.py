@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from harness.errors import ConfigError
-from harness.replay.reader import ChunkedTrace, TraceWarning, iter_windows
+from harness.replay.reader import ChunkedTrace, TraceWarning
 
 CASE_FORMAT = 1
 

@@ -61,7 +61,7 @@ class HostTriage:
                                 timeout_s=timeout_s)
 
     def __init__(self, model, counts_per_g: float | None = None):
-        from harness.device.pipeline import as_fold
+        from harness.device.preprocess import as_fold
         from harness.bundle.load import load_bundle
         from harness.models.references import FloatReference, HostInt8Reference
         from harness.quant.fold import fold_scaler

@@ -40,7 +40,3 @@ def input_verdict_failures(report, expectations) -> list[str]:
         return [f"input-code verdict {report.input_verdict.status}, the bundle expects {expected}: "
                 f"{report.input_verdict.reason}"]
     return []
-
-
-def expectation_failures(report, expectations) -> list[str]:
-    return verdict_failures(report, expectations) + input_verdict_failures(report, expectations)

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from harness.device.deployed import DeployedPipeline
-from harness.device.pipeline import InferenceResult, check_mirror
+from harness.device.pipeline import check_mirror
+from harness.device.stream import InferenceResult
 from harness.device.recovery import DeviceRecovery, RecoveredRun, infer_windows_recovering, parse_injection
 from harness.errors import ConfigError, DeviceLostError
 from harness.link.protocol import Capability

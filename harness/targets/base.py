@@ -29,8 +29,6 @@ from harness.errors import ConfigError, TargetError
 from harness.link.client import DeviceClient
 from harness.paths import build_root
 from harness.process import LoggedChild, RunsChild, new_run_dir
-# the process module's names, as the targets' own (tests import them from here too)
-from harness.process import free_port, live_pids, terminate_all  # noqa: F401
 
 DEFAULT_BOARD = "netduinoplus2"
 DEFAULT_BOOT_TIMEOUT_S = 10.0

@@ -48,13 +48,12 @@ from pathlib import Path
 from harness.deadline import Deadline
 from harness.errors import ConfigError, DeviceTimeoutError, TargetError, ToolMissingError
 from harness.link.client import DeviceClient
-from harness.paths import FIRMWARE_DIR, build_root
+from harness.paths import FIRMWARE_DIR
 from harness.targets import register_target
 from harness.process import free_port
 from harness.targets.base import DEFAULT_BOOT_TIMEOUT_S, ProcessTarget
 # the monitor's names, as this backend's own (tests import them from here too)
-from harness.targets.renode_monitor import (MonitorError, RenodeMonitor, negotiation_answer,  # noqa: F401
-                                            parse_monitor_integer, parse_virtual_time, strip_telnet)
+from harness.targets.renode_monitor import MonitorError, RenodeMonitor, parse_monitor_integer, parse_virtual_time
 
 RENODE = "renode"
 RENODE_ENV = "HIL_RENODE"

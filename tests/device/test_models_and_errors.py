@@ -14,8 +14,9 @@ from harness.device import infer_codes, infer_windows, load_model, model_info, s
 from harness.device.deployed import DeployedPipeline
 from harness.device.synthetic_models import arena_hog, unsupported_op_model, window_classifier
 from harness.device.oracle import reference_outputs
-from harness.device.pipeline import (CHUNK_HEADER, INFER_WINDOW_HEADER, LOAD_BEGIN, encode_preprocess,
-                                     run_stream)
+from harness.device.pipeline import CHUNK_HEADER, INFER_WINDOW_HEADER, LOAD_BEGIN
+from harness.device.preprocess import encode_preprocess
+from harness.device.stream import run_stream
 from harness.errors import (ConfigError, DeviceError, ModelRejectedError, PipelineMismatchError,
                             StreamError, TargetError)
 from harness.firmware.build import build_firmware

@@ -18,7 +18,7 @@ import pytest
 from harness.device import infer_codes, infer_windows, load_model, set_preprocess
 from harness.device.synthetic_models import window_classifier
 from harness.device.oracle import reference_outputs
-from harness.device.pipeline import KIND_AFFINE16, encode_preprocess
+from harness.device.preprocess import KIND_AFFINE16, encode_preprocess
 from harness.errors import DeviceError, StreamError
 from harness.paths import MODELS_DIR
 from harness.quant.fold import fold_from_export, fold_scaler

@@ -19,7 +19,7 @@ from harness.suite.suite_model import load_suite_model
 from harness.suite.run import deployed_pipeline
 from harness.suite.scenarios import make_scenario_windows
 from harness.targets import running_device
-from harness.targets.base import live_pids
+from harness.process import live_pids
 
 WINDOWS = 10
 TIMEOUT_S = 1.5   # an inference takes ~10 ms on QEMU; a hung device is declared after this

@@ -7,9 +7,10 @@ import struct
 import numpy as np
 import pytest
 
-from harness.device.pipeline import (AFFINE_RECORD, MODEL_DESC, NEVER_REACHED, PREPROCESS_HEADER, TENSOR_DESC,
-                                     THRESHOLD_HEADER, InferenceResult, _model_rejected, as_fold, check_mirror,
-                                     encode_preprocess, parse_model_info)
+from harness.device.pipeline import MODEL_DESC, TENSOR_DESC, _model_rejected, check_mirror, parse_model_info
+from harness.device.preprocess import (AFFINE_RECORD, NEVER_REACHED, PREPROCESS_HEADER, THRESHOLD_HEADER,
+                                       as_fold, encode_preprocess)
+from harness.device.stream import InferenceResult
 from harness.errors import ConfigError, DeviceError, ModelRejectedError, PipelineMismatchError
 from harness.quant.fold import fold_scaler
 from harness.quant.scalers import make_scaler

@@ -71,18 +71,18 @@ def _defines(path) -> dict[str, int]:
 
 def test_pipeline_payloads_equal_python():
     """SET_PREPROCESS kinds and record sizes (kind 3: int16 codes for 16x8 models) and the
-    inference reply header, C against harness.device.pipeline."""
-    from harness.device import pipeline
+    inference reply header, C against harness.device (pipeline, preprocess, stream)."""
+    from harness.device import pipeline, preprocess, stream
     kinds = _defines(FIRMWARE_DIR / "include" / "hil" / "pipeline.h")
     assert (kinds["HIL_PREPROCESS_KIND_AFFINE"], kinds["HIL_PREPROCESS_KIND_THRESHOLD"],
-            kinds["HIL_PREPROCESS_KIND_AFFINE16"]) == (pipeline.KIND_AFFINE, pipeline.KIND_THRESHOLD,
-                                                       pipeline.KIND_AFFINE16) == (1, 2, 3)
+            kinds["HIL_PREPROCESS_KIND_AFFINE16"]) == (preprocess.KIND_AFFINE, preprocess.KIND_THRESHOLD,
+                                                       preprocess.KIND_AFFINE16) == (1, 2, 3)
     sizes = _defines(FIRMWARE_DIR / "agent" / "include" / "hil" / "protocol.h")
-    assert sizes["HIL_AFFINE_RECORD_SIZE"] == pipeline.AFFINE_RECORD.size == 20
-    assert sizes["HIL_AFFINE16_RECORD_SIZE"] == pipeline.AFFINE16_RECORD.size == 24
-    assert sizes["HIL_THRESHOLD_RECORD_HEADER_SIZE"] == pipeline.THRESHOLD_HEADER.size
-    assert sizes["HIL_PREPROCESS_HEADER_SIZE"] == pipeline.PREPROCESS_HEADER.size
-    assert sizes["HIL_INFER_REPLY_HEADER_SIZE"] == pipeline.INFER_REPLY.size
+    assert sizes["HIL_AFFINE_RECORD_SIZE"] == preprocess.AFFINE_RECORD.size == 20
+    assert sizes["HIL_AFFINE16_RECORD_SIZE"] == preprocess.AFFINE16_RECORD.size == 24
+    assert sizes["HIL_THRESHOLD_RECORD_HEADER_SIZE"] == preprocess.THRESHOLD_HEADER.size
+    assert sizes["HIL_PREPROCESS_HEADER_SIZE"] == preprocess.PREPROCESS_HEADER.size
+    assert sizes["HIL_INFER_REPLY_HEADER_SIZE"] == stream.INFER_REPLY.size
     assert sizes["HIL_TENSOR_DESC_SIZE"] == pipeline.TENSOR_DESC.size
 
 

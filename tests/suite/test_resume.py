@@ -164,7 +164,7 @@ def test_resume_without_a_journal_says_so(tmp_path):
 
 
 def test_the_journal_keeps_arrays_bit_for_bit_and_cuts_a_torn_line(tmp_path):
-    from harness.device.pipeline import InferenceResult
+    from harness.device.stream import InferenceResult
     from harness.device.recovery import FaultEvent
     for array in (np.array([[-128, 0, 127]], np.int8), np.array([-32768, 32767], np.int16),
                   np.array([2 ** 40, -1], np.int64), np.array([7_176_157], np.uint32)):

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from harness.firmware.build import build_firmware
 from harness.targets import create_target
-from harness.targets.renode import MonitorError, renode_executable
+from harness.targets.renode import renode_executable
+from harness.targets.renode_monitor import MonitorError
 
 OUT = Path(__file__).resolve().parents[1] / "data" / "renode" / "monitor_conversation.json"
 # after start() (handshake, hil.resc) and connect() (start, BOOT):

@@ -15,7 +15,7 @@ from harness.firmware.build import build_firmware
 from harness.pyocd_qemu import register
 from harness.pyocd_qemu.board import QemuGdbBoard
 from harness.targets import available_targets, create_target
-from harness.targets.base import live_pids
+from harness.process import live_pids
 from harness.targets.pyocd_board import elf_load_segments
 
 pytestmark = pytest.mark.timeout(120)

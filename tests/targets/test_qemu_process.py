@@ -14,7 +14,7 @@ from signalled_child import popen_signalled
 from polling import poll_until, process_gone
 from harness.errors import DeviceTimeoutError
 from harness.targets import create_target
-from harness.targets.base import live_pids
+from harness.process import live_pids
 
 HOLDER = pathlib.Path(__file__).with_name("hold_qemu.py")
 

@@ -16,12 +16,12 @@ import pytest
 from harness.deadline import Deadline
 from harness.errors import ConfigError, DeviceTimeoutError, LinkError, ToolMissingError
 from harness.targets import available_targets, create_target
-from harness.targets.base import live_pids
-from harness.targets.renode import (NRF52840_PLATFORM, RENODE_ENV, STM32F4_PLATFORM, MonitorError,
-                                    RenodeMissingError, RenodeMonitor, monitor_commands, negotiation_answer,
-                                    parse_monitor_integer, parse_virtual_time, platform_description,
-                                    renode_command, renode_executable, strip_telnet)
-from harness.targets.renode_monitor import NEGOTIATION_ANSWER, RENODE_NEGOTIATION
+from harness.process import live_pids
+from harness.targets.renode import (NRF52840_PLATFORM, RENODE_ENV, STM32F4_PLATFORM, RenodeMissingError,
+                                    monitor_commands, platform_description, renode_command, renode_executable)
+from harness.targets.renode_monitor import (NEGOTIATION_ANSWER, RENODE_NEGOTIATION, MonitorError, RenodeMonitor,
+                                            negotiation_answer, parse_monitor_integer, parse_virtual_time,
+                                            strip_telnet)
 from tests.targets.renode_fake import CONVERSATION, ReplayMonitor, install_fake_renode, load_chunks
 
 REAL_RENODE = shutil.which(os.environ.get(RENODE_ENV) or "renode")

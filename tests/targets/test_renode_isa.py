@@ -22,7 +22,8 @@ import pytest
 
 from harness.deadline import Deadline
 from harness.process import LoggedChild, free_port
-from harness.targets.renode import RENODE_ENV, parse_monitor_integer, renode_command, renode_executable
+from harness.targets.renode import RENODE_ENV, renode_command, renode_executable
+from harness.targets.renode_monitor import parse_monitor_integer
 from harness.targets.renode_monitor import RenodeMonitor
 from tests.targets.programs import VECTORS
 
